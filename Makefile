@@ -1,0 +1,97 @@
+# evcs.provisioning: two commands for a fresh machine.
+#   make demo   set up, start the lab, provision the lab chargers from inventories/lab, print a summary
+#   make test   unit tests, ansible-test sanity, ansible-lint, galaxy build, integration tests, molecule
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+BUILD := $(CURDIR)/build
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+SANITY_ROOT := $(BUILD)/sanity/ansible_collections/evcs/provisioning
+GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export EVCS_LAB_HOME ?= $(CURDIR)/.lab
+# One line per stage: "[stage] ok (12s)" or "[stage] FAILED (12s)"; the stage's own output comes first.
+stage = start=$$SECONDS; echo "==> $(1)"; if $(2); then echo "[$(1)] ok ($$((SECONDS-start))s)"; else echo "[$(1)] FAILED ($$((SECONDS-start))s)"; exit 1; fi
+
+.PHONY: help venv demo test unit sanity lint build integration molecule lab-up lab-down lab-status bench clean
+
+help:
+	@echo "make demo   start the lab and provision its chargers (inventories/lab)"
+	@echo "make test   unit, sanity, lint, build, integration and molecule stages"
+	@echo "make bench  fleet benchmark (bench/fleet.py)"
+
+venv: $(STAMP)
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt lab/pyproject.toml
+	@echo "==> virtual environment $(VENV) from pinned requirements"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e lab
+	@touch $@
+
+demo: venv
+	@$(BIN)/python -m evcs_lab.demo
+
+lab-up: venv
+	@$(BIN)/evcs-lab up
+lab-down: venv
+	@$(BIN)/evcs-lab down
+lab-status: venv
+	@$(BIN)/evcs-lab status
+
+test: venv
+	@$(call stage,unit,$(MAKE) -s unit)
+	@$(call stage,build,$(MAKE) -s build)
+	@$(call stage,sanity,$(MAKE) -s sanity)
+	@$(call stage,lint,$(MAKE) -s lint)
+	@$(call stage,integration,$(MAKE) -s integration)
+	@$(call stage,molecule,$(MAKE) -s molecule)
+	@echo "make test: all stages passed"
+
+unit: venv
+	@$(BIN)/pytest -q tests/unit
+
+build: venv
+	@mkdir -p $(BUILD)
+	@rm -f $(BUILD)/evcs-provisioning-*.tar.gz
+	@$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD) . >/dev/null
+	@tar -tzf $(BUILD)/evcs-provisioning-$(VERSION).tar.gz | grep -q '^plugins/modules/' \
+	  || { echo "the built collection holds no modules"; exit 1; }
+	@echo "built $(BUILD)/evcs-provisioning-$(VERSION).tar.gz ($$(tar -tzf $(BUILD)/evcs-provisioning-$(VERSION).tar.gz | wc -l) entries)"
+
+# ansible-test refuses symlinked paths and needs a git repo: test exactly what `build` ships,
+# unpacked under ansible_collections/evcs/provisioning and committed to a throwaway repo.
+sanity: build
+	@mkdir -p $(dir $(GET_PIP)) && cp tests/sanity/get_pip_offline.py $(GET_PIP)
+	@rm -rf $(BUILD)/sanity && mkdir -p $(SANITY_ROOT)
+	@tar -xzf $(BUILD)/evcs-provisioning-$(VERSION).tar.gz -C $(SANITY_ROOT)
+	@cp -r tests/sanity $(SANITY_ROOT)/tests/ 2>/dev/null || { mkdir -p $(SANITY_ROOT)/tests && cp -r tests/sanity $(SANITY_ROOT)/tests/; }
+	@cd $(SANITY_ROOT) && git init -q && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -qm sanity
+	@n=$$(cd $(SANITY_ROOT) && git ls-files | wc -l); test $$n -gt 10 || { echo "sanity copy holds only $$n files"; exit 1; }
+	@cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --local --python 3.11 --color no \
+	  --exclude tests/sanity/get_pip_offline.py
+
+lint: venv
+	@$(BIN)/ansible-lint --profile production -q
+
+integration: venv
+	@$(BIN)/pytest -q -m integration tests/integration
+
+molecule: venv
+	@set -e; for s in $$(ls molecule); do \
+	  test -f molecule/$$s/molecule.yml || continue; \
+	  echo "--> molecule scenario $$s"; \
+	  $(BIN)/molecule test -s $$s; \
+	done
+
+bench: venv
+	@$(BIN)/python bench/fleet.py
+
+clean:
+	-@$(BIN)/evcs-lab down 2>/dev/null
+	rm -rf $(BUILD) .pytest_cache

@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+
+    DOCUMENTATION = r'''
+options:
+  csms_backend:
+    description:
+      - Which CSMS the station and its records are reached through.
+      - C(reference) is a CSMS that offers the synchronous REST API documented in the collection's lab (OpenAPI).
+    type: str
+    default: reference
+    choices: [reference]
+  csms_url:
+    description:
+      - Base URL of the CSMS REST API, for example C(https://csms.example.net:8443).
+      - Falls back to the environment variable E(EVCS_CSMS_URL).
+    type: str
+  csms_token:
+    description:
+      - Bearer token for the CSMS REST API. Never logged.
+      - Falls back to the environment variable E(EVCS_CSMS_TOKEN).
+    type: str
+  csms_ca_path:
+    description:
+      - CA bundle that verifies the CSMS's TLS certificate. Without it the system trust store is used.
+      - Falls back to the environment variable E(EVCS_CSMS_CA_PATH).
+    type: path
+  csms_validate_certs:
+    description:
+      - Verify the CSMS's TLS certificate. Switching this off prints a warning.
+    type: bool
+    default: true
+  csms_timeout:
+    description: Seconds to wait for one CSMS call, including the station's answer to an OCPP call.
+    type: int
+    default: 30
+  csms_retries:
+    description: How often a call that failed for a transient reason (connection refused, 502, 503) is retried, with exponential backoff.
+    type: int
+    default: 3
+'''
+
+    STATION = r'''
+options:
+  station_id:
+    description: The charging station's OCPP identity (the last path segment of its CSMS URL).
+    type: str
+    required: true
+'''
+
+    ATTRIBUTES = r'''
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying the station or the CSMS.
+  diff_mode:
+    description: Will return details on what has changed (or would have changed in check mode), only for what the module manages.
+  action:
+    description: Runs on the controller as an action plugin; the module file documents it and can also run on a target.
+    support: full
+  idempotent:
+    description: When run twice in a row with the same arguments, the second run reports no change and sends no write.
+'''

@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backend for the reference CSMS REST API (documented as OpenAPI at ``/openapi.json``)."""
+
+from __future__ import annotations
+
+import time
+
+try:
+    import requests
+    HAS_REQUESTS = True
+except ImportError:  # pragma: no cover - reported by the caller
+    HAS_REQUESTS = False
+
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import (
+    CsmsBackend, CsmsError, StationOffline, StationTimeout,
+)
+
+_TRANSIENT_STATUS = (502, 503, 429)
+
+
+class ReferenceCsms(CsmsBackend):
+    """Synchronous REST client; one HTTP session (connection pool) per instance."""
+
+    def __init__(self, url, token, ca_path=None, validate_certs=True, timeout=30, retries=3, backoff=0.5):
+        if not HAS_REQUESTS:
+            raise CsmsError('the Python library requests is required on the controller for the reference CSMS backend')
+        self.url = url.rstrip('/')
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._session = requests.Session()
+        self._session.headers['Authorization'] = 'Bearer %s' % token
+        self._session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        #: counts of requests this client made, by kind: used for benchmarks and reports
+        self.requests_made = {'read': 0, 'write': 0}
+
+    # -- transport -------------------------------------------------------------------------------
+    def _request(self, method, path, json_body=None, params=None, timeout=None, write=False):
+        attempt = 0
+        self.requests_made['write' if write else 'read'] += 1
+        while True:
+            attempt += 1
+            try:
+                response = self._session.request(method, self.url + path, json=json_body, params=params,
+                                                 timeout=timeout or self.timeout)
+            except requests.exceptions.SSLError as exc:
+                raise CsmsError('TLS verification of the CSMS at %s failed (%s): set csms_ca_path to the CA that '
+                                'issued its certificate' % (self.url, exc), kind='tls')
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                if attempt <= self.retries:
+                    time.sleep(self.backoff * (2 ** (attempt - 1)))
+                    continue
+                raise CsmsError('the CSMS at %s is unreachable after %d attempts (%s): check csms_url and that the '
+                                'CSMS is running' % (self.url, attempt, exc.__class__.__name__), kind='unreachable',
+                                transient=True)
+            if response.status_code in _TRANSIENT_STATUS and attempt <= self.retries:
+                time.sleep(self.backoff * (2 ** (attempt - 1)))
+                continue
+            return response
+
+    @staticmethod
+    def _error(response):
+        try:
+            body = response.json()
+        except ValueError:
+            body = {'message': response.text[:300]}
+        return body.get('error', 'http_%d' % response.status_code), body.get('message', ''), body
+
+    def _json(self, response, what):
+        if response.status_code == 401 or response.status_code == 403:
+            raise CsmsError('the CSMS refused the API token (%d) for %s: check csms_token' % (response.status_code, what),
+                            kind='unauthorized', status=response.status_code)
+        if response.status_code >= 400:
+            code, message, body = self._error(response)
+            raise CsmsError('CSMS %s failed: %s %s' % (what, code, message), kind=code, status=response.status_code,
+                            transient=response.status_code >= 500, details=body)
+        if response.status_code == 204 or not response.content:
+            return {}
+        return response.json()
+
+    # -- station plane -----------------------------------------------------------------------------
+    def call(self, station_id, action, payload, timeout=None):
+        write = not action.startswith('Get')
+        params = {'timeout': timeout} if timeout else None
+        response = self._request('POST', '/api/stations/%s/ocpp/%s' % (station_id, action), json_body=payload,
+                                 params=params, timeout=(timeout or self.timeout) + 5, write=write)
+        if response.status_code == 409:
+            raise StationOffline(station_id, 'station %s is not connected to the CSMS, so %s could not be sent: bring it '
+                                 'online (power, network, CSMS URL) and run again' % (station_id, action))
+        if response.status_code == 504:
+            raise StationTimeout(station_id, action)
+        if response.status_code == 502:
+            code, message, body = self._error(response)
+            raise CsmsError('station %s answered %s with a CALLERROR: %s' % (station_id, action, message),
+                            kind='call_error', status=502, details=body.get('details', {}))
+        return self._json(response, '%s to %s' % (action, station_id)).get('payload', {})
+
+    def connection(self, station_id):
+        response = self._request('GET', '/api/stations/%s/connection' % station_id)
+        if response.status_code == 404:
+            return None
+        return self._json(response, 'connection of %s' % station_id)
+
+    def last_csr(self, station_id):
+        response = self._request('GET', '/api/stations/%s/csr' % station_id)
+        if response.status_code == 404:
+            return None
+        return self._json(response, 'CSR of %s' % station_id)
+
+    # -- backend plane -----------------------------------------------------------------------------
+    def get_record(self, collection, record_id):
+        response = self._request('GET', '/api/%s/%s' % (collection, record_id))
+        if response.status_code == 404:
+            return None
+        return self._json(response, 'read of %s/%s' % (collection, record_id))
+
+    def put_record(self, collection, record_id, record):
+        return self._json(self._request('PUT', '/api/%s/%s' % (collection, record_id), json_body=record, write=True),
+                          'write of %s/%s' % (collection, record_id))
+
+    def patch_record(self, collection, record_id, fields):
+        return self._json(self._request('PATCH', '/api/%s/%s' % (collection, record_id), json_body=fields, write=True),
+                          'update of %s/%s' % (collection, record_id))
+
+    def delete_record(self, collection, record_id):
+        response = self._request('DELETE', '/api/%s/%s' % (collection, record_id), write=True)
+        if response.status_code == 404:
+            return False
+        self._json(response, 'delete of %s/%s' % (collection, record_id))
+        return True
+
+    def list_records(self, collection, **filters):
+        return self._json(self._request('GET', '/api/%s' % collection, params=filters or None),
+                          'list of %s' % collection).get('items', [])
+
+    def set_station_passwords(self, station_id, passwords):
+        return self._json(self._request('PUT', '/api/stations/%s/credentials' % station_id,
+                                        json_body={'passwords': list(passwords)}, write=True),
+                          'credentials of %s' % station_id)
+
+    def add_station_password(self, station_id, password):
+        return self._json(self._request('POST', '/api/stations/%s/credentials' % station_id,
+                                        json_body={'password': password}, write=True),
+                          'credentials of %s' % station_id)
+
+    def verify_station_password(self, station_id, password):
+        return bool(self._json(self._request('POST', '/api/stations/%s/credentials/verify' % station_id,
+                                             json_body={'password': password}),
+                               'credential check of %s' % station_id).get('valid'))
