@@ -1,0 +1,199 @@
+"""How stations authenticate: HTTP Basic (profiles 1 and 2) and client certificates (profile 3).
+
+The TLS layer of profile 3 already refuses certificates that do not chain to ``client_ca`` or are expired; the
+checks here add what TLS cannot know: the certificate names the station of the URL and is not revoked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import logging
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aiohttp
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+
+from evcs_lab.csms.config import CrlConfig, CsmsConfig
+from evcs_lab.csms.credentials import verify_any
+from evcs_lab.csms.store import Store
+
+LOG = logging.getLogger('evcs_lab.csms.auth')
+
+
+class AuthenticationFailed(Exception):
+    """The station may not connect; ``status`` is the HTTP status to answer with, the message says why."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    der: bytes
+
+    @property
+    def pem(self) -> str:
+        return self.certificate.public_bytes(Encoding.PEM).decode('ascii')
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_der_x509_certificate(self.der)
+
+
+class BasicAuthenticator:
+    """User = station id; password = one of the station's stored passwords, or the staging password while the
+    station has no record or no stored password."""
+
+    def __init__(self, store: Store, staging_password: str):
+        self._store = store
+        self._staging_password = staging_password
+
+    async def authenticate(self, station_id: str, authorization: str | None) -> None:
+        user, password = _parse_basic(authorization)
+        if user != station_id:
+            raise AuthenticationFailed(401, 'basic auth user %r is not the station id of the URL' % user)
+        hashes = self._store.password_hashes(station_id)
+        if hashes and self._store.get_record('stations', station_id) is not None:
+            if not await asyncio.to_thread(verify_any, password, hashes):
+                raise AuthenticationFailed(401, 'password does not match any stored password of the station')
+        elif not hmac.compare_digest(password.encode('utf-8'), self._staging_password.encode('utf-8')):
+            raise AuthenticationFailed(401, 'password is not the staging password (the station has no stored password)')
+
+
+def _parse_basic(authorization: str | None) -> tuple[str, str]:
+    if not authorization:
+        raise AuthenticationFailed(401, 'no HTTP Basic credentials sent')
+    scheme, _, encoded = authorization.partition(' ')
+    if scheme.lower() != 'basic':
+        raise AuthenticationFailed(401, 'authorization scheme %r is not Basic' % scheme)
+    try:
+        user, separator, password = base64.b64decode(encoded.strip(), validate=True).decode('utf-8').partition(':')
+    except (binascii.Error, UnicodeDecodeError):
+        raise AuthenticationFailed(401, 'malformed HTTP Basic credentials') from None
+    if not separator:
+        raise AuthenticationFailed(401, 'malformed HTTP Basic credentials')
+    return user, password
+
+
+class CertificateAuthenticator:
+    """CN == station id, inside its validity period, not on the issuing CA's CRL."""
+
+    def __init__(self, client_ca: str, crl: CrlConfig):
+        self._issuers = x509.load_pem_x509_certificates(Path(client_ca).read_bytes())
+        self._crl = CrlCache(crl, self._issuers)
+
+    async def authenticate(self, station_id: str, presented: ClientCertificate | None) -> None:
+        if presented is None:
+            raise AuthenticationFailed(401, 'no client certificate presented')
+        certificate = presented.certificate
+        common_names = [attribute.value for attribute in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        if common_names != [station_id]:
+            raise AuthenticationFailed(403, 'client certificate CN %s is not the station id of the URL' % common_names)
+        now = datetime.now(timezone.utc)
+        if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+            raise AuthenticationFailed(403, 'client certificate is outside its validity period')
+        crl = await self._crl.current()
+        if crl is not None and crl.issuer == certificate.issuer:
+            if crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None:
+                raise AuthenticationFailed(403, 'client certificate serial %x is revoked' % certificate.serial_number)
+
+
+class CrlCache:
+    """The issuing CA's CRL, fetched on demand at most every ``refresh_seconds``; None when unavailable."""
+
+    def __init__(self, config: CrlConfig, issuers: list[x509.Certificate]):
+        self._config = config
+        self._issuers = issuers
+        self._crl: x509.CertificateRevocationList | None = None
+        self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> x509.CertificateRevocationList | None:
+        if not self._config.url:
+            return None
+        async with self._lock:
+            if self._fetched_at is None or time.monotonic() - self._fetched_at >= self._config.refresh_seconds:
+                self._fetched_at = time.monotonic()
+                self._crl = await self._fetch()
+        return self._crl
+
+    async def _fetch(self) -> x509.CertificateRevocationList | None:
+        try:
+            body = await _download(self._config.url, self._config.ca_cert)
+            crl = _parse_crl(body)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+            LOG.warning('CRL %s unavailable (%s: %s): checking client certificates without a CRL until the next try',
+                        self._config.url, exc.__class__.__name__, exc)
+            return None
+        issuer = next((candidate for candidate in self._issuers if candidate.subject == crl.issuer), None)
+        if issuer is None or not crl.is_signature_valid(issuer.public_key()):
+            LOG.warning('CRL %s is not signed by a CA of client_ca: ignored', self._config.url)
+            return None
+        LOG.info('CRL %s loaded: %d revoked certificate(s)', self._config.url, len(crl))
+        return crl
+
+
+async def _download(url: str, ca_cert: str | None) -> bytes:
+    context = ssl.create_default_context(cafile=ca_cert) if url.startswith('https:') else None
+    timeout = aiohttp.ClientTimeout(total=3)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with session.get(url, ssl=context) as response:
+            response.raise_for_status()
+            return await response.read()
+
+
+def _parse_crl(body: bytes) -> x509.CertificateRevocationList:
+    if body.lstrip().startswith(b'-----BEGIN'):
+        return x509.load_pem_x509_crl(body)
+    return x509.load_der_x509_crl(body)
+
+
+class _LoggingSSLObject(ssl.SSLObject):
+    """Logs why a TLS handshake failed (asyncio drops the reason unless the loop runs in debug mode)."""
+
+    def do_handshake(self):
+        try:
+            return super().do_handshake()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            raise
+        except ssl.SSLError as exc:
+            LOG.warning('TLS handshake refused: %s', getattr(exc, 'verify_message', None) or exc.reason or exc)
+            raise
+
+
+def server_tls_context(config: CsmsConfig, require_client_certificate: bool = False) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(_full_chain(config), config.tls.key)
+    context.sslobject_class = _LoggingSSLObject
+    if require_client_certificate:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cafile=config.client_ca)
+    return context
+
+
+def _full_chain(config: CsmsConfig) -> str:
+    """load_cert_chain wants the leaf and its chain in one file: write it next to the database when needed."""
+    leaf = Path(config.tls.cert).read_text(encoding='ascii')
+    if not config.tls.chain or leaf.count('BEGIN CERTIFICATE') > 1:
+        return config.tls.cert
+    full_chain = Path(config.db).parent / 'server-fullchain.pem'
+    full_chain.write_text(leaf.rstrip('\n') + '\n' + Path(config.tls.chain).read_text(encoding='ascii'), encoding='ascii')
+    return str(full_chain)
+
+
+def peer_certificate(transport) -> ClientCertificate | None:
+    ssl_object = transport.get_extra_info('ssl_object') if transport is not None else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    return ClientCertificate(der) if der else None

@@ -1,0 +1,198 @@
+"""The stations the CSMS knows: live sessions, their state, CSMS-initiated calls and the counts of those calls."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, defaultdict
+
+from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
+from ocpp.exceptions import OCPPError
+from ocpp.messages import Call, validate_payload
+from ocpp.v201 import call as ocpp_call
+from ocpp.v201.enums import MessageTriggerEnumType, RegistrationStatusEnumType
+
+from evcs_lab.csms.config import CsmsConfig
+from evcs_lab.csms.station import StationSession, id_token_status
+from evcs_lab.csms.store import Store
+
+LOG = logging.getLogger('evcs_lab.csms.hub')
+OCPP_VERSION = '2.0.1'
+
+
+class CallFailed(Exception):
+    """A CSMS-initiated call did not produce a response; ``code`` is the REST error code."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class Reports:
+    """NotifyReport parts collected per (station, requestId)."""
+
+    def __init__(self):
+        self._parts: dict[tuple[str, int], dict[int, list]] = defaultdict(dict)
+        self._complete: set[tuple[str, int]] = set()
+
+    def add_part(self, station_id: str, request_id: int, seq_no: int, tbc: bool, report_data: list) -> None:
+        key = (station_id, request_id)
+        self._parts[key][seq_no] = report_data
+        if not tbc:
+            self._complete.add(key)
+
+    def view(self, station_id: str, request_id: int) -> dict:
+        key = (station_id, request_id)
+        parts = self._parts.get(key, {})
+        report_data = [item for seq_no in sorted(parts) for item in parts[seq_no]]
+        return {'complete': key in self._complete, 'report_data': report_data}
+
+
+class StationHub:
+    def __init__(self, config: CsmsConfig, store: Store):
+        self.config = config
+        self.store = store
+        self.reports = Reports()
+        self.sessions: dict[str, StationSession] = {}
+        self._call_counts: dict[str, Counter] = defaultdict(Counter)
+        self._background: set[asyncio.Task] = set()
+
+    # -- sessions ----------------------------------------------------------------------------------
+    def attach(self, session: StationSession) -> None:
+        previous = self.sessions.get(session.id)
+        self.sessions[session.id] = session
+        self.store.log_connection(session.id, session.info.security_profile, session.info.endpoint,
+                                  session.state['connected_at'], session.info.client_certificate)
+        self.save_state(session)
+        LOG.info('%s: connected with security profile %d at %s', session.id, session.info.security_profile,
+                 session.info.endpoint)
+        if previous is not None:
+            LOG.info('%s: new connection replaces the previous one', session.id)
+            self._in_background(previous.close('replaced by a new connection of the same station'))
+
+    def detach(self, session: StationSession) -> None:
+        session.closed.set()
+        if self.sessions.get(session.id) is session:
+            del self.sessions[session.id]
+            LOG.info('%s: disconnected', session.id)
+
+    def save_state(self, session: StationSession) -> None:
+        self.store.save_station_state(session.id, session.state)
+
+    def connection_view(self, station_id: str) -> dict | None:
+        state = self.store.station_state(station_id)
+        if state is None:
+            return None
+        session = self.sessions.get(station_id)
+        if session is not None:
+            state = session.state
+        view = {key: value for key, value in state.items() if key != 'connectors'}
+        view['connectors'] = sorted(state['connectors'].values(), key=lambda c: (c['evse_id'], c['connector_id']))
+        view['online'] = session is not None
+        view['connections_total'] = self.store.connections_total(station_id)
+        return view
+
+    # -- decisions the sessions ask for ----------------------------------------------------------------
+    def registration_status(self, station_id: str) -> RegistrationStatusEnumType:
+        record = self.store.get_record('stations', station_id)
+        if record is None:
+            return RegistrationStatusEnumType.pending
+        status = record.get('status', 'active')
+        if status == 'retired':
+            return RegistrationStatusEnumType.rejected
+        return RegistrationStatusEnumType.accepted if status == 'active' else RegistrationStatusEnumType.pending
+
+    def id_token_status(self, id_token: str) -> str:
+        return id_token_status(self.store.get_record('id-tokens', id_token))
+
+    def station_record_changed(self, station_id: str, record: dict) -> None:
+        """A record that became active re-triggers the boot of its connected, still Pending station."""
+        session = self.sessions.get(station_id)
+        if record.get('status', 'active') != 'active' or session is None:
+            return
+        if session.boot_status == RegistrationStatusEnumType.pending:
+            LOG.info('%s: record is active while the station is Pending: TriggerMessage(BootNotification)', station_id)
+            payload = {'requestedMessage': MessageTriggerEnumType.boot_notification.value}
+            self._in_background(self._trigger(station_id, payload))
+
+    async def _trigger(self, station_id: str, payload: dict) -> None:
+        try:
+            await self.call(station_id, 'TriggerMessage', payload, self.config.call_timeout)
+        except CallFailed as exc:
+            LOG.warning('%s: TriggerMessage(BootNotification) failed: %s', station_id, exc.message)
+
+    def _in_background(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- CSMS-initiated calls --------------------------------------------------------------------------
+    @property
+    def call_counts(self) -> dict[str, dict[str, int]]:
+        return {station_id: dict(counts) for station_id, counts in self._call_counts.items() if counts}
+
+    def reset_call_counts(self) -> None:
+        self._call_counts.clear()
+
+    async def call(self, station_id: str, action: str, payload: dict, timeout: float) -> dict:
+        """Send ``action`` with the camelCase ``payload``; return the station's camelCase response payload."""
+        request = await _build_request(action, payload)
+        session = self.sessions.get(station_id)
+        if session is None:
+            raise CallFailed(409, 'station_offline', 'station %s is not connected to the CSMS' % station_id)
+        self._call_counts[station_id][action] += 1
+        response = await self._exchange(session, request, timeout)
+        LOG.info('%s: %s answered', station_id, action)
+        return snake_to_camel_case(remove_nones(serialize_as_dict(response)))
+
+    async def _exchange(self, session: StationSession, request, timeout: float):
+        action = type(request).__name__
+        exchange = asyncio.ensure_future(session.call(request, suppress=False))
+        closed = asyncio.ensure_future(session.closed.wait())
+        try:
+            done, _ = await asyncio.wait({exchange, closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+        if exchange not in done:
+            exchange.cancel()
+            if closed in done:
+                LOG.warning('%s: disconnected while %s was waiting for its answer', session.id, action)
+                raise CallFailed(409, 'station_offline', 'station %s disconnected before it answered %s'
+                                 % (session.id, action))
+            LOG.warning('%s: %s not answered within %ss', session.id, action, timeout)
+            raise CallFailed(504, 'station_timeout', 'station %s did not answer %s within %s s'
+                             % (session.id, action, timeout))
+        try:
+            return exchange.result()
+        except asyncio.TimeoutError:
+            raise CallFailed(504, 'station_timeout', 'station %s did not answer %s within %s s'
+                             % (session.id, action, timeout)) from None
+        except OCPPError as exc:
+            LOG.warning('%s: %s answered with CALLERROR %s', session.id, action, exc.code)
+            raise CallFailed(502, 'call_error', 'station %s answered %s with CALLERROR %s: %s'
+                             % (session.id, action, exc.code, exc.description),
+                             details={'code': exc.code, 'description': exc.description,
+                                      'details': exc.details}) from None
+
+
+async def _build_request(action: str, payload: dict):
+    """The ocpp.v201.call dataclass for ``action``, validated against the OCPP 2.0.1 request schema."""
+    request_class = getattr(ocpp_call, action, None)
+    if not isinstance(request_class, type) or not hasattr(request_class, '__dataclass_fields__'):
+        raise CallFailed(400, 'unknown_action', '%s is not an OCPP 2.0.1 message' % action)
+    try:
+        request = request_class(**camel_to_snake_case(payload))
+    except TypeError as exc:
+        raise CallFailed(400, 'invalid_payload', '%s payload does not fit the message: %s' % (action, exc)) from None
+    message = Call(unique_id='validation', action=action,
+                   payload=remove_nones(snake_to_camel_case(serialize_as_dict(request))))
+    try:
+        await validate_payload(message, OCPP_VERSION)
+    except OCPPError as exc:
+        raise CallFailed(400, 'invalid_payload', '%s payload violates the OCPP 2.0.1 schema: %s'
+                         % (action, exc.details.get('cause', exc.description) if exc.details else exc.description)) \
+            from None
+    return request

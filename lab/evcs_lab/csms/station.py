@@ -1,0 +1,151 @@
+"""One connected charging station: the OCPP 2.0.1 messages it sends and the CSMS's answers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from ocpp.charge_point import snake_to_camel_case
+from ocpp.routing import on
+from ocpp.v201 import ChargePoint, call_result
+from ocpp.v201.enums import (
+    Action, AuthorizationStatusEnumType, GenericStatusEnumType, RegistrationStatusEnumType,
+)
+
+from evcs_lab.csms.clock import now_rfc3339
+
+LOG = logging.getLogger('evcs_lab.csms.station')
+# The ocpp library logs every frame at INFO, SetVariables with BasicAuthPassword included: keep it quiet.
+_FRAME_LOG = logging.getLogger('evcs_lab.csms.frames')
+_FRAME_LOG.setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """What the CSMS learnt about a connection before the websocket upgrade."""
+
+    station_id: str
+    security_profile: int
+    endpoint: str
+    client_certificate: str | None
+
+
+class StationSession(ChargePoint):
+    """The CSMS side of one websocket connection. ``hub`` is the :class:`evcs_lab.csms.hub.StationHub`."""
+
+    def __init__(self, info: ConnectionInfo, websocket, hub, response_timeout: float):
+        super().__init__(info.station_id, websocket, response_timeout=response_timeout, logger=_FRAME_LOG)
+        self.info = info
+        self.hub = hub
+        self.closed = asyncio.Event()
+        self.state = {
+            'station_id': info.station_id,
+            'security_profile': info.security_profile,
+            'endpoint': info.endpoint,
+            'connected_at': now_rfc3339(),
+            'client_certificate': info.client_certificate,
+            'boot': None,
+            'last_heartbeat': None,
+            'last_message_at': None,
+            'connectors': {},
+        }
+
+    @property
+    def boot_status(self) -> str | None:
+        return (self.state['boot'] or {}).get('status')
+
+    async def route_message(self, raw_msg):
+        self.state['last_message_at'] = now_rfc3339()
+        await super().route_message(raw_msg)
+
+    async def close(self, reason: str) -> None:
+        await self._connection.close(code=1000, reason=reason)
+
+    def _changed(self) -> None:
+        self.hub.save_state(self)
+
+    # -- provisioning ------------------------------------------------------------------------------
+    @on(Action.boot_notification)
+    def on_boot_notification(self, charging_station, reason, **_):
+        status = self.hub.registration_status(self.id)
+        self.state['boot'] = {'status': status, 'reason': reason, 'at': now_rfc3339(),
+                              'charging_station': snake_to_camel_case(charging_station)}
+        self._changed()
+        LOG.info('%s: BootNotification (%s) -> %s', self.id, reason, status)
+        accepted = status == RegistrationStatusEnumType.accepted
+        interval = self.hub.config.heartbeat_interval if accepted else self.hub.config.boot_retry_interval
+        return call_result.BootNotification(current_time=now_rfc3339(), interval=interval, status=status)
+
+    @on(Action.heartbeat)
+    def on_heartbeat(self, **_):
+        self.state['last_heartbeat'] = now_rfc3339()
+        self._changed()
+        return call_result.Heartbeat(current_time=now_rfc3339())
+
+    @on(Action.status_notification)
+    def on_status_notification(self, timestamp, connector_status, evse_id, connector_id, **_):
+        self.state['connectors']['%d/%d' % (evse_id, connector_id)] = {
+            'evse_id': evse_id, 'connector_id': connector_id, 'status': connector_status, 'at': timestamp}
+        self._changed()
+        return call_result.StatusNotification()
+
+    @on(Action.notify_report)
+    def on_notify_report(self, request_id, generated_at, seq_no, tbc=False, report_data=None, **_):
+        self.hub.reports.add_part(self.id, request_id, seq_no, tbc, snake_to_camel_case(report_data or []))
+        return call_result.NotifyReport()
+
+    # -- security ----------------------------------------------------------------------------------
+    @on(Action.sign_certificate)
+    def on_sign_certificate(self, csr, certificate_type=None, **_):
+        self.hub.store.save_csr(self.id, csr, certificate_type)
+        LOG.info('%s: SignCertificate (%s) stored', self.id, certificate_type or 'certificate type not given')
+        return call_result.SignCertificate(status=GenericStatusEnumType.accepted)
+
+    @on(Action.security_event_notification)
+    def on_security_event_notification(self, **payload):
+        self._record_event(Action.security_event_notification, payload)
+        return call_result.SecurityEventNotification()
+
+    @on(Action.notify_event)
+    def on_notify_event(self, **payload):
+        self._record_event(Action.notify_event, payload)
+        return call_result.NotifyEvent()
+
+    def _record_event(self, action: Action, payload: dict) -> None:
+        self.hub.store.add_event(self.id, {'type': action.value, 'received_at': now_rfc3339(),
+                                           'payload': snake_to_camel_case(payload)})
+
+    # -- operation ---------------------------------------------------------------------------------
+    @on(Action.authorize)
+    def on_authorize(self, id_token, **_):
+        status = self.hub.id_token_status(id_token['id_token'])
+        return call_result.Authorize(id_token_info={'status': status})
+
+    @on(Action.meter_values)
+    def on_meter_values(self, **_):
+        return call_result.MeterValues()
+
+    @on(Action.transaction_event)
+    def on_transaction_event(self, event_type, seq_no, **_):
+        LOG.info('%s: TransactionEvent %s #%d', self.id, event_type, seq_no)
+        return call_result.TransactionEvent()
+
+    @on(Action.firmware_status_notification)
+    def on_firmware_status_notification(self, status, **_):
+        LOG.info('%s: FirmwareStatusNotification %s', self.id, status)
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.log_status_notification)
+    def on_log_status_notification(self, status, **_):
+        LOG.info('%s: LogStatusNotification %s', self.id, status)
+        return call_result.LogStatusNotification()
+
+
+def id_token_status(record: dict | None) -> str:
+    """An id-token record allows charging unless its ``status`` says otherwise."""
+    if record is None:
+        return AuthorizationStatusEnumType.unknown
+    status = record.get('status', AuthorizationStatusEnumType.accepted)
+    known = {member.value for member in AuthorizationStatusEnumType}
+    return status if status in known else AuthorizationStatusEnumType.invalid

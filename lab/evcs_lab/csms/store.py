@@ -1,0 +1,151 @@
+"""SQLite persistence: records, station credentials, last CSR, connection state and history, events.
+
+One connection used from the event loop thread only; every write commits at once, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from evcs_lab.csms.clock import now_rfc3339
+
+COLLECTIONS = ('stations', 'locations', 'tariffs', 'id-tokens')
+SERVER_MANAGED_KEYS = ('id', 'created_at', 'updated_at')
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    collection TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (collection, id));
+CREATE TABLE IF NOT EXISTS credentials (station_id TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS credentials_station ON credentials (station_id);
+CREATE TABLE IF NOT EXISTS csrs (
+    station_id TEXT PRIMARY KEY, csr TEXT NOT NULL, certificate_type TEXT, received_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS station_state (station_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS connection_log (
+    station_id TEXT NOT NULL, security_profile INTEGER, endpoint TEXT, connected_at TEXT NOT NULL,
+    client_certificate TEXT);
+CREATE INDEX IF NOT EXISTS connection_log_station ON connection_log (station_id);
+CREATE TABLE IF NOT EXISTS events (station_id TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_station ON events (station_id);
+"""
+
+
+class RecordNotFound(LookupError):
+    pass
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path))
+        self._db.execute('PRAGMA journal_mode=WAL')
+        self._db.executescript(_SCHEMA)
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _write(self, sql: str, params: tuple = ()) -> int:
+        with self._db:
+            return self._db.execute(sql, params).rowcount
+
+    # -- records -----------------------------------------------------------------------------------
+    def get_record(self, collection: str, record_id: str) -> dict | None:
+        row = self._db.execute('SELECT doc FROM records WHERE collection = ? AND id = ?',
+                               (collection, record_id)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list_records(self, collection: str, filters: dict[str, str]) -> list[dict]:
+        rows = self._db.execute('SELECT doc FROM records WHERE collection = ? ORDER BY id', (collection,))
+        records = (json.loads(doc) for (doc,) in rows)
+        return [record for record in records if _matches(record, filters)]
+
+    def put_record(self, collection: str, record_id: str, fields: dict) -> tuple[dict, bool]:
+        """Replace the record's fields; returns (record, created)."""
+        current = self.get_record(collection, record_id)
+        return self._save(collection, record_id, fields, current), current is None
+
+    def patch_record(self, collection: str, record_id: str, fields: dict) -> dict:
+        current = self.get_record(collection, record_id)
+        if current is None:
+            raise RecordNotFound(record_id)
+        merged = {key: value for key, value in current.items() if key not in SERVER_MANAGED_KEYS}
+        merged.update(fields)
+        return self._save(collection, record_id, merged, current)
+
+    def delete_record(self, collection: str, record_id: str) -> bool:
+        return self._write('DELETE FROM records WHERE collection = ? AND id = ?', (collection, record_id)) > 0
+
+    def _save(self, collection: str, record_id: str, fields: dict, current: dict | None) -> dict:
+        now = now_rfc3339()
+        record = {key: value for key, value in fields.items() if key not in SERVER_MANAGED_KEYS}
+        record.update(id=record_id, created_at=(current or {}).get('created_at', now), updated_at=now)
+        self._write('INSERT OR REPLACE INTO records (collection, id, doc) VALUES (?, ?, ?)',
+                    (collection, record_id, json.dumps(record, sort_keys=True)))
+        return record
+
+    # -- credentials -------------------------------------------------------------------------------
+    def password_hashes(self, station_id: str) -> list[str]:
+        rows = self._db.execute('SELECT hash FROM credentials WHERE station_id = ? ORDER BY rowid', (station_id,))
+        return [stored for (stored,) in rows]
+
+    def replace_password_hashes(self, station_id: str, hashes: list[str]) -> None:
+        with self._db:
+            self._db.execute('DELETE FROM credentials WHERE station_id = ?', (station_id,))
+            self._db.executemany('INSERT INTO credentials (station_id, hash) VALUES (?, ?)',
+                                 [(station_id, stored) for stored in hashes])
+
+    def add_password_hash(self, station_id: str, stored: str) -> None:
+        self._write('INSERT INTO credentials (station_id, hash) VALUES (?, ?)', (station_id, stored))
+
+    # -- certificate signing requests ---------------------------------------------------------------
+    def save_csr(self, station_id: str, csr: str, certificate_type: str | None) -> dict:
+        entry = {'csr': csr, 'certificate_type': certificate_type, 'received_at': now_rfc3339()}
+        self._write('INSERT OR REPLACE INTO csrs (station_id, csr, certificate_type, received_at) VALUES (?, ?, ?, ?)',
+                    (station_id, csr, certificate_type, entry['received_at']))
+        return entry
+
+    def last_csr(self, station_id: str) -> dict | None:
+        row = self._db.execute('SELECT csr, certificate_type, received_at FROM csrs WHERE station_id = ?',
+                               (station_id,)).fetchone()
+        return dict(zip(('csr', 'certificate_type', 'received_at'), row)) if row else None
+
+    # -- connection state and history ----------------------------------------------------------------
+    def save_station_state(self, station_id: str, state: dict) -> None:
+        self._write('INSERT OR REPLACE INTO station_state (station_id, doc) VALUES (?, ?)',
+                    (station_id, json.dumps(state)))
+
+    def station_state(self, station_id: str) -> dict | None:
+        row = self._db.execute('SELECT doc FROM station_state WHERE station_id = ?', (station_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def log_connection(self, station_id: str, security_profile: int, endpoint: str, connected_at: str,
+                       client_certificate: str | None) -> None:
+        self._write('INSERT INTO connection_log (station_id, security_profile, endpoint, connected_at, '
+                    'client_certificate) VALUES (?, ?, ?, ?, ?)',
+                    (station_id, security_profile, endpoint, connected_at, client_certificate))
+
+    def connections_total(self, station_id: str) -> int:
+        return self._db.execute('SELECT COUNT(*) FROM connection_log WHERE station_id = ?', (station_id,)).fetchone()[0]
+
+    # -- events --------------------------------------------------------------------------------------
+    def add_event(self, station_id: str, event: dict) -> None:
+        self._write('INSERT INTO events (station_id, doc) VALUES (?, ?)', (station_id, json.dumps(event)))
+
+    def events(self, station_id: str) -> list[dict]:
+        rows = self._db.execute('SELECT doc FROM events WHERE station_id = ? ORDER BY rowid', (station_id,))
+        return [json.loads(doc) for (doc,) in rows]
+
+
+def _matches(record: dict, filters: dict[str, str]) -> bool:
+    """Equality filters from a query string: compare as the JSON text a value would have in the query."""
+    return all(_as_query_text(record.get(key)) == wanted for key, wanted in filters.items())
+
+
+def _as_query_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)

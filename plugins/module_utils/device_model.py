@@ -1,0 +1,392 @@
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""OCPP 2.0.1 device model variables: batched GetVariables -> compare -> batched SetVariables of the differences.
+
+The station's own message limits (``DeviceDataCtrlr.ItemsPerMessage`` / ``BytesPerMessage`` for the
+``GetVariables`` and ``SetVariables`` instances) are read at the start of every task and every request is split
+to fit them. Nothing is cached across tasks.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
+    csms_backend, station_argument_spec,
+)
+
+MASK = '********'
+WRITE_ONLY_CHANGED = '(write-only, changed)'
+#: bytes an OCPP-J CALL frame adds around its payload: [2,"<uuid>","<Action>",{...}]
+_FRAME_OVERHEAD = 64
+_LIMIT_ACTIONS = ('GetVariables', 'SetVariables')
+_TRUE = ('true', '1', 'yes', 'on')
+_FALSE = ('false', '0', 'no', 'off')
+#: value types understood by normalisation; ``auto`` infers one from the desired value
+VALUE_TYPES = ('auto', 'string', 'boolean', 'integer', 'decimal', 'list', 'set')
+
+
+def variable_spec():
+    """The suboptions of one device model variable (shared by every module that takes a variable list)."""
+    return dict(
+        component=dict(type='dict', required=True, options=dict(
+            name=dict(type='str', required=True),
+            instance=dict(type='str'),
+            evse=dict(type='int'),
+            connector=dict(type='int'),
+        )),
+        variable=dict(type='dict', required=True, options=dict(
+            name=dict(type='str', required=True),
+            instance=dict(type='str'),
+        )),
+        attribute_type=dict(type='str', default='Actual', choices=['Actual', 'Target', 'MinSet', 'MaxSet']),
+        value=dict(type='raw'),
+        value_type=dict(type='str', default='auto', choices=list(VALUE_TYPES)),
+        write_only=dict(type='bool', default=False),
+    )
+
+
+def device_model_argument_spec():
+    return station_argument_spec(
+        variables=dict(type='list', elements='dict', required=True, options=variable_spec()),
+        state=dict(type='str', default='merged', choices=['merged', 'gathered']),
+        update_write_only=dict(type='str', default='never', choices=['always', 'never']),
+    )
+
+
+# -- names ---------------------------------------------------------------------------------------------------
+def variable_key(item):
+    """``Component[instance][evse/connector].Variable[instance]`` plus ``(attributeType)`` when not Actual."""
+    component = item['component']
+    key = component['name']
+    if component.get('instance'):
+        key += '[%s]' % component['instance']
+    if component.get('evse') is not None:
+        if component.get('connector') is not None:
+            key += '[%s/%s]' % (component['evse'], component['connector'])
+        else:
+            key += '[%s]' % component['evse']
+    key += '.' + item['variable']['name']
+    if item['variable'].get('instance'):
+        key += '[%s]' % item['variable']['instance']
+    if item.get('attribute_type', 'Actual') != 'Actual':
+        key += '(%s)' % item['attribute_type']
+    return key
+
+
+def _ocpp_component(component):
+    payload = {'name': component['name']}
+    if component.get('instance'):
+        payload['instance'] = component['instance']
+    if component.get('evse') is not None:
+        payload['evse'] = {'id': component['evse']}
+        if component.get('connector') is not None:
+            payload['evse']['connectorId'] = component['connector']
+    return payload
+
+
+def _ocpp_variable(variable):
+    payload = {'name': variable['name']}
+    if variable.get('instance'):
+        payload['instance'] = variable['instance']
+    return payload
+
+
+def _result_key(result):
+    """The ``variable_key`` of a Get/SetVariableResult as the station returned it."""
+    component = result['component']
+    evse = component.get('evse') or {}
+    return variable_key({
+        'component': {'name': component['name'], 'instance': component.get('instance'), 'evse': evse.get('id'),
+                      'connector': evse.get('connectorId')},
+        'variable': result['variable'],
+        'attribute_type': result.get('attributeType') or 'Actual',
+    })
+
+
+def normalise_item(item):
+    """Fill the optional keys of a variable given by a role or a test, as the argument spec would."""
+    component = dict({'instance': None, 'evse': None, 'connector': None}, **item['component'])
+    variable = dict({'instance': None}, **item['variable'])
+    return dict({'attribute_type': 'Actual', 'value': None, 'value_type': 'auto', 'write_only': False}, **dict(
+        item, component=component, variable=variable))
+
+
+# -- values --------------------------------------------------------------------------------------------------
+def value_type(item):
+    """The comparison type of a variable: explicit, or inferred from the desired value and the variable's name."""
+    if item.get('value_type', 'auto') != 'auto':
+        return item['value_type']
+    value = item.get('value')
+    if isinstance(value, bool):
+        return 'boolean'
+    if isinstance(value, int):
+        return 'integer'
+    if isinstance(value, float):
+        return 'decimal'
+    if isinstance(value, (list, tuple)):
+        # MemberList variables (the measurand lists) are sets; everything else comma-separated is a sequence
+        return 'set' if item['variable']['name'].endswith('Measurands') else 'list'
+    return 'string'
+
+
+def normalise(value, kind):
+    """A comparable form of ``value`` (desired or as the station reported it) for a variable of type ``kind``."""
+    if value is None:
+        return None
+    if kind == 'boolean':
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        return text
+    if kind in ('integer', 'decimal'):
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            return str(value)
+        return number.normalize() if kind == 'decimal' else (int(number) if number == number.to_integral_value() else number)
+    if kind in ('list', 'set'):
+        items = value if isinstance(value, (list, tuple)) else str(value).split(',')
+        items = [str(entry).strip() for entry in items if str(entry).strip()]
+        return sorted(items) if kind == 'set' else items
+    return str(value)
+
+
+def render(value, kind):
+    """The OCPP string form of a desired value."""
+    if kind == 'boolean':
+        return 'true' if normalise(value, kind) is True else 'false'
+    if kind in ('list', 'set'):
+        return ','.join(normalise(value, 'list'))
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
+# -- batching ------------------------------------------------------------------------------------------------
+def message_size(action, entries):
+    """Bytes of the OCPP-J CALL that carries ``entries`` (compact JSON, as stations count them)."""
+    field = 'getVariableData' if action == 'GetVariables' else 'setVariableData'
+    return len(json.dumps({field: entries}, separators=(',', ':'))) + len(action) + _FRAME_OVERHEAD
+
+
+def split_batches(action, entries, items_limit=None, bytes_limit=None):
+    """Split ``entries`` into consecutive requests of at most ``items_limit`` entries and ``bytes_limit`` bytes."""
+    batches, current = [], []
+    for entry in entries:
+        candidate = current + [entry]
+        too_many = items_limit and len(candidate) > items_limit
+        too_big = bytes_limit and message_size(action, candidate) > bytes_limit
+        if current and (too_many or too_big):
+            batches.append(current)
+            current = [entry]
+        else:
+            current = candidate
+        if bytes_limit and message_size(action, current) > bytes_limit:
+            raise ModuleFailure('one %s entry (%s) alone is %d bytes, above the station\'s BytesPerMessage of %d: '
+                                'shorten the value' % (action, entry['component']['name'] + '.' + entry['variable']['name'],
+                                                       message_size(action, current), bytes_limit))
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _limit_items():
+    items = []
+    for action in _LIMIT_ACTIONS:
+        for name in ('ItemsPerMessage', 'BytesPerMessage'):
+            items.append({'component': {'name': 'DeviceDataCtrlr'}, 'variable': {'name': name, 'instance': action}})
+    return items
+
+
+class StationSession(object):
+    """One task's conversation with one station: its message limits and batched Get/SetVariables."""
+
+    def __init__(self, backend, station_id):
+        self.backend = backend
+        self.station_id = station_id
+        self.limits = {}
+        self.calls = {}
+
+    def call(self, action, payload):
+        self.calls[action] = self.calls.get(action, 0) + 1
+        try:
+            return self.backend.call(self.station_id, action, payload)
+        except CsmsError as error:
+            raise ModuleFailure('station %s: %s failed: %s' % (self.station_id, action, error), kind=error.kind)
+
+    def read_limits(self):
+        """Read the station's per-message limits once, in a first GetVariables of four items."""
+        response = self.call('GetVariables', {'getVariableData': _limit_items()})
+        for result in response.get('getVariableResult', []):
+            if result.get('attributeStatus') != 'Accepted':
+                continue
+            try:
+                number = int(result.get('attributeValue'))
+            except (TypeError, ValueError):
+                continue
+            if number > 0:
+                self.limits[(result['variable'].get('instance'), result['variable']['name'])] = number
+
+    def _batches(self, action, entries):
+        if not self.limits:
+            self.read_limits()
+        return split_batches(action, entries, self.limits.get((action, 'ItemsPerMessage')),
+                             self.limits.get((action, 'BytesPerMessage')))
+
+    def get(self, items):
+        """GetVariables for ``items``; returns {key: result} with the station's result dicts."""
+        entries = [{'component': _ocpp_component(item['component']), 'variable': _ocpp_variable(item['variable']),
+                    'attributeType': item['attribute_type']} for item in items]
+        results = {}
+        for batch in self._batches('GetVariables', entries):
+            for result in self.call('GetVariables', {'getVariableData': batch}).get('getVariableResult', []):
+                results[_result_key(result)] = result
+        return results
+
+    def set(self, items):
+        """SetVariables for ``items`` (value already in OCPP string form); returns {key: result}."""
+        entries = [{'component': _ocpp_component(item['component']), 'variable': _ocpp_variable(item['variable']),
+                    'attributeType': item['attribute_type'], 'attributeValue': item['rendered']} for item in items]
+        results = {}
+        for batch in self._batches('SetVariables', entries):
+            for result in self.call('SetVariables', {'setVariableData': batch}).get('setVariableResult', []):
+                results[_result_key(result)] = result
+        return results
+
+
+# -- outcome -------------------------------------------------------------------------------------------------
+def _reason(result):
+    info = result.get('attributeStatusInfo') or {}
+    if not info:
+        return 'no reason given'
+    return ' '.join(part for part in (info.get('reasonCode'), info.get('additionalInfo')) if part)
+
+
+def _refusal(station_id, action, item, result):
+    shown = MASK if item.get('write_only') else item.get('value')
+    hint = ''
+    if action == 'GetVariables' and result.get('attributeStatus') == 'Rejected':
+        hint = ' (a WriteOnly variable such as BasicAuthPassword cannot be read: mark it write_only: true)'
+    return ('station %s answered %s for component %s variable %s%s with %s (%s)%s; value %s: fix the component/'
+            'variable name or the value in the inventory' % (
+                station_id, action, item['component']['name'], item['variable']['name'],
+                '' if item['attribute_type'] == 'Actual' else ' attribute ' + item['attribute_type'],
+                result.get('attributeStatus', 'no result'), _reason(result), hint, shown))
+
+
+def current_values(session, items):
+    """Read ``items`` (not write-only) and return {key: value string}; fail on any refusal."""
+    readable = [item for item in items if not item['write_only']]
+    results = session.get(readable) if readable else {}
+    values = {}
+    for item in readable:
+        key = variable_key(item)
+        result = results.get(key, {})
+        if result.get('attributeStatus') != 'Accepted':
+            raise ModuleFailure(_refusal(session.station_id, 'GetVariables', item, result), variable=key)
+        values[key] = result.get('attributeValue')
+    return values
+
+
+def differences(items, current, update_write_only='never'):
+    """The items whose desired value differs from ``current`` (write-only ones only when asked to update them)."""
+    changes = []
+    for item in items:
+        if item.get('value') is None:
+            continue
+        kind = value_type(item)
+        if item['write_only']:
+            if update_write_only == 'always':
+                changes.append(dict(item, rendered=render(item['value'], kind)))
+            continue
+        if normalise(current.get(variable_key(item)), kind) != normalise(item['value'], kind):
+            changes.append(dict(item, rendered=render(item['value'], kind)))
+    return changes
+
+
+def build_diff(changes, current):
+    """before/after keyed by variable_key, holding only the changed pairs; write-only values never shown."""
+    before, after = {}, {}
+    for item in changes:
+        key = variable_key(item)
+        if item['write_only']:
+            before[key], after[key] = MASK, WRITE_ONLY_CHANGED
+        else:
+            before[key], after[key] = current.get(key), item['rendered']
+    return {'before': before, 'after': after}
+
+
+def apply_changes(session, changes):
+    """SetVariables of ``changes``; returns the keys that answered RebootRequired; fails on any refusal."""
+    results = session.set(changes)
+    reboot, applied, refused = [], [], []
+    for item in changes:
+        key = variable_key(item)
+        result = results.get(key, {})
+        status = result.get('attributeStatus')
+        if status == 'RebootRequired':
+            reboot.append(key)
+        elif status == 'Accepted':
+            applied.append(key)
+        else:
+            refused.append(_refusal(session.station_id, 'SetVariables', item, result))
+    if refused:
+        raise ModuleFailure('; '.join(refused), applied=applied + reboot, reboot_required_variables=reboot,
+                            reboot_required=bool(reboot))
+    return reboot
+
+
+def converge_variables(session, items, check_mode, update_write_only='never'):
+    """Read -> compare -> write: the shared core of device_model, network_profile and station_reset."""
+    current = current_values(session, items)
+    changes = differences(items, current, update_write_only)
+    reboot = [] if check_mode or not changes else apply_changes(session, changes)
+    return {
+        'changed': bool(changes),
+        'diff': build_diff(changes, current),
+        'changes': [variable_key(item) for item in changes],
+        'current': current,
+        'reboot_required': bool(reboot),
+        'reboot_required_variables': reboot,
+    }
+
+
+def _gathered(items, current):
+    return [{'key': variable_key(item), 'component': item['component'], 'variable': item['variable'],
+             'attribute_type': item['attribute_type'], 'value': current.get(variable_key(item))}
+            for item in items if not item['write_only']]
+
+
+def _validate(params):
+    if params['state'] == 'merged':
+        missing = [variable_key(item) for item in params['variables'] if item.get('value') is None]
+        if missing:
+            raise ModuleFailure('station %s: state=merged needs a value for %s: give value, or use state=gathered to read'
+                                % (params['station_id'], ', '.join(missing)))
+    for item in params['variables']:
+        if item['component'].get('connector') is not None and item['component'].get('evse') is None:
+            raise ModuleFailure('station %s: %s names a connector without its evse: add component.evse'
+                                % (params['station_id'], variable_key(item)))
+
+
+def run_device_model(params, context):
+    _validate(params)
+    items = [normalise_item(item) for item in params['variables']]
+    for item in items:
+        if item['write_only'] and item.get('value') is not None:
+            context.add_secret(render(item['value'], value_type(item)))
+    session = StationSession(csms_backend(params, context.warn), params['station_id'])
+    if params['state'] == 'gathered':
+        current = current_values(session, items)
+        return {'changed': False, 'variables': _gathered(items, current), 'requests': session.calls}
+    outcome = converge_variables(session, items, context.check_mode, params['update_write_only'])
+    outcome['variables'] = _gathered(items, outcome.pop('current'))
+    outcome['requests'] = session.calls
+    return outcome

@@ -1,0 +1,247 @@
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure X.509 helpers: parsing, OCPP certificate hash data, CSR policy, and the one (re)enrollment decision.
+
+Nothing here talks to a network; every function takes certificates and a clock and returns data, so the
+decisions are unit tested with certificates made in the tests.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import NameOID
+    HAS_CRYPTOGRAPHY = True
+except ImportError:  # pragma: no cover - reported by the callers
+    HAS_CRYPTOGRAPHY = False
+
+_PEM_CERT = re.compile(r'-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----', re.DOTALL)
+
+#: defaults of the renewal window
+RENEW_BEFORE_DAYS = 30
+RENEW_AT_FRACTION = 2.0 / 3.0
+
+#: key policy: allowed EC curves and the smallest RSA modulus
+EC_CURVES = ('secp256r1', 'secp384r1')
+RSA_MIN_BITS = 2048
+
+
+def _bytes(data):
+    return data.encode('ascii') if isinstance(data, str) else bytes(data)
+
+
+def load_certificate(data):
+    """One certificate from PEM (str or bytes) or DER bytes; ValueError when it is neither."""
+    raw = _bytes(data)
+    if b'-----BEGIN' in raw:
+        return x509.load_pem_x509_certificate(raw)
+    return x509.load_der_x509_certificate(raw)
+
+
+def load_certificates(pem_text):
+    """Every certificate of a PEM bundle, in order."""
+    return [x509.load_pem_x509_certificate(block.encode('ascii'))
+            for block in _PEM_CERT.findall(pem_text if isinstance(pem_text, str) else pem_text.decode('ascii'))]
+
+
+def load_csr(data):
+    raw = _bytes(data)
+    if b'-----BEGIN' in raw:
+        return x509.load_pem_x509_csr(raw)
+    return x509.load_der_x509_csr(raw)
+
+
+def to_pem(certificate):
+    return certificate.public_bytes(serialization.Encoding.PEM).decode('ascii')
+
+
+def ocpp_serial(serial_number):
+    """OCPP spelling of a serial number: lowercase hex without leading zeros."""
+    return format(serial_number, 'x')
+
+
+def vault_serial(serial_number):
+    """Vault spelling of a serial number: lowercase hex byte pairs joined by colons."""
+    text = format(serial_number, 'x')
+    if len(text) % 2:
+        text = '0' + text
+    return ':'.join(text[i:i + 2] for i in range(0, len(text), 2))
+
+
+def _public_key_bits(public_key):
+    """The subjectPublicKey BIT STRING contents (what OCSP/OCPP issuerKeyHash hashes)."""
+    spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return _bit_string_contents(spki)
+
+
+def _der_length(data, offset):
+    first = data[offset]
+    if first < 0x80:
+        return first, offset + 1
+    count = first & 0x7f
+    return int.from_bytes(data[offset + 1:offset + 1 + count], 'big'), offset + 1 + count
+
+
+def _der_skip(data, offset):
+    """Offset just after the TLV that starts at ``offset``."""
+    length, start = _der_length(data, offset + 1)
+    return start + length
+
+
+def _bit_string_contents(spki):
+    """SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }."""
+    _length, inner = _der_length(spki, 1)
+    bit_string = _der_skip(spki, inner)
+    length, start = _der_length(spki, bit_string + 1)
+    return spki[start + 1:start + length]  # the first content byte counts unused bits (always 0 for keys)
+
+
+def hash_data(certificate, issuer):
+    """OCPP CertificateHashDataType of ``certificate`` issued by ``issuer`` (the certificate itself when self-signed)."""
+    return {
+        'hashAlgorithm': 'SHA256',
+        'issuerNameHash': hashlib.sha256(issuer.subject.public_bytes()).hexdigest(),
+        'issuerKeyHash': hashlib.sha256(_public_key_bits(issuer.public_key())).hexdigest(),
+        'serialNumber': ocpp_serial(certificate.serial_number),
+    }
+
+
+def hash_key(data):
+    """A comparable key of hash data (case of the hex digits and the serial's leading zeros ignored)."""
+    return (data['hashAlgorithm'], data['issuerNameHash'].lower(), data['issuerKeyHash'].lower(),
+            data['serialNumber'].lower().lstrip('0') or '0')
+
+
+def issuer_of(certificate, candidates):
+    """The certificate among ``candidates`` that signed ``certificate`` (itself when self-signed), or None."""
+    for candidate in list(candidates) + [certificate]:
+        if candidate.subject == certificate.issuer and signed_by(certificate, candidate):
+            return candidate
+    return None
+
+
+def signed_by(certificate, issuer):
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def name_attribute(name, oid):
+    values = name.get_attributes_for_oid(oid)
+    return values[0].value if values else None
+
+
+def common_name(name):
+    return name_attribute(name, NameOID.COMMON_NAME)
+
+
+def organization(name):
+    return name_attribute(name, NameOID.ORGANIZATION_NAME)
+
+
+def _key_problem(public_key, policy):
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        curves = policy.get('ec_curves') or EC_CURVES
+        if public_key.curve.name not in curves:
+            return 'EC key on curve %s; allowed curves: %s' % (public_key.curve.name, ', '.join(curves))
+        return None
+    if isinstance(public_key, rsa.RSAPublicKey):
+        minimum = policy.get('rsa_min_bits') or RSA_MIN_BITS
+        if public_key.key_size < minimum:
+            return 'RSA key of %d bits; at least %d bits are required' % (public_key.key_size, minimum)
+        return None
+    return 'key type %s; only EC (%s) or RSA keys are allowed' % (
+        type(public_key).__name__, ', '.join(policy.get('ec_curves') or EC_CURVES))
+
+
+def csr_problems(csr, station_id, organization_name, policy=None):
+    """What makes the station's CSR unacceptable, as a list of sentences (empty when it may be signed)."""
+    problems = []
+    if not csr.is_signature_valid:
+        problems.append('the CSR signature does not verify with its own public key')
+    cn = common_name(csr.subject)
+    if cn != station_id:
+        problems.append('subject CN is %r, expected the station id %r (SecurityCtrlr.Identity on the station)' % (cn, station_id))
+    if organization_name is not None and organization(csr.subject) != organization_name:
+        problems.append('subject O is %r, expected %r (SecurityCtrlr.OrganizationName on the station)'
+                        % (organization(csr.subject), organization_name))
+    key_problem = _key_problem(csr.public_key(), policy or {})
+    if key_problem:
+        problems.append(key_problem)
+    return problems
+
+
+def certificate_facts(certificate, now):
+    """What modules return about a certificate (never key material)."""
+    not_after = certificate.not_valid_after_utc
+    return {
+        'serial': ocpp_serial(certificate.serial_number),
+        'subject': certificate.subject.rfc4514_string(),
+        'issuer': certificate.issuer.rfc4514_string(),
+        'not_before': _rfc3339(certificate.not_valid_before_utc),
+        'not_after': _rfc3339(not_after),
+        'days_left': int((not_after - now).total_seconds() // 86400),
+        'fingerprint_sha256': certificate.fingerprint(hashes.SHA256()).hex(),
+    }
+
+
+def _rfc3339(moment):
+    return moment.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def is_revoked(certificate, crl):
+    return crl is not None and crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None
+
+
+def _renewal_due(certificate, wanted, now):
+    not_before, not_after = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    if not_after <= now:
+        return 'the certificate expired on %s' % _rfc3339(not_after)
+    renew_before = wanted.get('renew_before') or datetime.timedelta(days=RENEW_BEFORE_DAYS)
+    if not_after - now <= renew_before:
+        return 'the certificate expires on %s, within renew_before (%d days)' % (_rfc3339(not_after), renew_before.days)
+    fraction = wanted.get('renew_at_fraction') or RENEW_AT_FRACTION
+    if now >= not_before + (not_after - not_before) * fraction:
+        return 'the certificate is past %d%% of its lifetime' % round(fraction * 100)
+    return None
+
+
+def _identity_differs(certificate, wanted):
+    for label, actual, expected in (('CN', common_name(certificate.subject), wanted.get('common_name')),
+                                    ('O', organization(certificate.subject), wanted.get('organization'))):
+        if expected is not None and actual != expected:
+            return 'subject %s is %r, wanted %r' % (label, actual, expected)
+    issuer = wanted.get('issuer')
+    if issuer is not None and certificate.issuer != issuer.subject:
+        return 'issued by %s, wanted %s' % (certificate.issuer.rfc4514_string(), issuer.subject.rfc4514_string())
+    if issuer is not None and not signed_by(certificate, issuer):
+        return 'the issuing CA was rotated: the certificate does not chain to the current issuing CA'
+    return None
+
+
+def needs_enrollment(current_cert, wanted, now):
+    """Whether the station must get a new certificate, and why: ``(bool, reason)``.
+
+    ``wanted`` keys (all optional): ``common_name``, ``organization``, ``issuer`` (the current issuing CA
+    certificate), ``crl`` (its CRL), ``renew_before`` (timedelta), ``renew_at_fraction`` (0..1), ``force``.
+    """
+    if wanted.get('force'):
+        return True, 'force=true'
+    if current_cert is None:
+        return True, 'the station has no certificate'
+    if is_revoked(current_cert, wanted.get('crl')):
+        return True, 'serial %s is revoked' % ocpp_serial(current_cert.serial_number)
+    reason = _identity_differs(current_cert, wanted) or _renewal_due(current_cert, wanted, now)
+    if reason:
+        return True, reason
+    return False, 'the certificate is valid until %s and matches' % _rfc3339(current_cert.not_valid_after_utc)
