@@ -15,8 +15,8 @@ import yaml
 from evcs_lab import vault
 from evcs_lab.clients import LabApiError, LabState
 from evcs_lab.paths import DEFAULT_STATIONS_FILE, LabPaths
-from evcs_lab.process import ManagedProcess, free_port, port_is_free, wait_until
-from evcs_lab.state import lab_secrets, read_json, read_state, write_state
+from evcs_lab.process import ManagedProcess, free_port, port_is_free
+from evcs_lab.state import lab_secrets, read_json, write_state
 
 HOST = "127.0.0.1"
 COMPONENTS = ("csms", "simulator")
@@ -58,7 +58,7 @@ def component_process(paths: LabPaths, name: str) -> ManagedProcess:
 
 def _reuse_ports(wanted: dict, running: bool) -> dict:
     """Keep the previous ports (persisted station URLs point at them) unless one was taken meanwhile."""
-    if wanted and (running or all(port_is_free(port, HOST) for port in wanted.values())):
+    if all(wanted.values()) and (running or all(port_is_free(port, HOST) for port in wanted.values())):
         return wanted
     return {key: free_port(HOST) for key in wanted}
 
@@ -131,6 +131,7 @@ def _ensure_running(process: ManagedProcess, ready, timeout: float, what: str, p
             raise LabError(f"{process.name} exited while starting; last lines of {process.log_file}:\n"
                            f"{process.log_tail()}")
         if time.monotonic() >= deadline:
+            process.stop()
             raise LabError(f"{what} not ready after {timeout:.0f}s; last lines of {process.log_file}:\n"
                            f"{process.log_tail()}")
         if progress:
@@ -174,14 +175,30 @@ class _StationsProgress:
     def report(self, count: int) -> None:
         if count != self.shown:
             self.shown = count
-            end = "\n" if count == len(self.expected) else ""
-            print(f"\r  stations connected {count}/{len(self.expected)}", end=end, flush=True)
+            done = count == len(self.expected)
+            if sys.stdout.isatty():
+                print(f"\r  stations connected {count}/{len(self.expected)}", end="\n" if done else "", flush=True)
+            else:
+                print(f"  stations connected {count}/{len(self.expected)}", flush=True)
+
+
+def missing_components() -> list[str]:
+    """Components that cannot be run with ``python -m evcs_lab.<name>`` from this environment."""
+    return [name for name in COMPONENTS if not _runnable(f"evcs_lab.{name}")]
+
+
+def _runnable(module: str) -> bool:
+    spec = importlib.util.find_spec(module)
+    if spec is None:
+        return False
+    return spec.submodule_search_locations is None or importlib.util.find_spec(f"{module}.__main__") is not None
 
 
 def _require_component_modules() -> None:
-    missing = [name for name in COMPONENTS if importlib.util.find_spec(f"evcs_lab.{name}") is None]
+    missing = missing_components()
     if missing:
-        raise LabError(f"lab component(s) {', '.join(missing)} not installed: run `make venv`")
+        raise LabError(f"lab component(s) {', '.join(missing)} cannot be run (python -m evcs_lab.<name>): "
+                       "run `make venv`")
 
 
 def _step(title: str, action):

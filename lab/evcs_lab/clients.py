@@ -32,15 +32,16 @@ class _Http:
     def __init__(self, base_url: str, verify, token: str | None = None, timeout: float = 30.0):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        # verify goes with every request: requests lets REQUESTS_CA_BUNDLE override a session's verify
+        self.verify = verify
         self.session = requests.Session()
-        self.session.verify = verify
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
     def request(self, method: str, path: str, *, allow: tuple[int, ...] = (), timeout: float | None = None, **kwargs):
         """The decoded JSON body; None for a status listed in ``allow`` (e.g. 404) or an empty body."""
         url = self.base_url + path
-        response = self.session.request(method, url, timeout=timeout or self.timeout, **kwargs)
+        response = self.session.request(method, url, timeout=timeout or self.timeout, verify=self.verify, **kwargs)
         if response.status_code in allow:
             return None
         if response.status_code >= 400:

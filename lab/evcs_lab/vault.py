@@ -183,6 +183,7 @@ cluster_addr = "https://{HOST}:{cluster_port}"
 storage "raft" {{
   path = "{paths.vault_data}"
   node_id = "evcs-lab"
+  performance_multiplier = 1
 }}
 listener "tcp" {{
   address = "{HOST}:{port}"
@@ -225,18 +226,13 @@ def _init_and_unseal(client: hvac.Client, paths: LabPaths) -> None:
     if client.sys.is_sealed():
         client.sys.submit_unseal_key(paths.unseal_key.read_text().strip())
     client.token = paths.root_token.read_text().strip()
-    if not wait_until(lambda: (_health(client.url, paths.bootstrap_ca) or {}).get("sealed") is False, 15):
-        raise VaultLabError("OpenBao stayed sealed after the unseal key was submitted")
-    if not wait_until(lambda: _is_active(client), 15):
-        raise VaultLabError("OpenBao was unsealed but did not become active")
+    if not wait_until(lambda: _is_active(client.url, paths.bootstrap_ca), 30):
+        raise VaultLabError("OpenBao was unsealed but did not become the active node within 30s")
 
 
-def _is_active(client: hvac.Client) -> bool:
-    try:
-        client.sys.list_mounted_secrets_engines()
-    except hvac.exceptions.VaultError:
-        return False
-    return True
+def _is_active(addr: str, ca_cert: Path) -> bool:
+    health = _health(addr, ca_cert) or {}
+    return health.get("initialized") is True and health.get("sealed") is False and health.get("standby") is False
 
 
 # -- bootstrap -----------------------------------------------------------------------------------------
@@ -323,9 +319,8 @@ class _Bootstrap:
         self._changed(f"role {name}")
 
     def _policy(self) -> None:
-        current = self.client.sys.read_policy(POLICY) if POLICY in self.client.sys.list_policies()["data"]["policies"] \
-            else None
-        if current and current["data"]["rules"] == POLICY_HCL:
+        current = (self.client.read(f"sys/policy/{POLICY}") or {}).get("data", {})
+        if current.get("rules") == POLICY_HCL:
             return
         self.client.sys.create_or_update_policy(POLICY, POLICY_HCL)
         self._changed(f"policy {POLICY}")

@@ -54,7 +54,7 @@ def device_model_argument_spec():
     return station_argument_spec(
         variables=dict(type='list', elements='dict', required=True, options=variable_spec()),
         state=dict(type='str', default='merged', choices=['merged', 'gathered']),
-        update_write_only=dict(type='str', default='never', choices=['always', 'never']),
+        update_write_only=dict(type='str', default='never', choices=['always', 'on_create', 'never']),
     )
 
 
@@ -295,19 +295,27 @@ def current_values(session, items):
     return values
 
 
+def _component_of(item):
+    component = item['component']
+    return (component['name'], component.get('instance'), component.get('evse'), component.get('connector'))
+
+
 def differences(items, current, update_write_only='never'):
-    """The items whose desired value differs from ``current`` (write-only ones only when asked to update them)."""
+    """The items whose desired value differs from ``current``, plus the write-only ones ``update_write_only`` asks for:
+    ``always``, or ``on_create`` when another variable of the same component is set in this run."""
     changes = []
     for item in items:
-        if item.get('value') is None:
+        if item.get('value') is None or item['write_only']:
             continue
         kind = value_type(item)
-        if item['write_only']:
-            if update_write_only == 'always':
-                changes.append(dict(item, rendered=render(item['value'], kind)))
-            continue
         if normalise(current.get(variable_key(item)), kind) != normalise(item['value'], kind):
             changes.append(dict(item, rendered=render(item['value'], kind)))
+    configured = set(_component_of(item) for item in changes)
+    for item in items:
+        if item.get('value') is None or not item['write_only']:
+            continue
+        if update_write_only == 'always' or (update_write_only == 'on_create' and _component_of(item) in configured):
+            changes.append(dict(item, rendered=render(item['value'], value_type(item))))
     return changes
 
 

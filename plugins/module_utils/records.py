@@ -15,7 +15,9 @@ import json
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import csms_backend
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
+    csms_argument_spec, csms_backend, station_argument_spec,
+)
 
 #: keys the CSMS manages itself: never compared, never written
 SERVER_KEYS = frozenset(('id', 'created_at', 'updated_at'))
@@ -74,9 +76,14 @@ def sync_record(backend, collection, record_id, fields, state='present', check_m
 
     Returns ``{'changed', 'diff', 'record', 'operation'}``; ``operation`` is create, update, delete or none.
     """
-    current = _read(backend, collection, record_id)
+    current = call_records(backend.get_record, collection, record_id)
     if state == 'absent':
-        return _remove(backend, collection, record_id, current, check_mode)
+        return remove_record(backend, collection, record_id, current, check_mode)
+    return apply_record(backend, collection, record_id, current, fields, check_mode, unordered)
+
+
+def apply_record(backend, collection, record_id, current, fields, check_mode=False, unordered=()):
+    """Write the difference between ``current`` (already read; None: no record) and ``fields``."""
     desired = desired_fields(fields, unordered)
     changes = changed_fields(current, desired, unordered)
     if current is not None and not changes:
@@ -84,30 +91,28 @@ def sync_record(backend, collection, record_id, fields, state='present', check_m
     operation = 'create' if current is None else 'update'
     record = dict(current or {}, **changes)
     if not check_mode:
-        record = _write(backend, collection, record_id, operation, dict(desired, id=record_id), changes)
+        record = _write(backend, collection, record_id, operation, dict(desired, id=record_id), changes) or record
     return dict(changed=True, diff=record_diff(current, changes), record=record, operation=operation)
 
 
-def _remove(backend, collection, record_id, current, check_mode):
+def remove_record(backend, collection, record_id, current, check_mode=False):
+    """Delete the record ``current`` (already read; None: nothing to do)."""
     if current is None:
         return dict(changed=False, diff={'before': {}, 'after': {}}, record={}, operation='none')
     if not check_mode:
-        _call(backend.delete_record, collection, record_id)
+        call_records(backend.delete_record, collection, record_id)
     before = dict((key, value) for key, value in current.items() if key not in SERVER_KEYS)
     return dict(changed=True, diff={'before': before, 'after': {}}, record={}, operation='delete')
 
 
-def _read(backend, collection, record_id):
-    return _call(backend.get_record, collection, record_id)
-
-
 def _write(backend, collection, record_id, operation, record, changes):
     if operation == 'create':
-        return _call(backend.put_record, collection, record_id, record) or record
-    return _call(backend.patch_record, collection, record_id, changes) or changes
+        return call_records(backend.put_record, collection, record_id, record)
+    return call_records(backend.patch_record, collection, record_id, changes)
 
 
-def _call(method, collection, record_id, *args):
+def call_records(method, collection, record_id, *args):
+    """``method(collection, record_id, *args)`` of the backend, its errors as task failures."""
     try:
         return method(collection, record_id, *args)
     except CsmsError as exc:
@@ -126,3 +131,187 @@ def record_result(outcome, name):
     """The module result of one ``sync_record``: ``changed``, ``diff``, ``operation`` and the record as ``name``."""
     return dict(changed=outcome['changed'], diff=outcome['diff'], operation=outcome['operation'],
                 **{name: outcome['record']})
+
+
+# -- the record kinds -----------------------------------------------------------------------------------------
+
+_STATE = dict(type='str', default='present', choices=['present', 'absent'])
+_COORDINATES = dict(type='dict', options=dict(latitude=dict(type='float', required=True),
+                                              longitude=dict(type='float', required=True)))
+_OPERATOR = dict(type='dict', options=dict(name=dict(type='str', required=True), organization=dict(type='str')))
+
+
+class RecordKind(object):
+    """One CSMS collection as a module sees it: the id option, the managed fields, the result key."""
+
+    def __init__(self, collection, id_option, result_name, fields, unordered=()):
+        self.collection = collection
+        self.id_option = id_option
+        self.result_name = result_name
+        self.fields = fields
+        self.unordered = unordered
+
+    def run(self, params, context, fields=None):
+        backend = backend_from(params, context)
+        if fields is None:
+            fields = dict((key, params.get(key)) for key in self.fields)
+        outcome = sync_record(backend, self.collection, params[self.id_option], fields, params['state'],
+                              context.check_mode, self.unordered)
+        return record_result(outcome, self.result_name)
+
+
+SITE = RecordKind('locations', 'site_id', 'location',
+                  ('name', 'address', 'coordinates', 'timezone', 'operator', 'grid_connection', 'access'))
+TARIFF = RecordKind('tariffs', 'tariff_id', 'tariff',
+                    ('name', 'currency', 'price_per_kwh', 'price_per_minute', 'session_fee', 'valid_from'))
+STATION = RecordKind('stations', 'station_id', 'station',
+                     ('serial_number', 'vendor', 'model', 'firmware_version', 'location_id', 'operator', 'evses',
+                      'tariff_id', 'access', 'monitoring', 'firmware_channel', 'asset', 'status'),
+                     unordered=('evses',))
+
+
+def site_argument_spec():
+    spec = csms_argument_spec()
+    spec.update(
+        site_id=dict(type='str', required=True),
+        name=dict(type='str'),
+        address=dict(type='dict', options=dict(street=dict(type='str'), city=dict(type='str'),
+                                               postal_code=dict(type='str'), state=dict(type='str'),
+                                               country=dict(type='str'))),
+        coordinates=_COORDINATES,
+        timezone=dict(type='str'),
+        operator=_OPERATOR,
+        grid_connection=dict(type='dict', options=dict(max_current_a=dict(type='float', required=True),
+                                                       phases=dict(type='int', default=3, choices=[1, 3]),
+                                                       voltage_v=dict(type='int', default=230))),
+        access=dict(type='str', choices=['public', 'private', 'free']),
+        state=_STATE,
+    )
+    return spec
+
+
+def run_site(params, context):
+    """The location record of one site."""
+    return SITE.run(params, context)
+
+
+def tariff_argument_spec():
+    spec = csms_argument_spec()
+    spec.update(
+        tariff_id=dict(type='str', required=True),
+        name=dict(type='str'),
+        currency=dict(type='str'),
+        price_per_kwh=dict(type='float'),
+        price_per_minute=dict(type='float'),
+        session_fee=dict(type='float'),
+        valid_from=dict(type='str'),
+        state=_STATE,
+    )
+    return spec
+
+
+def run_tariff(params, context):
+    """One tariff record."""
+    if params['state'] == 'present' and params.get('currency') and len(params['currency']) != 3:
+        raise ModuleFailure('tariff %s: currency %r is not an ISO 4217 code: give three letters such as EUR'
+                            % (params['tariff_id'], params['currency']))
+    return TARIFF.run(params, context)
+
+
+_CONNECTOR_TYPES = ['cCCS1', 'cCCS2', 'cG105', 'cTesla', 'cType1', 'cType2', 's309-1P-16A', 's309-1P-32A',
+                    's309-3P-16A', 's309-3P-32A', 'sBS1361', 'sCEE-7-7', 'sType2', 'sType3', 'Other1PhMax16A',
+                    'Other1PhOver16A', 'Other3Ph', 'Pan', 'wInductive', 'wResonant', 'Undetermined', 'Unknown']
+_DC_CONNECTOR_TYPES = ('cCCS1', 'cCCS2', 'cG105', 'cTesla')
+#: OCPP 2.0.1 ConnectorEnumType: the connector types a station record may name
+CONNECTOR_TYPES = tuple(_CONNECTOR_TYPES)
+
+
+def station_record_argument_spec():
+    connector = dict(
+        id=dict(type='int', required=True),
+        type=dict(type='str', required=True, choices=_CONNECTOR_TYPES),
+        format=dict(type='str', default='Socket', choices=['Socket', 'Cable']),
+        power_type=dict(type='str', choices=['AC_1_PHASE', 'AC_3_PHASE', 'DC']),
+        max_voltage=dict(type='int'),
+        max_amperage=dict(type='float'),
+        max_electric_power=dict(type='float'),
+        max_current_a=dict(type='float'),
+    )
+    evse = dict(id=dict(type='int', required=True),
+                phases=dict(type='int', choices=[1, 3]),
+                voltage_v=dict(type='int'),
+                max_current_a=dict(type='float'),
+                connectors=dict(type='list', elements='dict', required=True, options=connector))
+    address = dict(type='dict', options=dict(street=dict(type='str'), city=dict(type='str'),
+                                             postal_code=dict(type='str'), state=dict(type='str'),
+                                             country=dict(type='str')))
+    asset = dict(
+        installation_address=address,
+        installation_coordinates=_COORDINATES,
+        installer=dict(type='str'),
+        installation_date=dict(type='str'),
+        warranty_start=dict(type='str'),
+    )
+    return station_argument_spec(
+        serial_number=dict(type='str'),
+        vendor=dict(type='str'),
+        model=dict(type='str'),
+        firmware_version=dict(type='str'),
+        location_id=dict(type='str'),
+        operator=_OPERATOR,
+        evses=dict(type='list', elements='dict', options=evse),
+        tariff_id=dict(type='str'),
+        access=dict(type='str', choices=['public', 'private', 'free']),
+        monitoring=dict(type='dict', options=dict(alerts=dict(type='bool', default=True),
+                                                  offline_alert_after_s=dict(type='int'))),
+        firmware_channel=dict(type='str'),
+        asset=dict(type='dict', options=asset),
+        status=dict(type='str', default='active', choices=['active', 'retired']),
+        state=_STATE,
+    )
+
+
+def run_station(params, context):
+    """The station's CSMS record: registration (possible before its first connection) and its metadata."""
+    station_id = params['station_id']
+    fields = dict((key, params.get(key)) for key in STATION.fields)
+    if params['state'] == 'present':
+        if not params.get('serial_number'):
+            raise ModuleFailure('station %s: serial_number is missing: the CSMS registers a station by id and serial '
+                                'number; set evcs_station.serial_number' % station_id)
+        fields['evses'] = _ordered_evses(station_id, params.get('evses'))
+    return STATION.run(params, context, fields)
+
+
+def _ordered_evses(station_id, evses):
+    if evses is None:
+        return None
+    _require_unique(station_id, 'evses', [evse['id'] for evse in evses])
+    ordered = []
+    for evse in sorted(evses, key=lambda item: item['id']):
+        _require_unique(station_id, 'evses[id=%d].connectors' % evse['id'],
+                        [connector['id'] for connector in evse['connectors']])
+        connectors = [_connector_record(evse, connector) for connector in evse['connectors']]
+        ordered.append({'id': evse['id'], 'connectors': sorted(connectors, key=lambda item: item['id'])})
+    return ordered
+
+
+def _connector_record(evse, connector):
+    """The record form of a connector; inventory-style values (the EVSE's phases, voltage_v, max_current_a and
+    the connector's max_current_a) fill in power_type, max_voltage, max_amperage and max_electric_power."""
+    phases = evse.get('phases')
+    record = dict((key, value) for key, value in connector.items() if key != 'max_current_a' and value is not None)
+    if not record.get('power_type') and phases:
+        record['power_type'] = 'DC' if connector['type'] in _DC_CONNECTOR_TYPES else 'AC_%d_PHASE' % phases
+    record.setdefault('max_voltage', evse.get('voltage_v'))
+    record.setdefault('max_amperage', connector.get('max_current_a') or evse.get('max_current_a'))
+    if record.get('power_type', 'DC') != 'DC' and record['max_voltage'] and record['max_amperage']:
+        record.setdefault('max_electric_power', phases * record['max_voltage'] * record['max_amperage'])
+    return dict((key, value) for key, value in record.items() if value is not None)
+
+
+def _require_unique(station_id, field, ids):
+    duplicates = sorted(set(item for item in ids if ids.count(item) > 1))
+    if duplicates:
+        raise ModuleFailure('station %s: %s names id %s more than once: give every entry its own id'
+                            % (station_id, field, ', '.join(str(item) for item in duplicates)))

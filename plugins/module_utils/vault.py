@@ -155,9 +155,9 @@ class VaultPki(object):
             data['ttl'] = ttl
         return self._write('sign/%s' % role, data)
 
-    def issue(self, role, common_name, ttl=None):
+    def issue(self, role, common_name, ttl=None, key_type='ec', key_bits=256):
         """``<mount>/issue/<role>``: Vault makes the key pair (factory mode); the answer holds the private key."""
-        data = dict(common_name=common_name)
+        data = dict(common_name=common_name, key_type=key_type, key_bits=key_bits)
         if ttl:
             data['ttl'] = ttl
         return self._write('issue/%s' % role, data)

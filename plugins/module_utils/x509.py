@@ -76,10 +76,8 @@ def vault_serial(serial_number):
     return ':'.join(text[i:i + 2] for i in range(0, len(text), 2))
 
 
-def _public_key_bits(public_key):
-    """The subjectPublicKey BIT STRING contents (what OCSP/OCPP issuerKeyHash hashes)."""
-    spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return _bit_string_contents(spki)
+def _spki_der(public_key):
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _der_length(data, offset):
@@ -90,28 +88,36 @@ def _der_length(data, offset):
     return int.from_bytes(data[offset + 1:offset + 1 + count], 'big'), offset + 1 + count
 
 
-def _der_skip(data, offset):
-    """Offset just after the TLV that starts at ``offset``."""
-    length, start = _der_length(data, offset + 1)
-    return start + length
-
-
-def _bit_string_contents(spki):
-    """SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }."""
-    _length, inner = _der_length(spki, 1)
-    bit_string = _der_skip(spki, inner)
+def _public_key_bits(public_key):
+    """The subjectPublicKey BIT STRING contents of the SubjectPublicKeyInfo (what OCSP's issuerKeyHash hashes)."""
+    spki = _spki_der(public_key)
+    _length, algorithm = _der_length(spki, 1)
+    algorithm_length, algorithm_start = _der_length(spki, algorithm + 1)
+    bit_string = algorithm_start + algorithm_length
     length, start = _der_length(spki, bit_string + 1)
-    return spki[start + 1:start + length]  # the first content byte counts unused bits (always 0 for keys)
+    return spki[start + 1:start + length]  # the first content byte counts unused bits (0 for keys)
 
 
 def hash_data(certificate, issuer):
-    """OCPP CertificateHashDataType of ``certificate`` issued by ``issuer`` (the certificate itself when self-signed)."""
+    """OCPP CertificateHashDataType of ``certificate`` issued by ``issuer`` (the certificate itself when self-signed).
+
+    ``issuerKeyHash`` is SHA256 over the DER SubjectPublicKeyInfo of the issuer (the project's convention, see
+    DESIGN.md); ``hash_keys`` also accepts the OCSP (RFC 6960) spelling that hashes only the key bits, which some
+    stations use.
+    """
     return {
         'hashAlgorithm': 'SHA256',
         'issuerNameHash': hashlib.sha256(issuer.subject.public_bytes()).hexdigest(),
-        'issuerKeyHash': hashlib.sha256(_public_key_bits(issuer.public_key())).hexdigest(),
+        'issuerKeyHash': hashlib.sha256(_spki_der(issuer.public_key())).hexdigest(),
         'serialNumber': ocpp_serial(certificate.serial_number),
     }
+
+
+def hash_keys(certificate, issuer):
+    """Every key (see ``hash_key``) a station may report for ``certificate``: both issuerKeyHash conventions."""
+    data = hash_data(certificate, issuer)
+    ocsp_style = dict(data, issuerKeyHash=hashlib.sha256(_public_key_bits(issuer.public_key())).hexdigest())
+    return {hash_key(data), hash_key(ocsp_style)}
 
 
 def hash_key(data):

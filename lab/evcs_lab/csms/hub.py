@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import Counter, defaultdict
 
 from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import OCPPError
-from ocpp.messages import Call, validate_payload
+from jsonschema.exceptions import best_match
+from ocpp.messages import MessageType, get_validator
 from ocpp.v201 import call as ocpp_call
 from ocpp.v201.enums import MessageTriggerEnumType, RegistrationStatusEnumType
 
@@ -187,12 +189,20 @@ async def _build_request(action: str, payload: dict):
         request = request_class(**camel_to_snake_case(payload))
     except TypeError as exc:
         raise CallFailed(400, 'invalid_payload', '%s payload does not fit the message: %s' % (action, exc)) from None
-    message = Call(unique_id='validation', action=action,
-                   payload=remove_nones(snake_to_camel_case(serialize_as_dict(request))))
-    try:
-        await validate_payload(message, OCPP_VERSION)
-    except OCPPError as exc:
-        raise CallFailed(400, 'invalid_payload', '%s payload violates the OCPP 2.0.1 schema: %s'
-                         % (action, exc.details.get('cause', exc.description) if exc.details else exc.description)) \
-            from None
+    violation = _schema_violation(action, remove_nones(snake_to_camel_case(serialize_as_dict(request))))
+    if violation:
+        raise CallFailed(400, 'invalid_payload', '%s payload violates the OCPP 2.0.1 schema at %s' % (action, violation))
     return request
+
+
+def _schema_violation(action: str, payload: dict) -> str | None:
+    """Where and how the payload breaks the schema, naming no value (payloads carry passwords)."""
+    error = best_match(get_validator(MessageType.Call, action, OCPP_VERSION).iter_errors(payload))
+    if error is None:
+        return None
+    where = ''.join('[%d]' % part if isinstance(part, int) else '.%s' % part for part in error.absolute_path)
+    if error.validator in ('required', 'additionalProperties'):
+        what = error.message
+    else:
+        what = 'must satisfy %s %s' % (error.validator, json.dumps(error.validator_value))
+    return '%s: %s' % (where.lstrip('.') or 'the payload', what)

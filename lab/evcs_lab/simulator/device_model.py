@@ -227,7 +227,8 @@ def _network_interface_variables(station_id: str) -> list[VariableDef]:
 
 def build_table(station: dict) -> list[VariableDef]:
     """Every variable of one station, in report order."""
-    return _controller_variables(station["id"]) + _station_variables(station) + _network_interface_variables(station["id"])
+    station_id = station["id"]
+    return _controller_variables(station_id) + _station_variables(station) + _network_interface_variables(station_id)
 
 
 def factory_values(table: list[VariableDef]) -> dict[str, str | None]:
@@ -345,16 +346,6 @@ class DeviceModel:
         key = variable_key(where[0], variable["name"], where[1], variable.get("instance"), evse_id, connector_id)
         row = self._by_key.get(key)
         return (row, None) if row else (None, "UnknownVariable")
-
-    def row(self, key: str) -> VariableDef:
-        return self._by_key[key]
-
-    def get(self, component: str, variable: str, instance: str | None = None, **where) -> str | None:
-        key = variable_key(component, variable, where.get("component_instance"), instance,
-                           where.get("evse"), where.get("connector"))
-        if key == variable_key("ClockCtrlr", "DateTime"):
-            return now_rfc3339()
-        return self.values.get(key)
 
     def set_now(self, key: str, value: str | None) -> None:
         self.values[key] = value

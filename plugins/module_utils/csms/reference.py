@@ -32,7 +32,8 @@ class ReferenceCsms(CsmsBackend):
         self.backoff = backoff
         self._session = requests.Session()
         self._session.headers['Authorization'] = 'Bearer %s' % token
-        self._session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        # passed with every request: requests lets REQUESTS_CA_BUNDLE override a session-level verify
+        self._verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         #: counts of requests this client made, by kind: used for benchmarks and reports
         self.requests_made = {'read': 0, 'write': 0}
 
@@ -44,7 +45,7 @@ class ReferenceCsms(CsmsBackend):
             attempt += 1
             try:
                 response = self._session.request(method, self.url + path, json=json_body, params=params,
-                                                 timeout=timeout or self.timeout)
+                                                 timeout=timeout or self.timeout, verify=self._verify)
             except requests.exceptions.SSLError as exc:
                 raise CsmsError('TLS verification of the CSMS at %s failed (%s): set csms_ca_path to the CA that '
                                 'issued its certificate' % (self.url, exc), kind='tls')

@@ -1,0 +1,418 @@
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The commissioning checklist of one charging station: observe (network, TLS, CSMS, OCPP read-backs), then evaluate.
+
+Observation and evaluation are apart: ``observe()`` does every read (read-only, so check mode changes nothing),
+``evaluate()`` turns the observations into checklist items and is a pure function.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import socket
+import ssl
+
+from urllib.parse import urlsplit
+
+try:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    HAS_CRYPTOGRAPHY = True
+except ImportError:  # pragma: no cover - reported as a failed item
+    HAS_CRYPTOGRAPHY = False
+
+from ansible_collections.evcs.provisioning.plugins.module_utils.charging_limit import PURPOSE, RECORD_KEY, convert
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
+    csms_backend, station_argument_spec,
+)
+from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
+    StationSession, normalise, normalise_item, render, value_type, variable_key, variable_spec,
+)
+
+#: the checklist, in the order it is reported
+CHECKS = (
+    'csms_dns', 'csms_tcp', 'csms_tls', 'station_mtls', 'station_online', 'heartbeat_recent', 'device_model',
+    'certificate_validity', 'connectors_available', 'local_list_version', 'load_management_cap',
+)
+PASS, FAIL, SKIP = 'pass', 'fail', 'skip'
+_DEFAULT_PORTS = {'ws': 80, 'wss': 443}
+
+
+def commissioning_check_argument_spec():
+    return station_argument_spec(
+        csms_endpoint=dict(type='str', required=True),
+        security_profile=dict(type='int', choices=[1, 2, 3]),
+        trust_anchor_path=dict(type='path'),
+        heartbeat_interval=dict(type='int', default=300),
+        device_model=dict(type='list', elements='dict', default=[], options=variable_spec()),
+        certificate_min_days=dict(type='int', default=30),
+        connectors=dict(type='list', elements='dict', options=dict(
+            evse_id=dict(type='int', required=True),
+            connector_id=dict(type='int', required=True),
+        )),
+        local_list_version=dict(type='int'),
+        charging_limit=dict(type='dict', options=dict(
+            limit=dict(type='float', required=True),
+            unit=dict(type='str', default='A', choices=['A', 'W']),
+            phases=dict(type='int', default=3, choices=[1, 2, 3]),
+            voltage=dict(type='float', default=230.0),
+        )),
+        optional_checks=dict(type='list', elements='str', default=[], choices=list(CHECKS)),
+        network_timeout=dict(type='float', default=5.0),
+    )
+
+
+def run_commissioning_check(params, context):
+    """Read everything, evaluate the checklist, fail when a required item failed. Never writes."""
+    try:
+        backend = csms_backend(params, warn=context.warn)
+    except CsmsError as exc:
+        raise ModuleFailure('station %s: %s' % (params['station_id'], exc))
+    observations = observe(params, backend)
+    checklist = evaluate(params, observations)
+    failed = [item['name'] for item in checklist if item['status'] == FAIL and item['required']]
+    outcome = dict(changed=False, station_id=params['station_id'], checklist=checklist, passed=not failed,
+                   failed_items=failed)
+    if failed:
+        raise ModuleFailure(failure_message(params['station_id'], checklist), **outcome)
+    return outcome
+
+
+def failure_message(station_id, checklist):
+    """One sentence per failed required item: what failed and the evidence."""
+    reasons = ['%s (%s)' % (item['name'], _evidence_text(item['evidence']))
+               for item in checklist if item['status'] == FAIL and item['required']]
+    return 'station %s failed commissioning: %s' % (station_id, '; '.join(reasons))
+
+
+def _evidence_text(evidence):
+    if isinstance(evidence, dict):
+        if 'error' in evidence:
+            return str(evidence['error'])
+        return ', '.join('%s=%s' % (key, value) for key, value in sorted(evidence.items()))
+    return str(evidence)
+
+
+# -- observation (every read the checklist needs) ------------------------------------------------------
+def endpoint_of(url):
+    """``(scheme, host, port)`` of the station's CSMS URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ModuleFailure('csms_endpoint %r is not a ws:// or wss:// URL with a host: give the CSMS URL the station '
+                            'is configured with, for example wss://csms.example.net/ocpp/<station id>' % url)
+    return parts.scheme, parts.hostname, parts.port or _DEFAULT_PORTS[parts.scheme]
+
+
+def observe(params, backend):
+    """Every observation ``evaluate()`` needs; errors are recorded as ``{"error": text}``, never raised."""
+    scheme, host, port = endpoint_of(params['csms_endpoint'])
+    timeout = params['network_timeout']
+    observations = {'now': datetime.datetime.now(datetime.timezone.utc), 'endpoint': {'scheme': scheme, 'host': host, 'port': port}}
+    observations['dns'] = _resolve(host, port)
+    if 'error' not in observations['dns']:
+        observations['tcp'] = _connect(host, port, timeout)
+        if scheme == 'wss' and 'error' not in observations['tcp']:
+            observations['tls'] = _handshake(host, port, params.get('trust_anchor_path'), timeout)
+    observations['connection'] = _guarded(backend.connection, params['station_id'])
+    if _online(observations['connection']):
+        observations.update(_station_reads(params, backend))
+    return observations
+
+
+def _station_reads(params, backend):
+    station_id = params['station_id']
+    reads = {'station_record': _guarded(backend.get_record, 'stations', station_id) or {}}
+    readable = readable_variables(params['device_model'])
+    if readable:
+        reads['variables'] = _guarded(StationSession(backend, station_id).get, readable)
+    reads['local_list'] = _guarded(backend.call, station_id, 'GetLocalListVersion', {})
+    if params.get('charging_limit'):
+        reads['charging_profiles'] = _guarded(backend.call, station_id, 'GetChargingProfiles', {
+            'requestId': random.randint(1, 2 ** 31 - 1),
+            'evseId': 0,
+            'chargingProfile': {'chargingProfilePurpose': PURPOSE, 'chargingLimitSource': ['CSO']}})
+    return reads
+
+
+def readable_variables(device_model):
+    """The desired variables a station can report (write-only ones, such as passwords, cannot be read back)."""
+    return [normalise_item(item) for item in device_model or () if not item.get('write_only')]
+
+
+def _guarded(read, *args):
+    try:
+        return read(*args)
+    except (CsmsError, ModuleFailure) as exc:
+        return {'error': str(exc)}
+
+
+def _resolve(host, port):
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return {'error': 'cannot resolve %s: %s' % (host, exc)}
+    return {'addresses': sorted(set(info[4][0] for info in infos))}
+
+
+def _connect(host, port, timeout):
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            return {'peer': '%s:%s' % sock.getpeername()[:2]}
+    except OSError as exc:
+        return {'error': 'no TCP connection to %s:%s: %s' % (host, port, exc)}
+
+
+def _handshake(host, port, trust_anchor_path, timeout):
+    if not trust_anchor_path:
+        return {'error': 'trust_anchor_path is not set: give the root CA file stations trust for the CSMS'}
+    try:
+        tls = ssl.create_default_context(cafile=trust_anchor_path)
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            with tls.wrap_socket(sock, server_hostname=host) as conn:
+                return dict(tls_version=conn.version(), **certificate_facts(conn.getpeercert(binary_form=True)))
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        return {'error': 'TLS handshake with %s:%s verified by %s failed: %s' % (host, port, trust_anchor_path, exc)}
+
+
+def certificate_facts(certificate):
+    """CN, issuer CN, serial (lowercase hex) and expiry of a PEM (str) or DER (bytes) certificate."""
+    if not HAS_CRYPTOGRAPHY:
+        return {'error': 'the Python library cryptography is required on the controller'}
+    if isinstance(certificate, str):
+        cert = x509.load_pem_x509_certificate(certificate.encode('ascii'))
+    else:
+        cert = x509.load_der_x509_certificate(certificate)
+    return {
+        'subject_cn': _common_name(cert.subject),
+        'issuer_cn': _common_name(cert.issuer),
+        'serial': '%x' % cert.serial_number,
+        'not_after': cert.not_valid_after_utc.isoformat().replace('+00:00', 'Z'),
+    }
+
+
+def _common_name(name):
+    values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return values[0].value if values else None
+
+
+def _online(connection):
+    return bool(connection) and 'error' not in connection and bool(connection.get('online'))
+
+
+# -- evaluation (pure) ---------------------------------------------------------------------------------
+def evaluate(params, observations):
+    """The checklist: one item per entry of ``CHECKS``."""
+    optional = set(params.get('optional_checks') or ())
+    checklist = []
+    for name in CHECKS:
+        status, evidence = _EVALUATORS[name](params, observations)
+        checklist.append({'name': name, 'status': status, 'required': name not in optional, 'evidence': evidence})
+    return checklist
+
+
+def _from(observation, passed):
+    """An observation that is an error fails with it; otherwise ``passed(observation)`` decides."""
+    if 'error' in observation:
+        return FAIL, observation
+    return passed(observation)
+
+
+def _check_dns(params, obs):
+    return _from(obs['dns'], lambda dns: (PASS, {'host': obs['endpoint']['host'], 'addresses': dns['addresses']}))
+
+
+def _check_tcp(params, obs):
+    if 'tcp' not in obs:
+        return SKIP, 'not attempted: %s does not resolve' % obs['endpoint']['host']
+    return _from(obs['tcp'], lambda tcp: (PASS, {'endpoint': '%s:%s' % (obs['endpoint']['host'], obs['endpoint']['port'])}))
+
+
+def _check_tls(params, obs):
+    if obs['endpoint']['scheme'] == 'ws':
+        return SKIP, 'the station uses ws:// (security profile 1): no TLS'
+    if 'tls' not in obs:
+        return SKIP, 'not attempted: no TCP connection'
+    return _from(obs['tls'], lambda tls: (PASS, tls))
+
+
+def _presented_certificate(obs):
+    connection = obs.get('connection') or {}
+    pem = connection.get('client_certificate') if 'error' not in connection else None
+    return certificate_facts(pem) if pem else None
+
+
+def _check_mtls(params, obs):
+    facts = _presented_certificate(obs)
+    if facts is None:
+        if params.get('security_profile') == 3:
+            return FAIL, 'security profile 3 expected, but the station presented no client certificate to the CSMS'
+        return SKIP, 'the station presents no client certificate (security profile %s)' % params.get('security_profile')
+    if 'error' in facts:
+        return FAIL, facts
+    if facts['subject_cn'] != params['station_id']:
+        return FAIL, dict(facts, error='certificate CN %s is not the station id %s' % (facts['subject_cn'], params['station_id']))
+    return PASS, facts
+
+
+def _check_online(params, obs):
+    connection = obs.get('connection')
+    if not connection:
+        return FAIL, 'the station never connected to the CSMS'
+    if 'error' in connection:
+        return FAIL, connection
+    boot = connection.get('boot') or {}
+    evidence = {'online': bool(connection.get('online')), 'boot_status': boot.get('status'),
+                'security_profile': connection.get('security_profile'), 'connected_at': connection.get('connected_at')}
+    expected = params.get('security_profile')
+    if not evidence['online']:
+        return FAIL, dict(evidence, error='the station is not connected to the CSMS')
+    if boot.get('status') != 'Accepted':
+        return FAIL, dict(evidence, error='BootNotification was answered %s, not Accepted' % boot.get('status'))
+    if expected is not None and connection.get('security_profile') != expected:
+        return FAIL, dict(evidence, error='connected with security profile %s, expected %s' % (connection.get('security_profile'), expected))
+    return PASS, evidence
+
+
+def parse_time(value):
+    """A timezone-aware datetime from an RFC 3339 string (``Z`` or offset), or None."""
+    if not value:
+        return None
+    parsed = datetime.datetime.fromisoformat(str(value).replace('Z', '+00:00'))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
+
+
+def _check_heartbeat(params, obs):
+    connection = obs.get('connection')
+    if not _online(connection):
+        return SKIP, 'the station is offline'
+    seen = [parse_time(connection.get(key)) for key in ('last_heartbeat', 'last_message_at')]
+    seen = [moment for moment in seen if moment is not None]
+    if not seen:
+        return FAIL, 'the CSMS has received no heartbeat or message from the station'
+    latest = max(seen)
+    age = (obs['now'] - latest).total_seconds()
+    window = 2 * params['heartbeat_interval']
+    evidence = {'last_seen': latest.isoformat().replace('+00:00', 'Z'), 'age_s': int(age), 'allowed_s': window}
+    return (PASS, evidence) if age <= window else (FAIL, dict(evidence, error='last message %ds ago, more than %ds' % (age, window)))
+
+
+def _check_device_model(params, obs):
+    desired = readable_variables(params['device_model'])
+    if not desired:
+        return SKIP, 'no readable device-model variables given'
+    if 'variables' not in obs:
+        return SKIP, 'the station is offline'
+    return _from(obs['variables'], lambda results: compare_variables(desired, results))
+
+
+def compare_variables(desired, results):
+    """Every desired variable whose read-back (``{variable_key: GetVariableResult}``) is refused or differs."""
+    mismatches = []
+    for item in desired:
+        key, kind = variable_key(item), value_type(item)
+        result = results.get(key) or {}
+        status, actual = result.get('attributeStatus', 'NotReported'), result.get('attributeValue')
+        if status != 'Accepted' or normalise(actual, kind) != normalise(item['value'], kind):
+            mismatches.append({'variable': key, 'expected': render(item['value'], kind), 'actual': actual, 'status': status})
+    evidence = {'checked': len(desired), 'mismatches': mismatches}
+    return (FAIL, evidence) if mismatches else (PASS, evidence)
+
+
+def _check_certificate_validity(params, obs):
+    facts = _presented_certificate(obs)
+    if facts is None:
+        return SKIP, 'the station presents no client certificate'
+    if 'error' in facts:
+        return FAIL, facts
+    days_left = int((parse_time(facts['not_after']) - obs['now']).total_seconds() // 86400)
+    evidence = {'serial': facts['serial'], 'not_after': facts['not_after'], 'days_left': days_left,
+                'threshold_days': params['certificate_min_days']}
+    if days_left < params['certificate_min_days']:
+        return FAIL, dict(evidence, error='%d days left, fewer than %d: renew the certificate' % (days_left, params['certificate_min_days']))
+    return PASS, evidence
+
+
+def _check_connectors(params, obs):
+    connection = obs.get('connection')
+    if not _online(connection):
+        return SKIP, 'the station is offline'
+    reported = dict(((c.get('evse_id'), c.get('connector_id')), c.get('status')) for c in connection.get('connectors') or [])
+    expected = [(c['evse_id'], c['connector_id']) for c in params.get('connectors') or []] or sorted(reported)
+    if not expected:
+        return FAIL, 'the station reported no connector status'
+    states = dict(('%s/%s' % key, reported.get(key, 'NotReported')) for key in expected)
+    not_available = sorted(key for key, state in states.items() if state != 'Available')
+    if not_available:
+        return FAIL, {'connectors': states, 'error': 'not Available: %s' % ', '.join(not_available)}
+    return PASS, {'connectors': states}
+
+
+def _check_local_list(params, obs):
+    if 'local_list' not in obs:
+        return SKIP, 'the station is offline'
+    expected = params.get('local_list_version')
+    if expected is None:
+        expected = ((obs.get('station_record') or {}).get('local_list') or {}).get('version')
+
+    def _compare(answer):
+        version = answer.get('versionNumber')
+        if expected is None:
+            return SKIP, {'version': version, 'note': 'no expected version given or recorded in the CSMS'}
+        if version != expected:
+            return FAIL, {'version': version, 'expected': expected, 'error': 'local list version %s, expected %s' % (version, expected)}
+        return PASS, {'version': version}
+    return _from(obs['local_list'], _compare)
+
+
+def applied_limit(record):
+    """The station maximum the charging_limit module recorded as applied in the CSMS station record."""
+    applied = (record or {}).get(RECORD_KEY) or {}
+    if applied.get('limit') is None:
+        return None
+    return {'limit': float(applied['limit']), 'unit': applied.get('unit', 'A')}
+
+
+def expected_limit(desired, unit):
+    """The desired limit in ``unit`` (a station that takes only W or only A got the converted value)."""
+    return {'limit': float(convert(desired['limit'], desired['unit'], unit, desired.get('phases') or 3,
+                                   desired.get('voltage') or 230.0)), 'unit': unit}
+
+
+def _check_load_management(params, obs):
+    desired = params.get('charging_limit')
+    if not desired:
+        return SKIP, 'no charging limit given'
+    if 'charging_profiles' not in obs:
+        return SKIP, 'the station is offline'
+    for key in ('charging_profiles', 'station_record'):
+        if 'error' in obs[key]:
+            return FAIL, obs[key]
+    status = obs['charging_profiles'].get('status')
+    applied = applied_limit(obs['station_record'])
+    expected = expected_limit(desired, applied['unit'] if applied else desired['unit'])
+    evidence = {'station_max_profile': status, 'applied': applied, 'expected': expected}
+    if status != 'Accepted':
+        return FAIL, dict(evidence, error='the station holds no %s (GetChargingProfiles: %s)' % (PURPOSE, status))
+    if applied != expected:
+        return FAIL, dict(evidence, error='applied limit %s differs from the expected %s %s' % (
+            '%s %s' % (applied['limit'], applied['unit']) if applied else 'unknown', expected['limit'], expected['unit']))
+    return PASS, evidence
+
+
+_EVALUATORS = {
+    'csms_dns': _check_dns,
+    'csms_tcp': _check_tcp,
+    'csms_tls': _check_tls,
+    'station_mtls': _check_mtls,
+    'station_online': _check_online,
+    'heartbeat_recent': _check_heartbeat,
+    'device_model': _check_device_model,
+    'certificate_validity': _check_certificate_validity,
+    'connectors_available': _check_connectors,
+    'local_list_version': _check_local_list,
+    'load_management_cap': _check_load_management,
+}

@@ -1,0 +1,690 @@
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The desired state of a charger, built from inventory data and validated before anything changes.
+
+Inputs per host (docs/INVENTORY.md): ``evcs_station`` (host_vars), ``evcs_site``, ``evcs_network`` and
+``evcs_ocpp`` (site group_vars), ``evcs_environment``, ``evcs_production_confirmed``, ``evcs_csms``,
+``evcs_vault`` and ``evcs_environment_rules`` (group_vars/all).
+
+``load_station(host, host_vars)`` returns ``(station, problems)``. ``station`` is ONE plain dict per charger,
+the model every later role consumes:
+
+``host``, ``station_id`` (default: the host name), ``state`` (present|absent), ``environment``,
+``serial_number``, ``vendor``, ``model``, ``firmware_version``, ``security_profile`` (1..3),
+``ocpp_endpoint`` (``evcs_csms.ws_urls[security_profile]``; the station connects to ``<ocpp_endpoint>/<station_id>``),
+``evses`` [{``id``, ``max_current_a``, ``phases``, ``voltage_v``, ``connectors`` [{``id``, ``type``, ``format``,
+``max_current_a``}]}], ``network`` (``evcs_network`` deep-merged under the station's ``network``), ``ocpp``
+(``OCPP_DEFAULTS`` < ``evcs_ocpp`` < the station's ``ocpp``), ``load_management`` {``max_current_a`` (default: sum
+of the EVSE ratings), ``priority``}, ``tariff_id`` and ``access`` (default: the site's), ``firmware_channel``,
+``monitoring``, ``asset``, ``site`` (the validated ``evcs_site``), ``csms`` and ``vault`` (the validated
+connection settings, secrets included). ``public_station(station)`` is the same without secrets, csms or vault.
+
+``check_inventory(data)`` validates a whole fleet (``{host: host_vars}``): every host, then the fleet rules
+(unique station ids and serials, the site power cap, one environment per run).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.evcs.provisioning.plugins.module_utils._validation import (
+    INVALID, MASK, MAX_TEXT, Checker, Field, Report, closest, gateway_problem, hostname_problem, interface_problem,
+    ip_address_problem, no_semicolon, pattern_check, plain, secret_values, strip_secrets,
+)
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover
+    from urlparse import urlsplit  # type: ignore
+
+try:
+    import zoneinfo
+    _TIMEZONES = frozenset(zoneinfo.available_timezones())
+except ImportError:  # pragma: no cover - Python < 3.9 on a target
+    _TIMEZONES = frozenset()
+
+ENVIRONMENTS = ('lab', 'test', 'production')
+
+#: OCPP 2.0.1 ConnectorEnumType
+CONNECTOR_TYPES = (
+    'cCCS1', 'cCCS2', 'cG105', 'cTesla', 'cType1', 'cType2', 's309-1P-16A', 's309-1P-32A', 's309-3P-16A',
+    's309-3P-32A', 'sBS1361', 'sCEE-7-7', 'sType2', 'sType3', 'Other1PhMax16A', 'Other1PhOver16A', 'Other3Ph',
+    'Pan', 'wInductive', 'wResonant', 'Undetermined', 'Unknown',
+)
+#: OCPP 2.0.1 MeasurandEnumType
+MEASURANDS = (
+    'Current.Export', 'Current.Import', 'Current.Offered', 'Energy.Active.Export.Register',
+    'Energy.Active.Import.Register', 'Energy.Reactive.Export.Register', 'Energy.Reactive.Import.Register',
+    'Energy.Active.Export.Interval', 'Energy.Active.Import.Interval', 'Energy.Active.Net',
+    'Energy.Reactive.Export.Interval', 'Energy.Reactive.Import.Interval', 'Energy.Reactive.Net',
+    'Energy.Apparent.Net', 'Energy.Apparent.Import', 'Energy.Apparent.Export', 'Frequency', 'Power.Active.Export',
+    'Power.Active.Import', 'Power.Factor', 'Power.Offered', 'Power.Reactive.Export', 'Power.Reactive.Import',
+    'SoC', 'Voltage',
+)
+ID_TOKEN_TYPES = ('Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress', 'NoAuthorization')
+AUTHORIZATION_STATUSES = ('Accepted', 'Blocked', 'ConcurrentTx', 'Expired', 'Invalid', 'NoCredit',
+                          'NotAllowedTypeEVSE', 'NotAtThisLocation', 'NotAtThisTime', 'Unknown')
+VPN_TYPES = ('IKEv2', 'IPSec', 'L2TP', 'PPTP')
+
+OCPP_DEFAULTS = {
+    'heartbeat_interval': 300,
+    'offline_threshold': 60,
+    'message_timeout': 30,
+    'sampled_measurands': ['Energy.Active.Import.Register', 'Power.Active.Import'],
+    'sampled_interval': 60,
+    'authorize_remote_start': True,
+    'local_authorize_offline': True,
+}
+NETWORK_DEFAULTS = {'mode': 'ethernet', 'addressing': 'dhcp'}
+
+_STATION_ID = pattern_check(r'^[A-Za-z0-9._-]{1,36}$', 'is not a valid station id',
+                            'use 1..36 characters from A-Z a-z 0-9 . _ - (it becomes the certificate CN and the URL path)')
+_SERIAL = pattern_check(r'^[A-Za-z0-9._/-]{1,25}$', 'is not a valid serial number',
+                        'use 1..25 characters from A-Z a-z 0-9 . _ / - (OCPP serialNumber is string[0..25])')
+_SITE_ID = pattern_check(r'^[a-z0-9](?:[a-z0-9-]{0,34}[a-z0-9])?$', 'is not a valid site id',
+                         'use 1..36 lowercase letters, digits and "-", not starting or ending with "-"')
+_ICCID = pattern_check(r'^[0-9]{19,20}$', 'is not a valid ICCID', 'give the SIM\'s 19 or 20 digits, in quotes')
+_COUNTRY = pattern_check(r'^[A-Z]{2}$', 'is not an ISO 3166-1 alpha-2 country code', 'write two capital letters, e.g. DE')
+_CURRENCY = pattern_check(r'^[A-Z]{3}$', 'is not an ISO 4217 currency code', 'write three capital letters, e.g. EUR')
+_TOKEN_NAME = pattern_check(r'^[a-z0-9][a-z0-9_-]{0,63}$', 'is not a valid name',
+                            'use lowercase letters, digits, "_" and "-"')
+
+
+def _passphrase_length(value):
+    if 8 <= len(value) <= 63:
+        return None
+    return 'must be 8 to 63 characters long (WPA2)', 'choose a passphrase of 8 to 63 characters'
+
+
+def _timezone(value):
+    if not _TIMEZONES or value in _TIMEZONES:
+        return None
+    suggestion = closest(value, _TIMEZONES)
+    return 'is not an IANA time zone', ('did you mean %r?' % suggestion) if suggestion else 'use a name such as Europe/Berlin'
+
+
+def _https_url(value):
+    parts = urlsplit(value)
+    if parts.scheme != 'https' or not parts.hostname:
+        return 'is not an https URL', 'write https://host[:port]'
+    return None
+
+
+def _unique_ids(what):
+    def _check(items):
+        ids = [item.get('id') for item in items]
+        if sorted(ids) != list(range(1, len(ids) + 1)):
+            return '%s ids are %s' % (what, ids), 'number the %ss 1, 2, 3... without gaps or repeats (OCPP requires it)' % what
+        return None
+    return _check
+
+
+def _unique_tokens(items):
+    tokens = [item.get('id_token') for item in items]
+    duplicates = sorted(set(t for t in tokens if tokens.count(t) > 1))
+    if duplicates:
+        return 'lists id_token %s more than once' % ', '.join(duplicates), 'keep one entry per id_token'
+    return None
+
+
+def _name(max_len=MAX_TEXT, required=False, **kwargs):
+    return Field('str', required=required, max_len=max_len, checks=(no_semicolon,) + tuple(kwargs.pop('checks', ())), **kwargs)
+
+
+def _text(max_len=MAX_TEXT, required=False, **kwargs):
+    return Field('str', required=required, max_len=max_len, **kwargs)
+
+
+def _secret(max_len=MAX_TEXT, required=False, **kwargs):
+    return Field('str', required=required, max_len=max_len, secret=True, **kwargs)
+
+
+def _current(required=True):
+    return Field('number', required=required, positive=True, maximum=2000)
+
+
+def _dict(fields, required=False, **kwargs):
+    return Field('dict', required=required, fields=fields, **kwargs)
+
+
+def _list(items, required=False, **kwargs):
+    return Field('list', required=required, items=items, **kwargs)
+
+
+_CONNECTOR = _dict({
+    'id': Field('int', required=True, minimum=1),
+    'type': Field('str', required=True, choices=CONNECTOR_TYPES),
+    'format': Field('str', required=True, choices=('Socket', 'Cable')),
+    'max_current_a': _current(),
+})
+_EVSE = _dict({
+    'id': Field('int', required=True, minimum=1),
+    'max_current_a': _current(),
+    'phases': Field('int', required=True, choices=(1, 3)),
+    'voltage_v': Field('number', default=230, positive=True, maximum=1000),
+    'connectors': _list(_CONNECTOR, required=True, min_items=1, checks=(_unique_ids('connector'),)),
+})
+NETWORK_FIELDS = {
+    'mode': Field('str', required=True, choices=('ethernet', 'wifi', 'cellular')),
+    'addressing': Field('str', required=True, choices=('dhcp', 'static')),
+    'ipv4': _dict({'address': _text(checks=(interface_problem,)), 'gateway': _text(checks=(ip_address_problem,))}),
+    'dns': _list(_text(checks=(ip_address_problem,))),
+    'ntp': _list(_text(max_len=253, checks=(hostname_problem,))),
+    'wifi': _dict({'ssid': _text(max_len=32, required=True), 'passphrase': _secret(required=True, checks=(_passphrase_length,))}),
+    'cellular': _dict({
+        'apn': _text(max_len=512, checks=(hostname_problem,)),
+        'username': _text(max_len=20),
+        'password': _secret(max_len=20),
+        'pin': _secret(max_len=8),
+        'iccid': _text(max_len=20, checks=(_ICCID,)),
+    }),
+    'vpn': _dict({
+        'enabled': Field('bool', default=False),
+        'type': Field('str', choices=VPN_TYPES),
+        'server': _text(max_len=512, checks=(hostname_problem,)),
+        'group': _text(max_len=50),
+        'username': _text(max_len=20),
+        'password': _secret(max_len=20),
+        'key': _secret(max_len=255),
+    }),
+}
+OCPP_FIELDS = {
+    'heartbeat_interval': Field('int', required=True, minimum=1, maximum=86400),
+    'offline_threshold': Field('int', required=True, minimum=1, maximum=86400),
+    'message_timeout': Field('int', required=True, minimum=1, maximum=600),
+    'sampled_measurands': _list(Field('str', choices=MEASURANDS), required=True),
+    'sampled_interval': Field('int', required=True, minimum=0, maximum=86400),
+    'authorize_remote_start': Field('bool', required=True),
+    'local_authorize_offline': Field('bool', required=True),
+}
+STATION_FIELDS = {
+    'id': _text(max_len=36, checks=(_STATION_ID,)),
+    'serial_number': _text(max_len=25, required=True, checks=(_SERIAL,)),
+    'vendor': _name(max_len=50, required=True),
+    'model': _name(max_len=20, required=True),
+    'firmware_version': _text(max_len=50),
+    'security_profile': Field('int', required=True, choices=(1, 2, 3)),
+    'evses': _list(_EVSE, required=True, min_items=1, checks=(_unique_ids('EVSE'),)),
+    'network': _dict(NETWORK_FIELDS, required=True),
+    'ocpp': _dict(OCPP_FIELDS, required=True),
+    'load_management': _dict({'max_current_a': _current(required=False), 'priority': Field('int', default=1, minimum=0, maximum=100)}),
+    'tariff_id': _text(max_len=36, nullable=True, checks=(_TOKEN_NAME,)),
+    'access': Field('str', nullable=True, choices=('public', 'private', 'free')),
+    'firmware_channel': Field('str', default='stable', choices=('stable', 'beta', 'pinned')),
+    'monitoring': _dict({'alerts': Field('bool', default=True), 'offline_alert_after_s': Field('int', default=900, minimum=60)}),
+    'asset': _dict({'installer': _name(max_len=100), 'installation_date': Field('date'), 'warranty_start': Field('date')}),
+    'state': Field('str', default='present', choices=('present', 'absent')),
+}
+SITE_FIELDS = {
+    'id': _text(max_len=36, required=True, checks=(_SITE_ID,)),
+    'name': _name(max_len=100, required=True),
+    'address': _dict({
+        'street': _name(max_len=100, required=True), 'city': _name(max_len=50, required=True),
+        'postal_code': _name(max_len=20, required=True), 'country': _text(required=True, checks=(_COUNTRY,)),
+    }, required=True),
+    'coordinates': _dict({'latitude': Field('number', required=True, minimum=-90, maximum=90),
+                          'longitude': Field('number', required=True, minimum=-180, maximum=180)}),
+    'timezone': _text(max_len=64, default='UTC', checks=(_timezone,)),
+    'operator': _dict({'name': _name(max_len=100, required=True), 'organization': _name(max_len=64, required=True)}, required=True),
+    'grid_connection': _dict({'max_current_a': _current(), 'phases': Field('int', required=True, choices=(1, 3)),
+                              'voltage_v': Field('number', default=230, positive=True, maximum=1000)}, required=True),
+    'load_management_group': _text(max_len=64, nullable=True, checks=(_TOKEN_NAME,)),
+    'tariff': _dict({
+        'id': _text(max_len=36, required=True, checks=(_TOKEN_NAME,)), 'currency': _text(required=True, checks=(_CURRENCY,)),
+        'price_per_kwh': Field('number', default=0.0, minimum=0), 'price_per_minute': Field('number', default=0.0, minimum=0),
+        'session_fee': Field('number', default=0.0, minimum=0),
+    }),
+    'id_tokens': _list(_dict({
+        'id_token': _name(max_len=36, required=True), 'type': Field('str', required=True, choices=ID_TOKEN_TYPES),
+        'status': Field('str', default='Accepted', choices=AUTHORIZATION_STATUSES),
+    }), default=[], checks=(_unique_tokens,)),
+    'access': Field('str', default='public', choices=('public', 'private', 'free')),
+}
+CSMS_FIELDS = {
+    'backend': Field('str', default='reference', choices=('reference',)),
+    'url': _text(required=True, checks=(_https_url,)),
+    'token': _secret(required=True),
+    'ca_path': _text(),
+    'validate_certs': Field('bool', default=True),
+    'ws_urls': Field('dict', required=True),
+    'root_ca_path': _text(),
+    'staging_password': _secret(),
+}
+VAULT_FIELDS = {
+    'url': _text(required=True, checks=(_https_url,)),
+    'ca_path': _text(),
+    'auth_method': Field('str', default='approle', choices=('token', 'approle', 'cert')),
+    'role_id': _secret(),
+    'secret_id': _secret(),
+    'token': _secret(),
+    'cert_path': _text(),
+    'key_path': _text(),
+    'approle_mount': _text(max_len=64, default='approle'),
+    'pki_mount': _text(max_len=64, required=True),
+    'pki_root_mount': _text(max_len=64),
+    'station_role': _text(max_len=64, default='charging-station'),
+    'csms_role': _text(max_len=64),
+    'kv_mount': _text(max_len=64, default='secret'),
+    'organization': _name(max_len=64),
+}
+RULES_FIELDS = {
+    'csms_hosts': _list(_text(max_len=253), required=True, min_items=1),
+    'vault_hosts': _list(_text(max_len=253), required=True, min_items=1),
+    'vault_pki_mounts': _list(_text(max_len=64), required=True, min_items=1),
+    'issuer_common_names': _list(_text(max_len=64), default=[]),
+}
+#: every top-level variable the model reads, and its description
+VARIABLES = {
+    'evcs_station': _dict(STATION_FIELDS, required=True),
+    'evcs_site': _dict(SITE_FIELDS, required=True),
+    'evcs_network': Field('dict', default={}),
+    'evcs_ocpp': Field('dict', default={}),
+    'evcs_environment': Field('str', required=True, choices=ENVIRONMENTS),
+    'evcs_production_confirmed': Field('bool', default=False),
+    'evcs_csms': _dict(CSMS_FIELDS, required=True),
+    'evcs_vault': _dict(VAULT_FIELDS, required=True),
+    'evcs_environment_rules': _dict(RULES_FIELDS, required=True),
+}
+
+
+class UnreadableVariable(object):
+    """Stands in for a variable whose template could not be rendered (an undefined name, a failing lookup)."""
+
+    def __init__(self, error):
+        self.error = error
+
+
+def deep_merge(base, override):
+    """``override`` merged over ``base`` (mappings recursively; anything else replaces)."""
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return copy.deepcopy(override)
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        merged[key] = deep_merge(merged.get(key), value) if isinstance(merged.get(key), dict) else copy.deepcopy(value)
+    return merged
+
+
+def load_station(host, host_vars):
+    """Validate one host's variables into its desired state: ``(station or None, [problem, ...])``."""
+    host_vars = dict((name, _read(host_vars, name)) for name in VARIABLES)
+    report = Report(host, secret_values(dict((k, v) for k, v in host_vars.items() if not isinstance(v, UnreadableVariable))))
+    for name, value in host_vars.items():
+        if isinstance(value, UnreadableVariable):
+            report.add(name, '<template>', 'cannot be read: %s' % value.error,
+                       'define the variables it refers to (for the lab: run "evcs-lab up" or point EVCS_LAB_HOME at the lab)')
+            host_vars[name] = None
+    values = _clean_variables(host, host_vars, report)
+    if values is None:
+        return None, report.problems
+    station = _build(host, values)
+    _cross_check(station, values, report)
+    return station, report.problems
+
+
+def _read(host_vars, name):
+    value = host_vars.get(name)
+    return value if isinstance(value, UnreadableVariable) else plain(value)
+
+
+def _clean_variables(host, host_vars, report):
+    checker = Checker(report)
+    station = host_vars.get('evcs_station')
+    if isinstance(station, dict):
+        station = dict(station)
+        station['network'] = _merged_section(NETWORK_DEFAULTS, host_vars.get('evcs_network'), station.get('network'))
+        station['ocpp'] = _merged_section(OCPP_DEFAULTS, host_vars.get('evcs_ocpp'), station.get('ocpp'))
+        host_vars = dict(host_vars, evcs_station=station)
+    values = {}
+    for name, field in VARIABLES.items():
+        if report.has(name):
+            values[name] = INVALID
+            continue
+        value = host_vars.get(name)
+        if value is None and field.default is not None and not field.required:
+            values[name] = copy.deepcopy(field.default)
+            continue
+        values[name] = checker.clean(value, field, name)
+    if any(values[name] is INVALID or values[name] is None for name in ('evcs_station', 'evcs_site')):
+        return None
+    return values
+
+
+def _merged_section(defaults, site_defaults, station_section):
+    merged = deep_merge(defaults, site_defaults) if isinstance(site_defaults, dict) else dict(defaults)
+    if station_section is None:
+        return merged
+    return deep_merge(merged, station_section) if isinstance(station_section, dict) else station_section
+
+
+def _valid(values, name):
+    value = values.get(name)
+    return {} if value is INVALID or value is None else value
+
+
+def _build(host, values):
+    source = values['evcs_station']
+    site = values['evcs_site']
+    csms = _valid(values, 'evcs_csms')
+    evses = source.get('evses', [])
+    station = dict(
+        host=host,
+        station_id=source.get('id') or host,
+        state=source.get('state', 'present'),
+        environment=values.get('evcs_environment') if values.get('evcs_environment') is not INVALID else None,
+        serial_number=source.get('serial_number'),
+        vendor=source.get('vendor'),
+        model=source.get('model'),
+        firmware_version=source.get('firmware_version'),
+        security_profile=source.get('security_profile'),
+        ocpp_endpoint=_ws_url(csms, source.get('security_profile')),
+        evses=evses,
+        network=source.get('network', {}),
+        ocpp=source.get('ocpp', {}),
+        load_management=dict(source.get('load_management') or {}),
+        tariff_id=source.get('tariff_id') or (site.get('tariff') or {}).get('id'),
+        access=source.get('access') or site.get('access'),
+        firmware_channel=source.get('firmware_channel', 'stable'),
+        monitoring=source.get('monitoring') or {'alerts': True, 'offline_alert_after_s': 900},
+        asset=source.get('asset') or {},
+        site=site,
+        csms=csms,
+        vault=_valid(values, 'evcs_vault'),
+    )
+    station['load_management'].setdefault('priority', 1)
+    station['load_management'].setdefault('max_current_a', sum(evse.get('max_current_a', 0) for evse in evses))
+    return station
+
+
+def _ws_url(csms, profile):
+    urls = csms.get('ws_urls') or {}
+    return urls.get(profile, urls.get(str(profile))) if profile else None
+
+
+def public_station(station):
+    """The station's desired state without secrets and without the environment's connection settings."""
+    view = dict((key, value) for key, value in station.items() if key not in ('csms', 'vault'))
+    view = strip_secrets(copy.deepcopy(view))
+    for key in ('asset',):
+        view[key] = dict((k, v.isoformat() if hasattr(v, 'isoformat') else v) for k, v in view[key].items())
+    return view
+
+
+# -- rules across fields -------------------------------------------------------------------------------------------
+
+def _cross_check(station, values, report):
+    for rule in (_check_evses, _check_network, _check_site_fit, _check_csms, _check_vault, _check_environment):
+        rule(station, values, report)
+
+
+def _check_evses(station, values, report):
+    for index, evse in enumerate(station['evses']):
+        rating = evse.get('max_current_a')
+        for c_index, connector in enumerate(evse.get('connectors', [])):
+            current = connector.get('max_current_a')
+            if rating is not None and current is not None and current > rating:
+                report.add('evcs_station.evses[%d].connectors[%d].max_current_a' % (index, c_index), current,
+                           'exceeds the EVSE rating of %s A' % rating,
+                           'lower the connector to at most %s A or raise evses[%d].max_current_a' % (rating, index))
+
+
+def _check_network(station, values, report):
+    network = station['network']
+    path = 'evcs_station.network'
+    ipv4 = network.get('ipv4') or {}
+    if network.get('addressing') == 'static':
+        for key in ('address', 'gateway'):
+            if not ipv4.get(key) and not report.has('%s.ipv4.%s' % (path, key)) and not report.has(path + '.ipv4'):
+                report.add('%s.ipv4.%s' % (path, key), ipv4.get(key), 'is required with addressing: static',
+                           'give ipv4.%s, or set addressing: dhcp' % key)
+        if ipv4.get('address') and ipv4.get('gateway'):
+            problem = gateway_problem(ipv4['address'], ipv4['gateway'])
+            if problem:
+                report.add(path + '.ipv4.gateway', ipv4['gateway'], problem[0], problem[1])
+    elif network.get('addressing') == 'dhcp' and ipv4:
+        report.add(path + '.ipv4', ipv4, 'is only used with addressing: static', 'remove ipv4 or set addressing: static')
+    if network.get('mode') == 'wifi' and not network.get('wifi'):
+        report.add(path + '.wifi', network.get('wifi'), 'is required with mode: wifi', 'give wifi.ssid and wifi.passphrase')
+    if network.get('mode') == 'cellular' and not (network.get('cellular') or {}).get('apn'):
+        report.add(path + '.cellular.apn', (network.get('cellular') or {}).get('apn'), 'is required with mode: cellular',
+                   'give the APN of the SIM\'s operator, for example iot.example')
+    vpn = network.get('vpn') or {}
+    if vpn.get('enabled') and not vpn.get('server'):
+        report.add(path + '.vpn.server', vpn.get('server'), 'is required when the VPN is enabled', 'give vpn.server or set vpn.enabled: false')
+
+
+def _check_site_fit(station, values, report):
+    grid = station['site'].get('grid_connection') or {}
+    for index, evse in enumerate(station['evses']):
+        if evse.get('phases') == 3 and grid.get('phases') == 1:
+            report.add('evcs_station.evses[%d].phases' % index, 3, 'the site %r has a single-phase grid connection' % station['site'].get('id'),
+                       'set phases: 1 or fix evcs_site.grid_connection.phases')
+    limit = station['load_management'].get('max_current_a')
+    cap = grid.get('max_current_a')
+    if limit is not None and cap is not None and limit > cap:
+        report.add('evcs_station.load_management.max_current_a', limit, 'exceeds the site cap of %s A' % cap,
+                   'lower it to at most %s A' % cap)
+
+
+def _check_csms(station, values, report):
+    csms = station['csms']
+    ws_urls = csms.get('ws_urls')
+    if ws_urls is None:
+        return
+    for key, url in sorted(ws_urls.items(), key=lambda item: str(item[0])):
+        problem = _ws_url_problem(key, url)
+        if problem:
+            report.add('evcs_csms.ws_urls.%s' % key, url, problem[0], problem[1])
+    profile = station.get('security_profile')
+    if profile and not station.get('ocpp_endpoint'):
+        report.add('evcs_station.security_profile', profile, 'evcs_csms.ws_urls has no URL for this profile',
+                   'add evcs_csms.ws_urls.%s or choose a profile the CSMS offers (%s)' % (profile, ', '.join(str(k) for k in sorted(ws_urls, key=str))))
+
+
+def _ws_url_problem(key, url):
+    if str(key) not in ('1', '2', '3'):
+        return 'is not a security profile', 'use the keys 1, 2 and 3'
+    if not isinstance(url, str):
+        return 'is not a URL', 'write ws://host:port/path (profile 1) or wss://host:port/path (2, 3)'
+    scheme = 'ws' if str(key) == '1' else 'wss'
+    parts = urlsplit(url)
+    if parts.scheme != scheme or not parts.hostname or len(url) > 512:
+        return ('security profile %s needs a %s:// URL' % (key, scheme),
+                'write %s://host:port/path (profile 1 is ws://, 2 and 3 are wss://)' % scheme)
+    return None
+
+
+def _check_vault(station, values, report):
+    vault = station['vault']
+    needs = {'approle': ('role_id', 'secret_id'), 'token': ('token',), 'cert': ('cert_path', 'key_path')}
+    method = vault.get('auth_method')
+    for key in needs.get(method, ()):
+        if not vault.get(key):
+            report.add('evcs_vault.%s' % key, vault.get(key), 'is required with auth_method: %s' % method,
+                       'set evcs_vault.%s (from ansible-vault or a lookup) or choose another auth_method' % key)
+
+
+def _check_environment(station, values, report):
+    environment = values.get('evcs_environment')
+    rules = _valid(values, 'evcs_environment_rules')
+    confirmed = values.get('evcs_production_confirmed')
+    if environment == 'production' and confirmed is not True and not report.has('evcs_production_confirmed'):
+        report.add('evcs_production_confirmed', confirmed, 'a production run must be confirmed',
+                   'pass -e evcs_production_confirmed=true (the apply job in CI does this)')
+    if not rules or environment in (None, INVALID):
+        return
+    targets = [('evcs_csms.url', station['csms'].get('url'), 'csms_hosts')]
+    targets += [('evcs_csms.ws_urls.%s' % k, u, 'csms_hosts') for k, u in sorted((station['csms'].get('ws_urls') or {}).items(), key=lambda i: str(i[0]))]
+    targets.append(('evcs_vault.url', station['vault'].get('url'), 'vault_hosts'))
+    for path, url, rule in targets:
+        host = urlsplit(url).hostname if isinstance(url, str) else None
+        if host and host not in rules.get(rule, ()):
+            report.add(path, url, 'host %r does not belong to the %s environment' % (host, environment),
+                       'point it at this environment\'s endpoint (evcs_environment_rules.%s: %s)' % (rule, ', '.join(rules.get(rule, ()))))
+    mount = station['vault'].get('pki_mount')
+    if mount and mount not in rules.get('vault_pki_mounts', ()):
+        report.add('evcs_vault.pki_mount', mount, 'is not a PKI mount of the %s environment' % environment,
+                   'use one of evcs_environment_rules.vault_pki_mounts: %s' % ', '.join(rules.get('vault_pki_mounts', ())))
+
+
+# -- rules across the fleet ----------------------------------------------------------------------------------------
+
+def check_fleet(stations):
+    """Problems across hosts: duplicate ids/serials, the site power cap, one environment and one site definition."""
+    problems = []
+    problems += _duplicates(stations, 'station_id', 'evcs_station.id', 'give every charger its own OCPP identity')
+    problems += _duplicates(stations, 'serial_number', 'evcs_station.serial_number', 'fix the serial number from the type plate')
+    problems += _site_caps(stations)
+    problems += _one_environment(stations)
+    return problems
+
+
+def _duplicates(stations, key, path, fix):
+    seen = {}
+    for host in sorted(stations):
+        seen.setdefault(stations[host].get(key), []).append(host)
+    problems = []
+    for value, hosts in sorted(seen.items(), key=lambda item: str(item[0])):
+        if value is not None and len(hosts) > 1:
+            for host in hosts:
+                others = ', '.join(h for h in hosts if h != host)
+                problems.append('%s: %s = %r: is also used by %s; %s' % (host, path, value, others, fix))
+    return problems
+
+
+def _site_caps(stations):
+    problems = []
+    for site_id, members in sorted(_by_site(stations).items()):
+        site = stations[members[0]]['site']
+        for host in members[1:]:
+            if stations[host]['site'] != site:
+                problems.append('%s: evcs_site = %r: differs from the definition of site %r seen on %s; define each site once, in '
+                                'group_vars/<site>.yml' % (host, site_id, site_id, members[0]))
+        cap = (site.get('grid_connection') or {}).get('max_current_a')
+        total = sum(_live_current(stations[host]) for host in members)
+        if cap is not None and total > cap and not site.get('load_management_group'):
+            problems.append('%s: evcs_site.grid_connection.max_current_a = %r: the chargers of site %r may draw %s A together (%s); '
+                            'lower their load_management.max_current_a, raise the cap, or set evcs_site.load_management_group'
+                            % (members[0], cap, site_id, total, ', '.join('%s %s A' % (h, _live_current(stations[h])) for h in members)))
+    return problems
+
+
+def _live_current(station):
+    return 0 if station.get('state') == 'absent' else (station['load_management'].get('max_current_a') or 0)
+
+
+def _by_site(stations):
+    sites = {}
+    for host in sorted(stations):
+        site_id = stations[host]['site'].get('id')
+        if site_id:
+            sites.setdefault(site_id, []).append(host)
+    return sites
+
+
+def _one_environment(stations):
+    seen = {}
+    for host in sorted(stations):
+        station = stations[host]
+        key = (station.get('environment'), station['csms'].get('url'), station['vault'].get('url'), station['vault'].get('pki_mount'))
+        seen.setdefault(key, []).append(host)
+    if len(seen) <= 1:
+        return []
+    first = sorted(seen.values(), key=len, reverse=True)[0][0]
+    problems = []
+    for key, hosts in seen.items():
+        if first in hosts:
+            continue
+        problems.append('%s: evcs_environment = %r: this run mixes environments or endpoints (%s uses %r, CSMS %s, Vault %s %s); '
+                        'run one inventory per environment' % (hosts[0], key[0], first, stations[first].get('environment'),
+                                                               key[1], key[2], key[3]))
+    return problems
+
+
+# -- the whole fleet -------------------------------------------------------------------------------------------------
+
+def check_inventory(data, hosts=None):
+    """Validate ``{host: host_vars}``: returns ``{'stations': {host: station}, 'problems': [...], 'summary': {...}}``."""
+    stations = {}
+    problems = []
+    for host in (hosts if hosts is not None else sorted(data)):
+        station, host_problems = load_station(host, data.get(host) or {})
+        problems += host_problems
+        if station is not None:
+            stations[host] = station
+    problems += check_fleet(stations)
+    return dict(stations=stations, problems=problems, summary=summarize(stations))
+
+
+def summarize(stations):
+    """Counts per site and per network mode, and the environment the run targets."""
+    sites = {}
+    modes = {}
+    environments = set()
+    for host in sorted(stations):
+        station = stations[host]
+        environments.add(station.get('environment'))
+        mode = station['network'].get('mode')
+        modes[mode] = modes.get(mode, 0) + 1
+        site = station['site']
+        entry = sites.setdefault(site.get('id'), dict(name=site.get('name'), stations=0, evses=0, connectors=0, max_current_a=0,
+                                                      grid_max_current_a=(site.get('grid_connection') or {}).get('max_current_a'),
+                                                      load_management_group=site.get('load_management_group')))
+        entry['stations'] += 1
+        entry['evses'] += len(station['evses'])
+        entry['connectors'] += sum(len(evse.get('connectors', [])) for evse in station['evses'])
+        entry['max_current_a'] += _live_current(station)
+    return dict(environment=sorted(e for e in environments if e)[0] if any(environments) else None, stations=len(stations),
+                sites=sites, network_modes=modes)
+
+
+def station_from_vars(host, host_vars):
+    """The desired state of one charger for a later role's action plugin; refuses bad input with every problem."""
+    station, problems = load_station(host, host_vars)
+    if problems or station is None:
+        raise ModuleFailure('%d problem(s) in the inventory of %s:\n%s' % (len(problems), host, '\n'.join(problems)), problems=problems)
+    return station
+
+
+# -- the inventory_check module --------------------------------------------------------------------------------------
+
+def inventory_check_argument_spec():
+    return dict(
+        hosts=dict(type='list', elements='str'),
+        data=dict(type='dict'),
+    )
+
+
+def run_inventory_check(params, context):
+    """Validate the fleet in ``params['data']`` (``{host: vars}``); ``params['hosts']`` narrows it."""
+    data = params.get('data')
+    if data is None:
+        raise ModuleFailure('inventory_check needs the inventory data: give the data option (the action plugin reads hostvars)')
+    hosts = params.get('hosts')
+    outcome = check_inventory(data, hosts=hosts if hosts is not None else sorted(data))
+    stations = dict((host, public_station(station)) for host, station in outcome['stations'].items())
+    problems = outcome['problems']
+    result = dict(changed=False, stations=stations, problems=problems, summary=outcome['summary'])
+    if problems:
+        raise ModuleFailure('%d problem(s) in the inventory, nothing was changed:\n%s' % (len(problems), '\n'.join(problems)),
+                            problems=problems, summary=outcome['summary'])
+    result['msg'] = '\n'.join(summary_lines(outcome['summary']))
+    return result
+
+
+def summary_lines(summary):
+    """The summary as short readable lines: the fleet first, then one line per site."""
+    modes = ', '.join('%s %d' % (mode, count) for mode, count in sorted(summary['network_modes'].items()))
+    lines = ['inventory ok: %d charger(s) in %d site(s), environment %s (network: %s)'
+             % (summary['stations'], len(summary['sites']), summary['environment'], modes or 'none')]
+    for site_id, site in sorted(summary['sites'].items()):
+        arbitration = ', load management group %s' % site['load_management_group'] if site['load_management_group'] else ''
+        lines.append('%s (%s): %d station(s), %d EVSE(s), %d connector(s), %s A of %s A grid cap%s'
+                     % (site_id, site['name'], site['stations'], site['evses'], site['connectors'], site['max_current_a'],
+                        site['grid_max_current_a'], arbitration))
+    return lines
+
+
+__all__ = ['MASK', 'UnreadableVariable', 'check_inventory', 'load_station', 'public_station', 'station_from_vars',
+           'run_inventory_check', 'inventory_check_argument_spec']

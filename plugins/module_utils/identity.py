@@ -1,0 +1,433 @@
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Station identity: client certificates from the Vault PKI (enrolled over OCPP or issued at the factory),
+trust anchors, and read-only certificate facts.
+
+Enrollment keeps the station's private key on the station: TriggerMessage(SignChargingStationCertificate)
+makes it send a CSR to the CSMS, the CSR is checked against policy, Vault signs it, and CertificateSigned
+installs the chain. ``x509.needs_enrollment`` alone decides whether any of that happens.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+
+from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as certs
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
+    csms_backend, station_argument_spec,
+)
+from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
+    VaultError, vault_argument_spec, vault_pki, vault_setting,
+)
+
+STATION_CERTIFICATE = 'ChargingStationCertificate'
+TRUST_ANCHOR_TYPES = ['CSMSRootCertificate', 'ManufacturerRootCertificate', 'V2GRootCertificate', 'MORootCertificate']
+_ORGANIZATION = {'component': {'name': 'SecurityCtrlr'}, 'variable': {'name': 'OrganizationName'}}
+_CSR_POLL_SECONDS = 0.5
+
+
+# -- argument specs ----------------------------------------------------------------------------------
+def station_certificate_argument_spec():
+    spec = station_argument_spec(**vault_argument_spec())
+    spec.update(
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        mode=dict(type='str', default='station', choices=['station', 'factory']),
+        organization=dict(type='str'),
+        ttl=dict(type='str'),
+        renew_before=dict(type='int', default=certs.RENEW_BEFORE_DAYS),
+        renew_at_fraction=dict(type='float', default=round(certs.RENEW_AT_FRACTION, 4)),
+        force=dict(type='bool', default=False),
+        key_policy=dict(type='dict', default={}, options=dict(
+            ec_curves=dict(type='list', elements='str', default=list(certs.EC_CURVES)),
+            rsa_min_bits=dict(type='int', default=certs.RSA_MIN_BITS),
+        )),
+        csr_timeout=dict(type='int', default=60),
+        dest=dict(type='path'),
+    )
+    return spec
+
+
+def trust_anchors_argument_spec():
+    return station_argument_spec(
+        certificates=dict(type='list', elements='str', required=True),
+        certificate_type=dict(type='str', default='CSMSRootCertificate', choices=TRUST_ANCHOR_TYPES),
+        state=dict(type='str', default='present', choices=['present', 'exact']),
+    )
+
+
+def station_certificate_info_argument_spec():
+    return station_argument_spec(**vault_argument_spec())
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _call(csms, station_id, action, payload):
+    try:
+        return csms.call(station_id, action, payload)
+    except CsmsError as exc:
+        raise ModuleFailure('station %s: %s failed: %s' % (station_id, action, exc))
+
+
+def _vault(function, *args):
+    try:
+        return function(*args)
+    except VaultError as exc:
+        raise ModuleFailure(str(exc))
+
+
+def _csms(params, context):
+    try:
+        return csms_backend(params, context.warn)
+    except CsmsError as exc:
+        raise ModuleFailure(str(exc))
+
+
+class _Pki(object):
+    """The issuing CA, its CRL and the station's certificates as Vault knows them, read once per run."""
+
+    def __init__(self, params, context):
+        self.client = _vault(vault_pki, params, context.warn)
+        self.role = params.get('vault_pki_role')
+        ca_pem = _vault(self.client.issuing_ca)
+        if not ca_pem:
+            raise ModuleFailure('Vault PKI mount %s has no issuing CA: check vault_pki_mount' % self.client.mount)
+        self.issuer = certs.load_certificate(ca_pem)
+        crl_pem = _vault(self.client.crl_pem)
+        self.crl = certs.x509.load_pem_x509_crl(crl_pem.encode('ascii')) if crl_pem.strip() else None
+
+    def station_certificates(self, station_id):
+        """Every certificate of this mount with CN = station id, newest first: [(certificate, revoked)]."""
+        found = []
+        for serial in _vault(self.client.list_serials):
+            record = _vault(self.client.certificate, serial) or {}
+            if not record.get('certificate'):
+                continue
+            certificate = certs.load_certificate(record['certificate'])
+            if certs.common_name(certificate.subject) == station_id:
+                found.append((certificate, bool(record.get('revocation_time'))))
+        return sorted(found, key=lambda item: item[0].not_valid_before_utc, reverse=True)
+
+    def last_signed(self, station_id):
+        signed = self.station_certificates(station_id)
+        return signed[0][0] if signed else None
+
+    def chain_pem(self, answer):
+        chain = answer.get('ca_chain') or [answer.get('issuing_ca')]
+        return ''.join(pem.strip() + '\n' for pem in [answer['certificate']] + [pem for pem in chain if pem])
+
+
+def _wanted(params, pki):
+    return {
+        'common_name': params['station_id'],
+        'organization': params.get('organization'),
+        'issuer': pki.issuer,
+        'crl': pki.crl,
+        'renew_before': datetime.timedelta(days=params['renew_before']),
+        'renew_at_fraction': params['renew_at_fraction'],
+        'force': params['force'],
+    }
+
+
+def _facts(certificate, now):
+    return certs.certificate_facts(certificate, now) if certificate is not None else None
+
+
+def _diff(before, after):
+    return {'before': {'certificate': before}, 'after': {'certificate': after}}
+
+
+# -- organization name (SecurityCtrlr.OrganizationName) ----------------------------------------------------
+def ensure_organization(csms, station_id, organization, check_mode):
+    """Read SecurityCtrlr.OrganizationName and set it when it differs; returns the value found (None when equal)."""
+    answer = _call(csms, station_id, 'GetVariables', {'getVariableData': [_ORGANIZATION]})
+    result = (answer.get('getVariableResult') or [{}])[0]
+    if result.get('attributeStatus') != 'Accepted':
+        raise ModuleFailure('station %s: GetVariables SecurityCtrlr.OrganizationName answered %s: the station must offer '
+                            'this variable for certificate enrollment' % (station_id, result.get('attributeStatus')))
+    current = result.get('attributeValue')
+    if current == organization:
+        return None
+    if not check_mode:
+        answer = _call(csms, station_id, 'SetVariables',
+                       {'setVariableData': [dict(_ORGANIZATION, attributeValue=organization)]})
+        status = (answer.get('setVariableResult') or [{}])[0].get('attributeStatus')
+        if status not in ('Accepted', 'RebootRequired'):
+            raise ModuleFailure('station %s: SetVariables SecurityCtrlr.OrganizationName=%r answered %s: check that the '
+                                'variable is ReadWrite on this station' % (station_id, organization, status))
+    return current if current is not None else ''
+
+
+# -- enrollment over OCPP ------------------------------------------------------------------------------
+def _presented(csms, station_id):
+    try:
+        connection = csms.connection(station_id)
+    except CsmsError as exc:
+        raise ModuleFailure('station %s: reading its CSMS connection failed: %s' % (station_id, exc))
+    pem = (connection or {}).get('client_certificate')
+    return certs.load_certificate(pem) if pem else None
+
+
+def _current(csms, pki, station_id):
+    """The station's certificate: the newer of what it presents on mTLS and what this PKI last signed for it."""
+    candidates = [cert for cert in (_presented(csms, station_id), pki.last_signed(station_id)) if cert is not None]
+    return max(candidates, key=lambda cert: cert.not_valid_before_utc) if candidates else None
+
+
+def _await_csr(csms, station_id, previous, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        csr = csms.last_csr(station_id)
+        if csr and csr.get('received_at') != (previous or {}).get('received_at'):
+            return csr
+        time.sleep(_CSR_POLL_SECONDS)
+    raise ModuleFailure('station %s accepted TriggerMessage(SignChargingStationCertificate) but sent no CSR within %d s: '
+                        'check the station\'s SecurityCtrlr settings and raise csr_timeout' % (station_id, timeout))
+
+
+def _request_csr(csms, station_id, timeout):
+    previous = csms.last_csr(station_id)
+    answer = _call(csms, station_id, 'TriggerMessage', {'requestedMessage': 'SignChargingStationCertificate'})
+    if answer.get('status') != 'Accepted':
+        raise ModuleFailure('station %s answered TriggerMessage(SignChargingStationCertificate) with %s: it cannot '
+                            'enroll over OCPP; use mode=factory for it' % (station_id, answer.get('status')))
+    return _await_csr(csms, station_id, previous, timeout)
+
+
+def _checked_csr(csr_record, params):
+    csr = certs.load_csr(csr_record['csr'])
+    problems = certs.csr_problems(csr, params['station_id'], params.get('organization'), params.get('key_policy'))
+    if problems:
+        raise ModuleFailure('station %s sent a CSR that breaks policy, nothing was signed: %s'
+                            % (params['station_id'], '; '.join(problems)))
+    return csr
+
+
+def _install(csms, pki, station_id, answer):
+    reply = _call(csms, station_id, 'CertificateSigned',
+                  {'certificateChain': pki.chain_pem(answer), 'certificateType': STATION_CERTIFICATE})
+    if reply.get('status') != 'Accepted':
+        _vault(pki.client.revoke, answer['serial_number'])
+        raise ModuleFailure('station %s answered CertificateSigned with %s; the new certificate %s was revoked again: '
+                            'check the station\'s trust store and clock' % (station_id, reply.get('status'),
+                                                                             answer['serial_number']))
+
+
+def _enroll(csms, pki, params):
+    station_id = params['station_id']
+    csr_record = _request_csr(csms, station_id, params['csr_timeout'])
+    csr = _checked_csr(csr_record, params)
+    answer = _vault(pki.client.sign, pki.role, csr.public_bytes(certs.serialization.Encoding.PEM).decode('ascii'),
+                    station_id, params.get('ttl'))
+    _install(csms, pki, station_id, answer)
+    return certs.load_certificate(answer['certificate'])
+
+
+def _present_on_station(params, context, pki, now):
+    station_id = params['station_id']
+    csms = _csms(params, context)
+    current = _current(csms, pki, station_id)
+    needed, reason = certs.needs_enrollment(current, _wanted(params, pki), now)
+    action = ('renewed' if current is not None else 'enrolled') if needed else 'none'
+    result = dict(changed=needed, action=action, reason=reason, certificate=_facts(current, now))
+    if not needed:
+        return result
+    if params.get('organization'):
+        previous = ensure_organization(csms, station_id, params['organization'], context.check_mode)
+        if previous is not None:
+            result['organization_before'] = previous
+    if context.check_mode:
+        result['diff'] = _diff(result['certificate'], '(a new certificate for CN=%s from %s)'
+                               % (station_id, pki.issuer.subject.rfc4514_string()))
+        return result
+    issued = _enroll(csms, pki, params)
+    result.update(certificate=_facts(issued, now), diff=_diff(result['certificate'], _facts(issued, now)))
+    return result
+
+
+def _absent_on_station(params, context, pki, now):
+    station_id = params['station_id']
+    live = [cert for cert, revoked in pki.station_certificates(station_id) if not revoked]
+    result = dict(changed=bool(live), action='revoked' if live else 'none', certificate=None,
+                  revoked=[certs.ocpp_serial(cert.serial_number) for cert in live],
+                  reason='%d unrevoked certificate(s) for CN=%s' % (len(live), station_id) if live
+                  else 'no unrevoked certificate for CN=%s' % station_id)
+    if live:
+        result['diff'] = _diff([_facts(cert, now) for cert in live], None)
+    if not live or context.check_mode:
+        return result
+    csms = _csms(params, context)
+    for cert in live:
+        _vault(pki.client.revoke, certs.vault_serial(cert.serial_number))
+        _delete_from_station(csms, station_id, certs.hash_data(cert, pki.issuer), context)
+    return result
+
+
+def _delete_from_station(csms, station_id, hash_data, context):
+    try:
+        status = csms.call(station_id, 'DeleteCertificate', {'certificateHashData': hash_data}).get('status')
+    except CsmsError as exc:
+        context.warn('station %s: the certificate %s is revoked in Vault but DeleteCertificate failed (%s); the CSMS '
+                     'refuses it through the CRL' % (station_id, hash_data['serialNumber'], exc))
+        return
+    if status not in ('Accepted', 'NotFound'):
+        context.warn('station %s answered DeleteCertificate for %s with %s (a station may refuse to delete its own '
+                     'certificate); it is revoked in Vault, so the CSMS refuses it' % (station_id, hash_data['serialNumber'], status))
+
+
+# -- factory mode ------------------------------------------------------------------------------------------
+def _factory_paths(params):
+    if not params.get('dest'):
+        raise ModuleFailure('mode=factory needs dest: the directory the key, certificate and chain are written to')
+    base = os.path.join(params['dest'], params['station_id'])
+    return {'key': base + '.key', 'certificate': base + '.crt', 'chain': base + '-chain.crt'}
+
+
+def _read_existing(paths):
+    if not all(os.path.exists(path) for path in paths.values()):
+        return None
+    with open(paths['certificate'], 'rb') as handle:
+        return certs.load_certificate(handle.read())
+
+
+def _write(path, text, mode):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, 'w') as handle:
+        handle.write(text)
+    os.chmod(path, mode)
+
+
+def _in_factory(params, context, pki, now):
+    paths = _factory_paths(params)
+    current = _read_existing(paths)
+    needed, reason = certs.needs_enrollment(current, _wanted(params, pki), now)
+    action = ('renewed' if current is not None else 'enrolled') if needed else 'none'
+    result = dict(changed=needed, action=action, reason=reason, certificate=_facts(current, now), files=paths)
+    if not needed or context.check_mode:
+        if needed:
+            result['diff'] = _diff(result['certificate'], '(a new key and certificate in %s)' % params['dest'])
+        return result
+    curves = (params.get('key_policy') or {}).get('ec_curves') or certs.EC_CURVES
+    answer = _vault(pki.client.issue, pki.role, params['station_id'], params.get('ttl'), 'ec',
+                    384 if curves[0] == 'secp384r1' else 256)
+    context.add_secret(answer.get('private_key'))
+    os.makedirs(params['dest'], mode=0o755, exist_ok=True)
+    _write(paths['key'], answer['private_key'].strip() + '\n', 0o600)
+    _write(paths['certificate'], answer['certificate'].strip() + '\n', 0o644)
+    _write(paths['chain'], pki.chain_pem(answer), 0o644)
+    issued = certs.load_certificate(answer['certificate'])
+    result.update(certificate=_facts(issued, now), diff=_diff(result['certificate'], _facts(issued, now)))
+    return result
+
+
+def run_station_certificate(params, context):
+    now = _now()
+    pki = _Pki(params, context)
+    if params['mode'] == 'factory':
+        if params['state'] == 'absent':
+            raise ModuleFailure('mode=factory manages files; revoke with state=absent in mode=station')
+        outcome = _in_factory(params, context, pki, now)
+    elif params['state'] == 'absent':
+        outcome = _absent_on_station(params, context, pki, now)
+    else:
+        outcome = _present_on_station(params, context, pki, now)
+    outcome['station_id'] = params['station_id']
+    _flatten(outcome)
+    return outcome
+
+
+def _flatten(outcome):
+    """The documented top-level return values of the certificate the station holds after the run."""
+    facts = outcome.get('certificate') or {}
+    for key in ('serial', 'not_after', 'days_left', 'issuer', 'fingerprint_sha256'):
+        outcome[key] = facts.get(key)
+
+
+# -- trust anchors -----------------------------------------------------------------------------------------
+def _load_anchor(entry):
+    text = entry
+    if '-----BEGIN' not in entry:
+        try:
+            with open(entry) as handle:
+                text = handle.read()
+        except (IOError, OSError) as exc:
+            raise ModuleFailure('certificates: %s is neither a PEM certificate nor a readable file (%s)' % (entry, exc))
+    try:
+        return certs.load_certificates(text)
+    except ValueError as exc:
+        raise ModuleFailure('certificates: %s is not a valid PEM certificate (%s)' % (entry[:60], exc))
+
+
+def _wanted_anchors(params):
+    """[(hash keys, certificate)] of the listed anchors."""
+    anchors = [cert for entry in params['certificates'] for cert in _load_anchor(entry)]
+    wanted = []
+    for cert in anchors:
+        issuer = certs.issuer_of(cert, anchors)
+        if issuer is None:
+            raise ModuleFailure('station %s: trust anchor %s is not self-signed and its issuer %s is not in certificates: '
+                                'add the issuing CA' % (params['station_id'], cert.subject.rfc4514_string(),
+                                                        cert.issuer.rfc4514_string()))
+        wanted.append((certs.hash_keys(cert, issuer), cert))
+    return wanted
+
+
+def installed_certificates(csms, station_id, certificate_types=None):
+    """{certificate type: [hash data]} as GetInstalledCertificateIds reports (NotFound means none)."""
+    payload = {'certificateType': certificate_types} if certificate_types else {}
+    answer = _call(csms, station_id, 'GetInstalledCertificateIds', payload)
+    installed = {}
+    for chain in answer.get('certificateHashDataChain') or []:
+        installed.setdefault(chain['certificateType'], []).append(chain['certificateHashData'])
+    return installed
+
+
+def run_trust_anchors(params, context):
+    station_id, kind = params['station_id'], params['certificate_type']
+    wanted = _wanted_anchors(params)
+    csms = _csms(params, context)
+    installed = dict((certs.hash_key(data), data) for data in installed_certificates(csms, station_id, [kind]).get(kind, []))
+    wanted_keys = set().union(*[keys for keys, _cert in wanted]) if wanted else set()
+    missing = [cert for keys, cert in wanted if not keys & set(installed)]
+    stale = [data for key, data in installed.items() if key not in wanted_keys] if params['state'] == 'exact' else []
+    result = dict(changed=bool(missing or stale), installed=[cert.subject.rfc4514_string() for cert in missing],
+                  removed=[data['serialNumber'] for data in stale])
+    if result['changed']:
+        kept = [data['serialNumber'] for data in installed.values() if data not in stale]
+        result['diff'] = {'before': {kind: sorted(data['serialNumber'] for data in installed.values())},
+                          'after': {kind: sorted(kept + [certs.ocpp_serial(cert.serial_number) for cert in missing])}}
+    if context.check_mode:
+        return result
+    for cert in missing:
+        status = _call(csms, station_id, 'InstallCertificate', {'certificateType': kind, 'certificate': certs.to_pem(cert)}).get('status')
+        if status != 'Accepted':
+            raise ModuleFailure('station %s answered InstallCertificate(%s, %s) with %s: check that the certificate is a '
+                                'valid CA certificate and the station has room for it'
+                                % (station_id, kind, cert.subject.rfc4514_string(), status))
+    for data in stale:
+        status = _call(csms, station_id, 'DeleteCertificate', {'certificateHashData': data}).get('status')
+        if status not in ('Accepted', 'NotFound'):
+            raise ModuleFailure('station %s answered DeleteCertificate(%s serial %s) with %s: a station refuses to delete '
+                                'the CSMS root it is connected with; install the new root first'
+                                % (station_id, kind, data['serialNumber'], status))
+    return result
+
+
+# -- facts -------------------------------------------------------------------------------------------------
+def run_station_certificate_info(params, context):
+    now = _now()
+    station_id = params['station_id']
+    csms = _csms(params, context)
+    result = dict(changed=False, station_id=station_id,
+                  installed=installed_certificates(csms, station_id),
+                  presented=_facts(_presented(csms, station_id), now), last_signed=None)
+    if vault_setting(params, 'vault_url'):
+        result['last_signed'] = _facts(_Pki(params, context).last_signed(station_id), now)
+    return result

@@ -1,0 +1,276 @@
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Id-token allow lists: the CSMS's id-token records of a site or group, and a station's local authorization list.
+
+The local list follows OCPP 2.0.1 D01/D02: GetLocalListVersion first; a Full update (SendLocalList) when the
+station has no list (version 0) or its version is not the one the CSMS remembers, a Differential update of only
+the added, changed and removed entries otherwise. The version advances only when the station answers Accepted; on
+VersionMismatch the station's version is read again and a Full update sent. Requests are split to the station's
+``LocalAuthListCtrlr.ItemsPerMessage``/``BytesPerMessage``. The applied list is remembered in the station's CSMS
+record under ``local_list`` (``version``, ``hash``, ``entries``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError, StationOffline
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import csms_argument_spec
+from ansible_collections.evcs.provisioning.plugins.module_utils.records import (
+    apply_record, backend_from, call_records, remove_record,
+)
+
+_ID_TOKEN_TYPES = ['Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress', 'NoAuthorization']
+_STATUSES = ['Accepted', 'Blocked', 'ConcurrentTx', 'Expired', 'Invalid', 'NoCredit', 'NotAllowedTypeOutlet',
+             'NotAtThisLocation', 'NotAtThisTime', 'Unknown']
+#: request overhead of a SendLocalListRequest besides its entries (versionNumber, updateType, brackets)
+_REQUEST_OVERHEAD = 96
+
+
+def id_tokens_argument_spec():
+    token = dict(id_token=dict(type='str', required=True),
+                 type=dict(type='str', default='ISO14443', choices=_ID_TOKEN_TYPES),
+                 status=dict(type='str', default='Accepted', choices=_STATUSES))
+    spec = csms_argument_spec()
+    spec.update(
+        group=dict(type='str', required=True),
+        tokens=dict(type='list', elements='dict', options=token, default=[]),
+        state=dict(type='str', default='present', choices=['present', 'exact', 'absent']),
+        records=dict(type='bool', default=True),
+        station_id=dict(type='str'),
+        local_list=dict(type='bool', default=False),
+        local_list_tokens=dict(type='list', elements='dict', options=token, default=[]),
+        station_offline=dict(type='str', default='fail', choices=['fail', 'warn']),
+    )
+    return spec
+
+
+ID_TOKENS_REQUIRED_IF = [('local_list', True, ('station_id',))]
+
+
+def run_id_tokens(params, context):
+    """Synchronise the group's id-token records, then (``local_list``) the station's local list."""
+    backend = backend_from(params, context)
+    result = dict(changed=False, diff={'before': {}, 'after': {}})
+    if params['records']:
+        _merge(result, 'id_tokens', sync_token_records(backend, params['group'], params['tokens'], params['state'],
+                                                       context.check_mode))
+    if params['local_list']:
+        entries = token_entries(params['tokens'] + params['local_list_tokens']) if params['state'] != 'absent' else {}
+        _merge(result, 'local_list', sync_local_list(backend, params['station_id'], entries, context,
+                                                     params['station_offline']))
+    return result
+
+
+def _merge(result, name, outcome):
+    result['changed'] = result['changed'] or outcome.pop('changed')
+    diff = outcome.pop('diff')
+    result['diff']['before'].update(diff['before'])
+    result['diff']['after'].update(diff['after'])
+    result[name] = outcome
+
+
+# -- the CSMS's id-token records ------------------------------------------------------------------------------
+
+def token_record_id(group, id_token):
+    return '%s.%s' % (group, id_token)
+
+
+def sync_token_records(backend, group, tokens, state, check_mode):
+    """Write the group's tokens; ``exact`` also deletes the group's tokens ``tokens`` does not name, ``absent``
+    deletes the named tokens (all of the group's when none are named)."""
+    current = dict((record['id'], record) for record in _group_records(backend, group))
+    desired = dict((token_record_id(group, token['id_token']), dict(token, group=group)) for token in tokens)
+    outcomes = []
+    if state == 'absent':
+        doomed = [record_id for record_id in current if not desired or record_id in desired]
+    else:
+        outcomes = [apply_record(backend, 'id-tokens', record_id, current.get(record_id), fields, check_mode)
+                    for record_id, fields in sorted(desired.items())]
+        doomed = [record_id for record_id in current if record_id not in desired] if state == 'exact' else []
+    outcomes.extend(remove_record(backend, 'id-tokens', record_id, current[record_id], check_mode)
+                    for record_id in sorted(doomed))
+    return _token_summary(group, outcomes)
+
+
+def _group_records(backend, group):
+    try:
+        return backend.list_records('id-tokens', group=group)
+    except CsmsError as exc:
+        raise ModuleFailure('CSMS id-token records of group %s: %s' % (group, exc), error=exc.kind)
+
+
+def _token_summary(group, outcomes):
+    changed = [outcome for outcome in outcomes if outcome['changed']]
+    before = dict((_token_name(outcome), outcome['diff']['before']) for outcome in changed)
+    after = dict((_token_name(outcome), outcome['diff']['after']) for outcome in changed)
+    counts = dict((operation, sum(1 for outcome in changed if outcome['operation'] == operation))
+                  for operation in ('create', 'update', 'delete'))
+    return dict(changed=bool(changed), group=group, diff={'before': _nonempty(before), 'after': _nonempty(after)},
+                **counts)
+
+
+def _token_name(outcome):
+    return (outcome['diff']['before'] or outcome['diff']['after'] or {}).get('id_token') or outcome['record'].get('id_token')
+
+
+def _nonempty(tokens):
+    return {'id_tokens': tokens} if tokens else {}
+
+
+# -- the station's local authorization list -------------------------------------------------------------------
+
+def token_entries(tokens):
+    """``{'<type>:<id_token>': status}``: the form a local list is compared and remembered in."""
+    return dict(('%s:%s' % (token['type'], token['id_token']), token['status']) for token in tokens)
+
+
+def entries_hash(entries):
+    return hashlib.sha256(json.dumps(entries, sort_keys=True).encode('utf-8')).hexdigest()
+
+
+def plan_local_list(station_version, remembered, entries):
+    """What to send: ``None`` (nothing), ``('Full', entries)`` or ``('Differential', changes)``.
+
+    ``changes`` maps each added or changed entry to its status and each removed entry to None.
+    """
+    remembered = remembered or {}
+    if station_version == 0 and not entries:
+        return None
+    if station_version == 0 or remembered.get('version') != station_version:
+        return ('Full', dict(entries))
+    known = remembered.get('entries') or {}
+    changes = dict((key, status) for key, status in entries.items() if known.get(key) != status)
+    changes.update((key, None) for key in known if key not in entries)
+    return ('Differential', changes) if changes else None
+
+
+def authorization_data(key, status):
+    """One ``AuthorizationData`` of SendLocalList; without ``idTokenInfo`` (status None) it removes the entry."""
+    token_type, id_token = key.split(':', 1)
+    item = {'idToken': {'idToken': id_token, 'type': token_type}}
+    if status is not None:
+        item['idTokenInfo'] = {'status': status}
+    return item
+
+
+def split_entries(changes, items_per_message, bytes_per_message):
+    """``AuthorizationData`` lists, each within the station's item and byte limits."""
+    chunks, chunk, size = [], [], _REQUEST_OVERHEAD
+    for key in sorted(changes):
+        item = authorization_data(key, changes[key])
+        item_size = len(json.dumps(item, separators=(',', ':'))) + 1
+        if chunk and (len(chunk) >= items_per_message or size + item_size > bytes_per_message):
+            chunks.append(chunk)
+            chunk, size = [], _REQUEST_OVERHEAD
+        chunk.append(item)
+        size += item_size
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def sync_local_list(backend, station_id, entries, context, station_offline='fail'):
+    """Bring the station's local list to ``entries``; returns changed, diff, version, update_type, messages."""
+    record = call_records(backend.get_record, 'stations', station_id)
+    if record is None and not context.check_mode:
+        raise ModuleFailure('station %s has no CSMS record, so its local list cannot be remembered: register it '
+                            'first (evcs.provisioning.station)' % station_id)
+    remembered = (record or {}).get('local_list') or {}
+    session = _LocalListSession(backend, station_id)
+    try:
+        station_version = session.version()
+    except StationOffline as exc:
+        if station_offline == 'fail':
+            raise ModuleFailure(str(exc), error='station_offline')
+        context.warn('%s; its local list was not checked' % exc)
+        return dict(changed=False, diff={'before': {}, 'after': {}}, skipped=True, version=remembered.get('version'))
+    plan = plan_local_list(station_version, remembered, entries)
+    if plan is None:
+        return dict(changed=False, diff={'before': {}, 'after': {}}, version=station_version, update_type=None,
+                    messages=0)
+    update_type, version, messages = plan[0], station_version + 1, 0
+    if not context.check_mode:
+        update_type, version, messages = session.send(plan, station_version, entries)
+        _remember(backend, station_id, version, entries)
+    return dict(changed=True, diff=_list_diff(station_version, remembered, plan, version), version=version,
+                update_type=update_type, messages=messages)
+
+
+def _remember(backend, station_id, version, entries):
+    call_records(backend.patch_record, 'stations', station_id,
+                 {'local_list': {'version': version, 'hash': entries_hash(entries), 'entries': entries}})
+
+
+def _list_diff(station_version, remembered, plan, version):
+    update_type, changes = plan
+    known = (remembered.get('entries') or {}) if update_type == 'Differential' else {}
+    before = dict((key, known[key]) for key in changes if key in known)
+    after = dict((key, status) for key, status in changes.items() if status is not None)
+    return {'before': {'local_list': {'version': station_version, 'entries': before}},
+            'after': {'local_list': {'version': version, 'update_type': update_type, 'entries': after}}}
+
+
+class _LocalListSession(object):
+    """The OCPP exchanges with one station."""
+
+    def __init__(self, backend, station_id):
+        self.backend = backend
+        self.station_id = station_id
+
+    def _call(self, action, payload):
+        try:
+            return self.backend.call(self.station_id, action, payload)
+        except StationOffline:
+            raise
+        except CsmsError as exc:
+            raise ModuleFailure('station %s: %s failed: %s' % (self.station_id, action, exc), error=exc.kind)
+
+    def version(self):
+        return int(self._call('GetLocalListVersion', {}).get('versionNumber', 0))
+
+    def limits(self):
+        """``(ItemsPerMessage, BytesPerMessage)`` of LocalAuthListCtrlr."""
+        names = ('ItemsPerMessage', 'BytesPerMessage')
+        answer = self._call('GetVariables', {'getVariableData': [
+            {'component': {'name': 'LocalAuthListCtrlr'}, 'variable': {'name': name}} for name in names]})
+        values = dict((result['variable']['name'], result.get('attributeValue'))
+                      for result in answer.get('getVariableResult', []) if result.get('attributeStatus') == 'Accepted')
+        missing = [name for name in names if not str(values.get(name) or '').isdigit()]
+        if missing:
+            raise ModuleFailure('station %s does not report LocalAuthListCtrlr.%s, so a local list cannot be split to '
+                                'its limits: check that the station supports the local authorization list'
+                                % (self.station_id, '/'.join(missing)))
+        return int(values['ItemsPerMessage']), int(values['BytesPerMessage'])
+
+    def send(self, plan, station_version, entries):
+        """Send the plan; a VersionMismatch on a Differential update falls back to a Full one."""
+        items, size = self.limits()
+        update_type, changes = plan
+        status, version, messages = self._send_chunks(update_type, changes, station_version + 1, items, size)
+        if status == 'VersionMismatch' and update_type == 'Differential':
+            update_type = 'Full'
+            status, version, sent = self._send_chunks('Full', entries, self.version() + 1, items, size)
+            messages += sent
+        if status != 'Accepted':
+            raise ModuleFailure('station %s answered SendLocalList %s version %d with %s: the list was not applied; '
+                                'check LocalAuthListCtrlr.Enabled and the station log' % (
+                                    self.station_id, update_type, version, status))
+        return update_type, version, messages
+
+    def _send_chunks(self, update_type, changes, version, items, size):
+        """Each chunk after the first of a Full update is a Differential update with the next version."""
+        chunks = split_entries(changes, items, size) or [[]]
+        status, messages = 'Accepted', 0
+        for index, chunk in enumerate(chunks):
+            payload = {'versionNumber': version + index, 'updateType': update_type if index == 0 else 'Differential'}
+            if chunk:
+                payload['localAuthorizationList'] = chunk
+            status = self._call('SendLocalList', payload).get('status')
+            messages += 1
+            if status != 'Accepted':
+                return status, version + index, messages
+        return status, version + len(chunks) - 1, messages

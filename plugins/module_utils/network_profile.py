@@ -1,0 +1,296 @@
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""SetNetworkProfile for one configuration slot, plus OCPPCommCtrlr.NetworkConfigurationPriority.
+
+OCPP 2.0.1 has no call that reads a network connection profile back (there is no GetNetworkProfile, and the
+device model does not expose slot contents), so the module records what it applied in the CSMS station record,
+key ``network_profiles`` -> {slot: connection data}, with every secret replaced by a salted SHA-256
+fingerprint, and compares the desired profile with that record. Without a station record the profile is sent
+(and a warning says that idempotence needs the station registered in the CSMS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
+
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
+    csms_backend, station_argument_spec,
+)
+from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
+    MASK, StationSession, converge_variables, current_values, normalise_item,
+)
+
+RECORD_KEY = 'network_profiles'
+INTERFACES = ['Wired0', 'Wired1', 'Wired2', 'Wired3', 'Wireless0', 'Wireless1', 'Wireless2', 'Wireless3']
+_SCHEMES = {1: 'ws', 2: 'wss', 3: 'wss'}
+#: option name -> OCPP key, per part of the connection data; secrets are fingerprinted, never stored
+_APN_KEYS = {'apn': 'apn', 'apn_user_name': 'apnUserName', 'apn_password': 'apnPassword', 'sim_pin': 'simPin',
+             'preferred_network': 'preferredNetwork', 'use_only_preferred_network': 'useOnlyPreferredNetwork',
+             'apn_authentication': 'apnAuthentication'}
+_VPN_KEYS = {'server': 'server', 'user': 'user', 'group': 'group', 'password': 'password', 'key': 'key', 'type': 'type'}
+_SECRETS = ('apnPassword', 'simPin', 'password', 'key')
+_PRIORITY = {'component': {'name': 'OCPPCommCtrlr'}, 'variable': {'name': 'NetworkConfigurationPriority'},
+             'value_type': 'list'}
+_SECURITY_PROFILE = {'component': {'name': 'SecurityCtrlr'}, 'variable': {'name': 'SecurityProfile'}}
+
+
+def network_profile_argument_spec():
+    return station_argument_spec(
+        slot=dict(type='int', required=True),
+        ocpp_csms_url=dict(type='str', required=True),
+        security_profile=dict(type='int', required=True, choices=[1, 2, 3]),
+        interface=dict(type='str', default='Wired0', choices=INTERFACES),
+        ocpp_version=dict(type='str', default='OCPP20', choices=['OCPP20']),
+        ocpp_transport=dict(type='str', default='JSON', choices=['JSON']),
+        message_timeout=dict(type='int', default=30),
+        apn=dict(type='dict', options=dict(
+            apn=dict(type='str', required=True),
+            apn_user_name=dict(type='str'),
+            apn_password=dict(type='str', no_log=True),
+            sim_pin=dict(type='int', no_log=True),
+            preferred_network=dict(type='str'),
+            use_only_preferred_network=dict(type='bool'),
+            apn_authentication=dict(type='str', default='AUTO', choices=['CHAP', 'NONE', 'PAP', 'AUTO']),
+        )),
+        vpn=dict(type='dict', options=dict(
+            server=dict(type='str', required=True),
+            user=dict(type='str', required=True),
+            group=dict(type='str'),
+            password=dict(type='str', required=True, no_log=True),
+            key=dict(type='str', required=True, no_log=True),
+            type=dict(type='str', required=True, choices=['IKEv2', 'IPSec', 'L2TP', 'PPTP']),
+        )),
+        priority=dict(type='list', elements='int'),
+        allowed_hosts=dict(type='list', elements='str'),
+    )
+
+
+# -- connection data -----------------------------------------------------------------------------------------
+def _section(values, keys):
+    return dict((keys[name], value) for name, value in values.items() if value is not None and name in keys)
+
+
+def connection_data(params):
+    """The OCPP ``connectionData`` of the desired profile (schema spelling)."""
+    data = {
+        'ocppVersion': params['ocpp_version'],
+        'ocppTransport': params['ocpp_transport'],
+        'ocppCsmsUrl': params['ocpp_csms_url'],
+        'messageTimeout': params['message_timeout'],
+        'securityProfile': params['security_profile'],
+        'ocppInterface': params['interface'],
+    }
+    if params.get('apn'):
+        data['apn'] = _section(params['apn'], _APN_KEYS)
+    if params.get('vpn'):
+        data['vpn'] = _section(params['vpn'], _VPN_KEYS)
+    return data
+
+
+def fingerprint(value, salt=None):
+    """``sha256:<salt>:<hex>``: a salted SHA-256 of a secret, safe to keep in a CSMS record."""
+    salt = salt or os.urandom(16).hex()
+    digest = hashlib.sha256((salt + ':' + str(value)).encode('utf-8')).hexdigest()
+    return 'sha256:%s:%s' % (salt, digest)
+
+
+def _fingerprint_matches(stored, value):
+    parts = str(stored or '').split(':')
+    return len(parts) == 3 and hmac.compare_digest(fingerprint(value, parts[1]), str(stored))
+
+
+def _copy(data):
+    """A copy of connection data whose apn/vpn sections may be changed without touching ``data``."""
+    return dict(data, **dict((name, dict(data[name])) for name in ('apn', 'vpn') if name in data))
+
+
+def _walk_secrets(data, visit):
+    """Call ``visit(name, section, key)`` for each secret in connection data (``name`` is apn or vpn)."""
+    for name in ('apn', 'vpn'):
+        section = data.get(name) or {}
+        for key in _SECRETS:
+            if key in section:
+                visit(name, section, key)
+
+
+def recordable(data):
+    """Connection data with every secret replaced by a fresh salted fingerprint."""
+    record = _copy(data)
+
+    def _replace(_name, section, key):
+        section[key] = fingerprint(section[key])
+    _walk_secrets(record, _replace)
+    return record
+
+
+def profile_matches(desired, recorded):
+    """Whether the recorded (fingerprinted) slot content equals the desired connection data."""
+    if not recorded:
+        return False
+    plain, stored = _copy(desired), _copy(recorded)
+    mismatched = []
+
+    def _compare(name, section, key):
+        other = stored.get(name) or {}
+        if not _fingerprint_matches(other.get(key), section[key]):
+            mismatched.append(key)
+        section[key] = other.get(key)
+    _walk_secrets(plain, _compare)
+    return not mismatched and plain == stored
+
+
+def masked(data):
+    """Connection data for a diff: secrets as ``********``."""
+    if not data:
+        return data
+    shown = _copy(data)
+
+    def _mask(_name, section, key):
+        section[key] = MASK
+    _walk_secrets(shown, _mask)
+    return shown
+
+
+# -- guards --------------------------------------------------------------------------------------------------
+def check_url(station_id, url, security_profile, allowed_hosts):
+    """Refuse a CSMS URL that would cut the station off; message names the station, the value and the fix."""
+    parts = urlsplit(url)
+    scheme = _SCHEMES[security_profile]
+    if parts.scheme != scheme or not parts.hostname:
+        raise ModuleFailure('station %s: ocpp_csms_url %s does not fit security profile %d, which needs a %s:// URL: '
+                            'take the URL for profile %d from evcs_csms.ws_urls' % (
+                                station_id, url, security_profile, scheme, security_profile))
+    if allowed_hosts is not None and parts.hostname not in allowed_hosts:
+        raise ModuleFailure('station %s: ocpp_csms_url %s points at host %s, which is not a CSMS of this environment '
+                            '(allowed: %s): use this environment\'s evcs_csms.ws_urls' % (
+                                station_id, url, parts.hostname, ', '.join(allowed_hosts) or 'none'))
+
+
+def _check_security_profile(session, wanted):
+    current = current_values(session, [normalise_item(_SECURITY_PROFILE)])
+    try:
+        active = int(list(current.values())[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    if wanted < active:
+        raise ModuleFailure('station %s runs security profile %d; a slot with security profile %d would be a '
+                            'downgrade that the station refuses and that could cut it off: set security_profile '
+                            'to %d or higher' % (session.station_id, active, wanted, active))
+    return active
+
+
+def _check_certificates(session, backend, wanted):
+    """Profiles 2 and 3 need the CSMS root installed; profile 3 also the station's own certificate."""
+    if wanted < 2:
+        return
+    answer = session.call('GetInstalledCertificateIds', {'certificateType': ['CSMSRootCertificate']})
+    if answer.get('status') != 'Accepted':
+        raise ModuleFailure('station %s has no CSMSRootCertificate installed, so it could not verify the CSMS over '
+                            'wss with security profile %d: run the identity role (trust anchors) first'
+                            % (session.station_id, wanted))
+    if wanted == 3:
+        # GetInstalledCertificateIds lists trust anchors only in OCPP 2.0.1; the ChargingStationCertificate is
+        # evidenced by the CSR round trip the CSMS saw (SignCertificate -> CertificateSigned).
+        try:
+            csr = backend.last_csr(session.station_id)
+        except CsmsError as error:
+            raise ModuleFailure('station %s: reading its certificate request from the CSMS failed: %s'
+                                % (session.station_id, error))
+        if not csr or csr.get('certificate_type', 'ChargingStationCertificate') != 'ChargingStationCertificate':
+            raise ModuleFailure('station %s has no ChargingStationCertificate (the CSMS never received its '
+                                'SignCertificate request), so security profile 3 (mTLS) would cut it off: run the '
+                                'identity role first' % session.station_id)
+
+
+# -- record --------------------------------------------------------------------------------------------------
+def _read_record(backend, station_id):
+    try:
+        return backend.get_record('stations', station_id)
+    except CsmsError as error:
+        raise ModuleFailure('station %s: reading its CSMS record failed: %s' % (station_id, error))
+
+
+def _store(backend, station_id, record, slot, data, warn):
+    if record is None:
+        warn('station %s has no CSMS station record, so the network profile applied to slot %d is not recorded and '
+             'the next run will send it again: register the station (backend role) first' % (station_id, slot))
+        return
+    profiles = dict(record.get(RECORD_KEY) or {})
+    profiles[str(slot)] = recordable(data)
+    try:
+        backend.patch_record('stations', station_id, {RECORD_KEY: profiles})
+    except CsmsError as error:
+        raise ModuleFailure('station %s accepted the network profile for slot %d, but recording it in the CSMS failed: '
+                            '%s' % (station_id, slot, error))
+
+
+def _send_profile(session, slot, data):
+    answer = session.call('SetNetworkProfile', {'configurationSlot': slot, 'connectionData': data})
+    if answer.get('status') != 'Accepted':
+        info = answer.get('statusInfo') or {}
+        raise ModuleFailure('station %s answered SetNetworkProfile for slot %d (%s) with %s (%s): check the URL, '
+                            'interface, APN and VPN settings' % (
+                                session.station_id, slot, data['ocppCsmsUrl'], answer.get('status'),
+                                ' '.join(filter(None, (info.get('reasonCode'), info.get('additionalInfo'))))
+                                or 'no reason given'))
+
+
+def _validate(params):
+    station_id = params['station_id']
+    if params['slot'] < 0:
+        raise ModuleFailure('station %s: slot %d is not a configuration slot: use 0 or higher' % (station_id, params['slot']))
+    if params.get('priority') is not None and params['slot'] not in params['priority']:
+        raise ModuleFailure('station %s: priority %s does not list slot %d, so the station would never use it: add the '
+                            'slot to priority' % (station_id, params['priority'], params['slot']))
+    check_url(station_id, params['ocpp_csms_url'], params['security_profile'], params.get('allowed_hosts'))
+
+
+def run_network_profile(params, context):
+    _validate(params)
+    for section, key in (('apn', 'apn_password'), ('apn', 'sim_pin'), ('vpn', 'password'), ('vpn', 'key')):
+        context.add_secret((params.get(section) or {}).get(key))
+    station_id, slot = params['station_id'], params['slot']
+    backend = csms_backend(params, context.warn)
+    session = StationSession(backend, station_id)
+    data = connection_data(params)
+
+    _check_security_profile(session, params['security_profile'])
+    record = _read_record(backend, station_id)
+    recorded = ((record or {}).get(RECORD_KEY) or {}).get(str(slot))
+    profile_changed = not profile_matches(data, recorded)
+    if profile_changed:
+        _check_certificates(session, backend, params['security_profile'])
+
+    priority_items = []
+    if params.get('priority') is not None:
+        priority_items = [normalise_item(dict(_PRIORITY, value=params['priority']))]
+    current_priority = current_values(session, [normalise_item(_PRIORITY)])
+    slot_in_use = (list(current_priority.values())[0] or '').split(',')[0].strip()
+
+    if profile_changed and not context.check_mode:
+        _send_profile(session, slot, data)
+        _store(backend, station_id, record, slot, data, context.warn)
+    priority = converge_variables(session, priority_items, context.check_mode)
+
+    new_first = str(params['priority'][0]) if params.get('priority') else slot_in_use
+    reboot = (profile_changed and str(slot) == slot_in_use) or new_first != slot_in_use
+    diff = {'before': dict(priority['diff']['before']), 'after': dict(priority['diff']['after'])}
+    if profile_changed:
+        diff['before']['slot %d' % slot] = masked(recorded)
+        diff['after']['slot %d' % slot] = masked(data)
+    return {
+        'changed': profile_changed or priority['changed'],
+        'diff': diff,
+        'slot': slot,
+        'profile_changed': profile_changed,
+        'priority_changed': priority['changed'],
+        'reboot_required': bool(reboot and (profile_changed or priority['changed'])),
+        'requests': session.calls,
+    }

@@ -1,0 +1,94 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: charging_limit
+short_description: Set a charging station's maximum (ChargingStationMaxProfile)
+version_added: 0.1.0
+description:
+  - Reads C(SmartChargingCtrlr.Enabled) and C(SmartChargingCtrlr.RateUnit); fails when smart charging is off, and
+    converts between A and W (with a warning) when the station accepts only the other unit.
+  - Asks C(GetChargingProfiles) whether the station holds a CSO C(ChargingStationMaxProfile), and sends
+    C(SetChargingProfile) on EVSE 0 only when it holds none or the profile differs from the one last applied.
+  - The station reports its profiles to the CSMS in C(ReportChargingProfiles), which the CSMS REST API does not expose,
+    so the applied profile is kept in the CSMS station record (key C(charging_limit)) and compared with that.
+  - C(Rejected) or C(NotSupported) fail the task with the station's reason.
+author: evcs.provisioning contributors
+extends_documentation_fragment:
+  - evcs.provisioning.csms
+  - evcs.provisioning.csms.STATION
+  - evcs.provisioning.csms.ATTRIBUTES
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+    details: Needs the station's CSMS record to exist; without it the profile is sent again on every run.
+options:
+  limit:
+    description: The maximum, in O(unit) (A per phase, or W in total). Must be positive.
+    type: float
+    required: true
+  unit:
+    description: The unit of O(limit).
+    type: str
+    default: A
+    choices: [A, W]
+  phases:
+    description: Phases the limit applies to (also used for A/W conversion).
+    type: int
+    default: 3
+    choices: [1, 2, 3]
+  voltage:
+    description: Phase-to-neutral voltage, used only for A/W conversion.
+    type: float
+    default: 230.0
+  stack_level:
+    description: Stack level of the profile.
+    type: int
+    default: 0
+  profile_id:
+    description: Id of the charging profile (and its schedule).
+    type: int
+    default: 1
+'''
+
+EXAMPLES = r'''
+- name: Limit the station to 16 A on three phases
+  evcs.provisioning.charging_limit:
+    station_id: LAB-CP-0001
+    limit: 16
+    unit: A
+    phases: 3
+'''
+
+RETURN = r'''
+profile:
+  description: The station maximum as applied (after any unit conversion).
+  returned: always
+  type: dict
+  sample: {id: 1, stack_level: 0, unit: A, limit: 16.0, phases: 3}
+requests:
+  description: OCPP calls sent, per action.
+  returned: always
+  type: dict
+'''
+
+from ansible_collections.evcs.provisioning.plugins.module_utils.charging_limit import (
+    charging_limit_argument_spec, run_charging_limit,
+)
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
+
+
+def main():
+    run_module(charging_limit_argument_spec(), run_charging_limit)
+
+
+if __name__ == '__main__':
+    main()

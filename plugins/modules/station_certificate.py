@@ -1,0 +1,184 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: station_certificate
+short_description: Ensure a charging station holds a client certificate from the Vault PKI
+version_added: 0.1.0
+description:
+  - Decides with one function whether the station needs a (new) certificate - it has none; it expires within
+    O(renew_before) days or is past O(renew_at_fraction) of its lifetime; its subject CN/O or issuer differ; the
+    issuing CA was rotated; it is revoked; or O(force=true).
+  - The station's certificate is the one it presents on its security profile 3 connection, or the newer
+    certificate this PKI mount last signed for its CN (before the station reconnects on profile 3).
+  - Enrollment over OCPP 2.0.1 keeps the private key on the station - TriggerMessage(SignChargingStationCertificate),
+    the station's CSR is read from the CSMS and checked (CN = station id, O = O(organization), key type and size,
+    signature), Vault C(<mount>/sign/<role>) signs it, and CertificateSigned installs leaf and issuing CA.
+    A CSR that breaks policy is refused and nothing is signed.
+  - With O(organization) set, SecurityCtrlr.OrganizationName is read and set on the station first when it differs.
+  - O(mode=factory) is for stations provisioned before shipment - Vault C(<mount>/issue/<role>) makes the key and
+    the certificate, written into O(dest) (key 0600). The private key is never returned.
+  - O(state=absent) revokes every unrevoked certificate of the station in Vault and asks the station to delete it.
+author: evcs.provisioning contributors
+extends_documentation_fragment:
+  - evcs.provisioning.csms
+  - evcs.provisioning.csms.STATION
+  - evcs.provisioning.csms.ATTRIBUTES
+  - evcs.provisioning.vault
+attributes:
+  check_mode:
+    support: full
+    details: Makes the decision and reads the station, triggers nothing and signs nothing.
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  state:
+    description: C(present) ensures a valid certificate; C(absent) revokes the station's certificates.
+    type: str
+    default: present
+    choices: [present, absent]
+  mode:
+    description:
+      - C(station) enrolls over OCPP with a key made on the station.
+      - C(factory) issues key and certificate from Vault into O(dest) for a firmware image staging tree.
+    type: str
+    default: station
+    choices: [station, factory]
+  organization:
+    description: Wanted subject O (the operator's organization); also set as SecurityCtrlr.OrganizationName.
+    type: str
+  ttl:
+    description: Lifetime asked from Vault (for example C(8760h)); the PKI role's default when unset.
+    type: str
+  renew_before:
+    description: Renew when the certificate expires within this many days.
+    type: int
+    default: 30
+  renew_at_fraction:
+    description: Renew once this fraction of the certificate's lifetime has passed.
+    type: float
+    default: 0.6667
+  force:
+    description: Enroll a new certificate even when the current one is fine.
+    type: bool
+    default: false
+  key_policy:
+    description: Keys a station CSR may carry.
+    type: dict
+    default: {}
+    suboptions:
+      ec_curves:
+        description: Allowed EC curves.
+        type: list
+        elements: str
+        default: [secp256r1, secp384r1]
+      rsa_min_bits:
+        description: Smallest allowed RSA modulus.
+        type: int
+        default: 2048
+  csr_timeout:
+    description: Seconds to wait for the station's CSR after the trigger.
+    type: int
+    default: 60
+  dest:
+    description:
+      - Directory for O(mode=factory) - C(<station_id>.key) (0600), C(<station_id>.crt), C(<station_id>-chain.crt).
+    type: path
+seealso:
+  - module: evcs.provisioning.station_certificate_info
+  - module: evcs.provisioning.trust_anchors
+'''
+
+EXAMPLES = r'''
+- name: Enroll or renew the station's client certificate
+  evcs.provisioning.station_certificate:
+    station_id: LAB-CP-0001
+    organization: EVCS Lab Operator
+    csms_url: https://csms.example.net:8443
+    csms_token: "{{ csms_token }}"
+    vault_url: https://vault.example.net:8200
+    vault_auth_method: approle
+    vault_role_id: "{{ vault_role_id }}"
+    vault_secret_id: "{{ vault_secret_id }}"
+    vault_pki_mount: pki_lab
+    vault_pki_role: charging-station
+
+- name: Stage key and certificate for a firmware image
+  evcs.provisioning.station_certificate:
+    station_id: LAB-CP-0002
+    mode: factory
+    dest: /srv/images/LAB-CP-0002/etc/ocpp/certs
+    vault_pki_mount: pki_lab
+
+- name: Revoke on decommission
+  evcs.provisioning.station_certificate:
+    station_id: LAB-CP-0001
+    state: absent
+'''
+
+RETURN = r'''
+action:
+  description: C(enrolled), C(renewed), C(revoked) or C(none).
+  returned: always
+  type: str
+reason:
+  description: Why the decision was made.
+  returned: always
+  type: str
+serial:
+  description: Serial (lowercase hex) of the station's certificate after the run.
+  returned: always
+  type: str
+not_after:
+  description: Expiry of that certificate, RFC 3339 UTC.
+  returned: always
+  type: str
+days_left:
+  description: Whole days until it expires.
+  returned: always
+  type: int
+issuer:
+  description: Issuer DN of that certificate.
+  returned: always
+  type: str
+fingerprint_sha256:
+  description: SHA-256 fingerprint (hex) of that certificate.
+  returned: always
+  type: str
+certificate:
+  description: All facts of that certificate (serial, subject, issuer, not_before, not_after, days_left, fingerprint_sha256).
+  returned: always
+  type: dict
+revoked:
+  description: Serials revoked by O(state=absent).
+  returned: when state is absent
+  type: list
+  elements: str
+files:
+  description: Paths written in factory mode.
+  returned: when mode is factory
+  type: dict
+organization_before:
+  description: SecurityCtrlr.OrganizationName before it was set.
+  returned: when it was changed
+  type: str
+'''
+
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
+from ansible_collections.evcs.provisioning.plugins.module_utils.identity import (
+    run_station_certificate, station_certificate_argument_spec,
+)
+
+
+def main():
+    run_module(station_certificate_argument_spec(), run_station_certificate)
+
+
+if __name__ == '__main__':
+    main()

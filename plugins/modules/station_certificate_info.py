@@ -1,0 +1,64 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: station_certificate_info
+short_description: Read a charging station's certificates
+version_added: 0.1.0
+description:
+  - Installed certificate hash data per type (GetInstalledCertificateIds), the client certificate the station
+    presents on its CSMS connection, and the last certificate the Vault PKI mount signed for it (when O(vault_url)
+    or its environment variable is set). Changes nothing.
+author: evcs.provisioning contributors
+extends_documentation_fragment:
+  - evcs.provisioning.csms
+  - evcs.provisioning.csms.STATION
+  - evcs.provisioning.csms.ATTRIBUTES
+  - evcs.provisioning.vault
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+'''
+
+EXAMPLES = r'''
+- name: Read certificate facts
+  evcs.provisioning.station_certificate_info:
+    station_id: LAB-CP-0001
+  register: station_certs
+'''
+
+RETURN = r'''
+installed:
+  description: Hash data (hashAlgorithm, issuerNameHash, issuerKeyHash, serialNumber) per certificate type.
+  returned: always
+  type: dict
+presented:
+  description: The client certificate presented on the station's connection (serial, subject, issuer, not_after, days_left, fingerprint_sha256).
+  returned: always
+  type: dict
+last_signed:
+  description: The newest certificate of the PKI mount with CN = station id, same keys as RV(presented).
+  returned: always
+  type: dict
+'''
+
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
+from ansible_collections.evcs.provisioning.plugins.module_utils.identity import (
+    run_station_certificate_info, station_certificate_info_argument_spec,
+)
+
+
+def main():
+    run_module(station_certificate_info_argument_spec(), run_station_certificate_info)
+
+
+if __name__ == '__main__':
+    main()
