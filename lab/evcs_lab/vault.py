@@ -81,6 +81,8 @@ POLICY_HCL = f"""\
 path "{PKI_MOUNT}/sign/{STATION_ROLE}" {{ capabilities = ["create", "update"] }}
 path "{PKI_MOUNT}/issue/{STATION_ROLE}" {{ capabilities = ["create", "update"] }}
 path "{PKI_MOUNT}/revoke" {{ capabilities = ["create", "update"] }}
+path "{PKI_MOUNT}/certs" {{ capabilities = ["list"] }}
+# cert/* covers cert/ca (the issuing CA) and cert/<serial> (what the collection signed for a station)
 path "{PKI_MOUNT}/cert/*" {{ capabilities = ["read"] }}
 path "{PKI_MOUNT}/ca/pem" {{ capabilities = ["read"] }}
 path "{PKI_MOUNT}/ca_chain" {{ capabilities = ["read"] }}

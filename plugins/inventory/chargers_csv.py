@@ -24,7 +24,7 @@ description:
     C(warranty_start), C(state)."
   - "C(connectors) lists the EVSEs separated by C(;), each C(<evse id>:<ConnectorEnumType>:<Socket|Cable>:<max A>),
     for example C(1:cType2:Socket:32;2:cType2:Socket:32); each EVSE gets one connector with id 1."
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - constructed
 options:

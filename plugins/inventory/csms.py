@@ -14,7 +14,7 @@ description:
   - Groups hosts by location (C(location_<id>)) and status (C(status_<status>)); the record is the host variable
     C(evcs_csms_record).
   - The configuration file name must end with C(csms.yml) or C(csms.yaml).
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - constructed
   - inventory_cache
@@ -55,7 +55,7 @@ options:
     type: int
     default: 30
   filters:
-    description: Equality filters on record fields, passed to the CSMS list call (for example C({status: active})).
+    description: "Equality filters on record fields, passed to the CSMS list call (for example C({status: active}))."
     type: dict
     default: {}
 '''

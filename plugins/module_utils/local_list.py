@@ -31,18 +31,18 @@ _REQUEST_OVERHEAD = 96
 
 
 def id_tokens_argument_spec():
-    token = dict(id_token=dict(type='str', required=True),
+    token = dict(id_token=dict(type='str', required=True, no_log=False),
                  type=dict(type='str', default='ISO14443', choices=_ID_TOKEN_TYPES),
                  status=dict(type='str', default='Accepted', choices=_STATUSES))
     spec = csms_argument_spec()
     spec.update(
         group=dict(type='str', required=True),
-        tokens=dict(type='list', elements='dict', options=token, default=[]),
+        tokens=dict(type='list', elements='dict', options=token, default=[], no_log=False),
         state=dict(type='str', default='present', choices=['present', 'exact', 'absent']),
         records=dict(type='bool', default=True),
         station_id=dict(type='str'),
         local_list=dict(type='bool', default=False),
-        local_list_tokens=dict(type='list', elements='dict', options=token, default=[]),
+        local_list_tokens=dict(type='list', elements='dict', options=token, default=[], no_log=False),
         station_offline=dict(type='str', default='fail', choices=['fail', 'warn']),
     )
     return spec

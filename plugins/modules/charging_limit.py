@@ -17,7 +17,7 @@ description:
   - The station reports its profiles to the CSMS in C(ReportChargingProfiles), which the CSMS REST API does not expose,
     so the applied profile is kept in the CSMS station record (key C(charging_limit)) and compared with that.
   - C(Rejected) or C(NotSupported) fail the task with the station's reason.
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
   - evcs.provisioning.csms.STATION

@@ -168,7 +168,7 @@ options:
     type: float
     default: 5.0
 author:
-  - evcs.provisioning contributors
+  - evcs.provisioning contributors (@evcs)
 '''
 
 EXAMPLES = r'''

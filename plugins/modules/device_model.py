@@ -22,7 +22,7 @@ description:
   - Write-only variables (such as C(SecurityCtrlr.BasicAuthPassword)) cannot be read back over OCPP. They are never
     read; they are sent only when O(update_write_only) asks for it, and shown in the
     diff as C(********) -> C((write-only, changed)) without their value.
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
   - evcs.provisioning.csms.STATION

@@ -20,7 +20,7 @@ description:
     C(LocalAuthListCtrlr.ItemsPerMessage) and C(BytesPerMessage). The applied list is remembered in the station's
     CSMS record under C(local_list)."
   - Runs on the controller as an action plugin.
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
   - evcs.provisioning.csms.ATTRIBUTES

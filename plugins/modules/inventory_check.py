@@ -13,18 +13,18 @@ description:
   - Builds the desired state of every charger from its inventory variables (C(evcs_station) merged over the site's
     C(evcs_site), C(evcs_network) and C(evcs_ocpp), plus C(evcs_environment), C(evcs_csms), C(evcs_vault) and
     C(evcs_environment_rules); see C(docs/INVENTORY.md)) and validates it.
-  - Reports B(every) problem at once, one line each, as C(<host>: <field path> = <value>: <what is wrong>; <how to fix>).
-    Secret values (passwords, passphrases, tokens, secret ids) are never shown.
+  - Reports B(every) problem at once, one line each, as C(<host>) then the field path, the value, what is wrong and how
+    to fix it. Secret values (passwords, passphrases, tokens, secret ids) are never shown.
   - Checks types, required fields, unknown keys (with the closest known key), station id and serial formats, OCPP
     connector types, currents, phases, static IPv4 addressing, DNS/NTP servers, Wi-Fi and cellular settings, OCPP
     endpoint URL schemes per security profile, that CSMS/Vault endpoints and the PKI mount belong to the environment,
     that a production run is confirmed, oversized values and template/shell syntax in names.
-  - Across the fleet: duplicate station ids or serial numbers, the sum of station maximum currents per site against
+  - Across the fleet, it refuses duplicate station ids or serial numbers, the sum of station maximum currents per site against
     the site's grid connection (unless the site has a load-management group), one environment per run.
   - Run it once for the whole play (C(run_once)); the action plugin reads each host's variables from C(hostvars).
     It never talks to the CSMS or Vault.
 author:
-  - evcs.provisioning contributors
+  - evcs.provisioning contributors (@evcs)
 options:
   hosts:
     description:
@@ -33,8 +33,8 @@ options:
     elements: str
   data:
     description:
-      - The variables per host (C({host: {evcs_station: ..., evcs_site: ..., ...}})), instead of reading them from
-        the inventory. For tests and data that does not come from an inventory.
+      - The variables per host, a mapping of host name to a mapping with C(evcs_station), C(evcs_site) and the other
+        inventory variables, instead of reading them from the inventory. For tests and data from elsewhere.
       - Required when the module runs on a target rather than through its action plugin.
     type: dict
 extends_documentation_fragment:

@@ -21,7 +21,7 @@ description:
     station record it sends the profile every run and warns.
   - The station uses a new profile after a reboot. RV(reboot_required) is true when the slot in use changed or a
     different slot comes first in the priority.
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
   - evcs.provisioning.csms.STATION

@@ -15,7 +15,7 @@ description:
   - Reads the record, compares only the fields this task names and writes the difference in one call (PUT for a
     new record, PATCH of only the changed fields otherwise). Fields the task does not name are left alone.
   - Runs on the controller as an action plugin.
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
   - evcs.provisioning.csms.ATTRIBUTES

@@ -18,7 +18,7 @@ description:
   - O(state=absent) deletes the record (deregistration); the station's own id tokens are removed with
     M(evcs.provisioning.id_tokens) O(evcs.provisioning.id_tokens#module:state=absent).
   - Runs on the controller as an action plugin.
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
   - evcs.provisioning.csms.STATION

@@ -23,7 +23,7 @@ description:
   - O(mode=factory) is for stations provisioned before shipment - Vault C(<mount>/issue/<role>) makes the key and
     the certificate, written into O(dest) (key 0600). The private key is never returned.
   - O(state=absent) revokes every unrevoked certificate of the station in Vault and asks the station to delete it.
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
   - evcs.provisioning.csms.STATION

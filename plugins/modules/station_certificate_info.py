@@ -13,7 +13,7 @@ description:
   - Installed certificate hash data per type (GetInstalledCertificateIds), the client certificate the station
     presents on its CSMS connection, and the last certificate the Vault PKI mount signed for it (when O(vault_url)
     or its environment variable is set). Changes nothing.
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
   - evcs.provisioning.csms.STATION

@@ -13,7 +13,7 @@ description:
   - Sends C(Reset) and waits until the CSMS sees the station reconnected (a connection and a BootNotification newer
     than before the reset), then optionally re-reads O(verify_variables) and fails when they do not hold their values.
   - Fails with what the CSMS last saw when the station does not come back within O(wait_timeout).
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
   - evcs.provisioning.csms.STATION

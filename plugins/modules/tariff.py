@@ -13,7 +13,7 @@ description:
   - Creates, updates or removes one CSMS tariff. Only the fields this task names are compared and written
     (PUT for a new record, PATCH of the changed fields otherwise).
   - Runs on the controller as an action plugin.
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
   - evcs.provisioning.csms.ATTRIBUTES

@@ -13,7 +13,7 @@ description:
   - Reads the installed certificates of O(certificate_type) once (GetInstalledCertificateIds), compares them by
     OCPP certificate hash data, and sends InstallCertificate only for the missing ones.
   - With O(state=exact), installed certificates of that type that are not listed are removed (DeleteCertificate).
-author: evcs.provisioning contributors
+author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
   - evcs.provisioning.csms.STATION

@@ -91,7 +91,8 @@ def test_fleet_registers_in_one_run_with_each_site_once(lab, fleet):
     assert len(stations) == 50
     sample = lab.csms.record('stations', 'FLEET-CP-0002')
     assert sample['location_id'] == SITES[2] and sample['tariff_id'] == 'tariff-%s' % SITES[2]
-    assert sample['evses'][0]['connectors'][0]['max_electric_power'] == 22080
+    assert sample['evses'][0]['connectors'][0] == {'id': 1, 'type': 'cType2', 'format': 'Socket',
+                                                  'power_type': 'AC_3_PHASE', 'max_amperage': 32}
 
 
 def test_second_run_changes_nothing(run_playbook, fleet):

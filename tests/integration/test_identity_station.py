@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import json
+import re
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ansible_collections.evcs.provisioning.plugins.module_utils import identity
+from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as certs
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure, RunContext
+
+ENROLLED = 'IDT-CP-0001'
+WRONG_IDENTITY = 'IDT-CP-0002'
+PLAYBOOK_STATION = 'IDT-CP-0003'
+LAB_INVENTORY = Path(__file__).resolve().parents[2] / 'inventories' / 'lab'
+#: an OpenBao service token (the AppRole login's token included) anywhere in the output
+_SERVICE_TOKEN = re.compile(r'\bs\.[A-Za-z0-9]{24}\b')
 
 
 def _params(lab, station_id, **extra):
@@ -31,9 +41,67 @@ def _signed(lab):
     return sum(counts.get('CertificateSigned', 0) for counts in lab.csms.stats().get('stations', {}).values())
 
 
+def _wait_for(predicate, what, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            pytest.fail('%s: not reached within %.0fs' % (what, timeout))
+        time.sleep(0.2)
+
+
+def _add_stations(lab, *station_ids):
+    """Stations of this module's own (the session's fleet stays as the inventory expects it), connected."""
+    lab.sim.add(list(station_ids))
+    for station_id in station_ids:
+        _wait_for(lambda: (lab.csms.connection(station_id) or {}).get('online'), '%s online' % station_id)
+
+
+def _presented(lab, station_id):
+    return (lab.csms.connection(station_id) or {}).get('client_certificate')
+
+
+def _move_to_profile_3(lab, station_id):
+    """SetNetworkProfile(slot 1, profile 3), NetworkConfigurationPriority 1,0 and Reset through the CSMS."""
+    connection_data = {'ocppVersion': 'OCPP20', 'ocppTransport': 'JSON', 'ocppInterface': 'Wired0', 'messageTimeout': 30,
+                       'ocppCsmsUrl': lab['csms']['ws_urls']['3'], 'securityProfile': 3}
+    assert lab.csms.call(station_id, 'SetNetworkProfile', {'configurationSlot': 1, 'connectionData': connection_data})['status'] == 'Accepted'
+    priority = {'component': {'name': 'OCPPCommCtrlr'}, 'variable': {'name': 'NetworkConfigurationPriority'}, 'attributeValue': '1,0'}
+    assert lab.csms.call(station_id, 'SetVariables', {'setVariableData': [priority]})['setVariableResult'][0]['attributeStatus'] == 'RebootRequired'
+    _reset_and_wait_for_profile_3(lab, station_id)
+
+
+def _reset_and_wait_for_profile_3(lab, station_id):
+    before = lab.csms.connection(station_id)['connections_total']
+    assert lab.csms.call(station_id, 'Reset', {'type': 'Immediate'})['status'] == 'Accepted'
+    _wait_for(lambda: _reconnected_on_profile_3(lab.csms.connection(station_id), before), '%s back on profile 3' % station_id)
+
+
+def _reconnected_on_profile_3(connection, connections_before):
+    return connection['online'] and connection['security_profile'] == 3 and connection['connections_total'] > connections_before
+
+
+def _serial_of(pem):
+    return certs.ocpp_serial(certs.load_certificate(pem).serial_number)
+
+
 @pytest.fixture(scope='module')
 def station(lab):
-    return lab['simulator']['stations'][0]
+    _add_stations(lab, ENROLLED, WRONG_IDENTITY)
+    return ENROLLED
+
+
+@pytest.fixture
+def playbook_inventory(lab, tmp_path):
+    """One station of this module's own in a temporary inventory that takes every variable from inventories/lab."""
+    _add_stations(lab, PLAYBOOK_STATION)
+    inventory = tmp_path / 'inventory'
+    inventory.mkdir()
+    (inventory / 'group_vars').symlink_to(LAB_INVENTORY / 'group_vars')
+    (inventory / 'hosts.yml').write_text(yaml.safe_dump({'all': {
+        'vars': {'ansible_connection': 'local'},
+        'children': {'lab_depot': {'hosts': {PLAYBOOK_STATION: {'evcs_station': {'id': PLAYBOOK_STATION}}}}},
+    }}))
+    return inventory
 
 
 def test_check_mode_enrolls_nothing(lab, station):
@@ -64,10 +132,46 @@ def test_trust_anchors_installs_once(lab, station):
     assert facts['installed'].get('CSMSRootCertificate')
 
 
+def test_profile_3_connection_presents_the_enrolled_certificate(lab, station):
+    enrolled = identity.run_station_certificate(_params(lab, station), RunContext())
+    assert not enrolled['changed']
+    _move_to_profile_3(lab, station)
+    assert _serial_of(_presented(lab, station)) == enrolled['serial']
+    facts = identity.run_station_certificate_info(_params(lab, station), RunContext())
+    assert facts['presented']['serial'] == facts['last_signed']['serial'] == enrolled['serial']
+
+
+def test_renewal_is_presented_at_the_next_profile_3_connection(lab, station):
+    old_serial = _serial_of(_presented(lab, station))
+    renewed = identity.run_station_certificate(_params(lab, station, force=True), RunContext())
+    assert renewed['changed'] and renewed['action'] == 'renewed' and renewed['serial'] != old_serial
+    assert _serial_of(_presented(lab, station)) == old_serial, 'the open connection keeps its TLS session'
+    _reset_and_wait_for_profile_3(lab, station)
+    assert _serial_of(_presented(lab, station)) == renewed['serial']
+    again = identity.run_station_certificate(_params(lab, station), RunContext())
+    assert not again['changed'] and again['serial'] == renewed['serial']
+
+
+@pytest.mark.usefixtures('station')
 def test_csr_with_wrong_cn_is_refused(lab):
-    station = lab['simulator']['stations'][1]
+    station = WRONG_IDENTITY
     lab.sim.local_change(station, [{'component': 'SecurityCtrlr', 'variable': 'Identity', 'value': 'SOMEONE-ELSE'}])
     before = _signed(lab)
     with pytest.raises(ModuleFailure, match='breaks policy, nothing was signed'):
         identity.run_station_certificate(_params(lab, station), RunContext())
     assert _signed(lab) == before
+
+
+def test_renew_playbook_output_holds_no_secret(lab, run_playbook, playbook_inventory):
+    rc, output, recap = run_playbook('playbooks/renew_certificates.yml', inventory=str(playbook_inventory),
+                                     extra_vars={'evcs_targets': PLAYBOOK_STATION}, diff=True, verbosity=3)
+    open('/tmp/e2e_pb.out', 'w').write(output)
+    assert rc == 0 and recap[PLAYBOOK_STATION]['failed'] == 0, output[-4000:]
+    assert recap[PLAYBOOK_STATION]['changed'] >= 1 and 'enrolled' in output
+    key_pem = (lab.home / 'simulator' / 'stations' / ('%s.key' % PLAYBOOK_STATION)).read_text()
+    secrets = {'the AppRole secret_id': lab['vault']['secret_id'], 'the Vault token': lab['vault']['token'],
+               'the CSMS API token': lab['csms']['api_token']}
+    secrets.update(('line %d of the station key' % number, line) for number, line in enumerate(key_pem.splitlines())
+                   if line and not line.startswith('-----'))
+    assert [name for name, value in secrets.items() if value in output] == []
+    assert _SERVICE_TOKEN.findall(output) == []

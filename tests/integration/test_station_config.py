@@ -48,7 +48,9 @@ def fresh(lab):
     """Factory-fresh stations with CSMS records, and the first (converging) run's outcome."""
     for station_id in STATIONS:
         lab.sim.factory_reset(station_id)
-        lab.csms.put_record("stations", station_id, {"id": station_id, "status": "active"})
+        # registered but not yet commissioned: BootNotification stays Pending, so the CSMS's boot interval does not
+        # overwrite the HeartbeatInterval the ocpp role sets (an Accepted boot sets it to the CSMS's own interval)
+        lab.csms.put_record("stations", station_id, {"id": station_id, "status": "commissioning"})
     _wait_connected(lab, STATIONS)
     lab.csms.reset_stats()
     before = {station_id: lab.sim.station(station_id)["resets"] for station_id in STATIONS}
@@ -81,6 +83,7 @@ def test_fresh_stations_converge_in_one_run(lab, run_playbook, fresh):
     assert _variable(static, "NetworkInterface", "DnsServers", "Wired0") == "192.168.10.1"
     assert _variable(static, "ClockCtrlr", "NtpServerUri", variable_instance="1") == "pool.ntp.org"
     assert _variable(static, "OCPPCommCtrlr", "HeartbeatInterval") == "300"
+    assert _variable(static, "SampledDataCtrlr", "TxUpdatedInterval") == "60"
     assert _variable(static, "OCPPCommCtrlr", "NetworkConfigurationPriority") == "1,0"
     assert static["network_profiles"]["1"]["ocppCsmsUrl"] == lab["csms"]["ws_urls"]["1"]
     assert static["resets"] == fresh["LAB-CP-0001"] + 1, "one reset applies every reboot-required setting"
