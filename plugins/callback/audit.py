@@ -21,6 +21,8 @@ description:
     the values of the task's C(no_log) options, are replaced by V(********); results of C(no_log) tasks are recorded
     as censored, without any of their data.
   - Every line is flushed and synced to disk when it is written, so an interrupted run keeps its trail.
+  - Modules return their diff only in diff mode, so the changed keys are recorded when the run has C(--diff) (or
+    C([diff] always = true) in C(ansible.cfg)); without it a line still records that the task changed something.
   - Enable it with C(callbacks_enabled = evcs.provisioning.audit) in C(ansible.cfg) or
     E(ANSIBLE_CALLBACKS_ENABLED=evcs.provisioning.audit).
 requirements:

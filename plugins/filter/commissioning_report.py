@@ -48,24 +48,26 @@ _value:
   elements: dict
 '''
 
+from ansible_collections.evcs.provisioning.plugins.filter.result_changes import host_var
+
 
 def station_report(host, host_vars, result_var='commission_result'):
     """The report object of one host, or None when the host has no commissioning result."""
-    result = _get(host_vars, result_var)
+    result = host_var(host_vars, result_var)
     if not isinstance(result, dict) or result.get('skipped'):
         return None
-    site = _get(host_vars, 'evcs_site') or {}
-    station = _get(host_vars, 'evcs_station') or {}
+    site = host_var(host_vars, 'evcs_site') or {}
+    station = host_var(host_vars, 'evcs_station') or {}
     checklist = result.get('checklist') or []
     return {
         'station_id': result.get('station_id') or station.get('id') or host,
         'host': host,
         'site_id': site.get('id'),
         'site_name': site.get('name') or site.get('id'),
-        'environment': _get(host_vars, 'evcs_environment'),
+        'environment': host_var(host_vars, 'evcs_environment'),
         'passed': bool(result.get('passed')),
         'failed_items': list(result.get('failed_items') or []),
-        'error': None if checklist and not result.get('failed_items') else result.get('msg'),
+        'error': None if checklist else result.get('msg'),
         'checklist': checklist,
     }
 
@@ -73,13 +75,6 @@ def station_report(host, host_vars, result_var='commission_result'):
 def commissioning_report(hostvars, hosts, result_var='commission_result'):
     reports = [station_report(host, hostvars[host], result_var) for host in hosts]
     return sorted((r for r in reports if r is not None), key=lambda r: (str(r['site_id']), str(r['station_id'])))
-
-
-def _get(host_vars, name):
-    try:
-        return host_vars[name]
-    except KeyError:
-        return None
 
 
 class FilterModule(object):

@@ -46,13 +46,15 @@ _value:
   elements: dict
 '''
 
+from jinja2 import Undefined
+
 from ansible_collections.evcs.provisioning.plugins.filter.redact import diff_summary
 
 
 def result_changes(host_vars, names, include_checks=True):
     entries = []
     for name in names:
-        result = _lookup(host_vars, name)
+        result = host_var(host_vars, name)
         if not isinstance(result, dict):
             continue
         entries.extend(_diff_entries(name, result))
@@ -61,11 +63,13 @@ def result_changes(host_vars, names, include_checks=True):
     return entries
 
 
-def _lookup(host_vars, name):
+def host_var(host_vars, name):
+    """A host's variable, or None when it is undefined or does not template (it is then simply not a result)."""
     try:
-        return host_vars[name]
-    except Exception:  # pylint: disable=broad-except  # an undefined or broken variable is simply not a result
+        value = host_vars[name]
+    except Exception:  # pylint: disable=broad-except  # hostvars raises several kinds for undefined/broken values
         return None
+    return None if isinstance(value, Undefined) else value
 
 
 def _changed(result):

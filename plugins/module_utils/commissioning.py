@@ -91,6 +91,9 @@ def failure_message(station_id, checklist):
 
 def _evidence_text(evidence):
     if isinstance(evidence, dict):
+        if evidence.get('mismatches'):
+            return ', '.join('%s is %s, expected %s' % (m['variable'], m['actual'] if m['status'] == 'Accepted' else m['status'],
+                                                        m['expected']) for m in evidence['mismatches'])
         if 'error' in evidence:
             return str(evidence['error'])
         return ', '.join('%s=%s' % (key, value) for key, value in sorted(evidence.items()))
@@ -347,7 +350,8 @@ def _check_connectors(params, obs):
     states = dict(('%s/%s' % key, reported.get(key, 'NotReported')) for key in expected)
     not_available = sorted(key for key, state in states.items() if state != 'Available')
     if not_available:
-        return FAIL, {'connectors': states, 'error': 'not Available: %s' % ', '.join(not_available)}
+        return FAIL, {'connectors': states, 'error': 'not Available: %s' % ', '.join(
+            '%s is %s' % (key, states[key]) for key in not_available)}
     return PASS, {'connectors': states}
 
 
@@ -397,9 +401,11 @@ def _check_load_management(params, obs):
     evidence = {'station_max_profile': status, 'applied': applied, 'expected': expected}
     if status != 'Accepted':
         return FAIL, dict(evidence, error='the station holds no %s (GetChargingProfiles: %s)' % (PURPOSE, status))
+    if applied is None:
+        return PASS, dict(evidence, note='the CSMS station record holds no applied limit, so only the profile was checked')
     if applied != expected:
-        return FAIL, dict(evidence, error='applied limit %s differs from the expected %s %s' % (
-            '%s %s' % (applied['limit'], applied['unit']) if applied else 'unknown', expected['limit'], expected['unit']))
+        return FAIL, dict(evidence, error='applied limit %s %s differs from the expected %s %s' % (
+            applied['limit'], applied['unit'], expected['limit'], expected['unit']))
     return PASS, evidence
 
 

@@ -42,7 +42,7 @@ def station_certificate_argument_spec():
         renew_before=dict(type='int', default=certs.RENEW_BEFORE_DAYS),
         renew_at_fraction=dict(type='float', default=round(certs.RENEW_AT_FRACTION, 4)),
         force=dict(type='bool', default=False),
-        key_policy=dict(type='dict', default={}, options=dict(
+        key_policy=dict(type='dict', default={}, no_log=False, options=dict(
             ec_curves=dict(type='list', elements='str', default=list(certs.EC_CURVES)),
             rsa_min_bits=dict(type='int', default=certs.RSA_MIN_BITS),
         )),
@@ -216,8 +216,8 @@ def _install(csms, pki, station_id, answer):
     if reply.get('status') != 'Accepted':
         _vault(pki.client.revoke, answer['serial_number'])
         raise ModuleFailure('station %s answered CertificateSigned with %s; the new certificate %s was revoked again: '
-                            'check the station\'s trust store and clock' % (station_id, reply.get('status'),
-                                                                             answer['serial_number']))
+                            'check the station\'s trust store and clock'
+                            % (station_id, reply.get('status'), answer['serial_number']))
 
 
 def _enroll(csms, pki, params):

@@ -280,7 +280,9 @@ def run_network_profile(params, context):
     priority = converge_variables(session, priority_items, context.check_mode)
 
     new_first = str(params['priority'][0]) if params.get('priority') else slot_in_use
-    reboot = (profile_changed and str(slot) == slot_in_use) or new_first != slot_in_use
+    # without a station record the module cannot tell a changed slot from a re-sent one: no reboot for that alone
+    known_change = profile_changed and record is not None
+    reboot = (known_change and str(slot) == slot_in_use) or new_first != slot_in_use
     diff = {'before': dict(priority['diff']['before']), 'after': dict(priority['diff']['after'])}
     if profile_changed:
         diff['before']['slot %d' % slot] = masked(recorded)

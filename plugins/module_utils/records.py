@@ -166,7 +166,8 @@ TARIFF = RecordKind('tariffs', 'tariff_id', 'tariff',
                     ('name', 'currency', 'price_per_kwh', 'price_per_minute', 'session_fee', 'valid_from'))
 STATION = RecordKind('stations', 'station_id', 'station',
                      ('serial_number', 'vendor', 'model', 'firmware_version', 'location_id', 'operator', 'evses',
-                      'tariff_id', 'access', 'monitoring', 'firmware_channel', 'asset', 'status'),
+                      'tariff_id', 'access', 'monitoring', 'firmware_channel', 'asset', 'status',
+                      'heartbeat_interval'),
                      unordered=('evses',))
 
 
@@ -265,6 +266,7 @@ def station_record_argument_spec():
         monitoring=dict(type='dict', options=dict(alerts=dict(type='bool', default=True),
                                                   offline_alert_after_s=dict(type='int'))),
         firmware_channel=dict(type='str'),
+        heartbeat_interval=dict(type='int'),
         asset=dict(type='dict', options=asset),
         status=dict(type='str', default='active', choices=['active', 'retired']),
         state=_STATE,

@@ -45,14 +45,18 @@ def _connection(backend, station_id):
 
 
 def came_back(before, now):
-    """Whether ``now`` shows a connection and a BootNotification newer than ``before``."""
+    """Whether ``now`` shows a connection newer than ``before`` and a BootNotification sent on it."""
     if not now.get('online'):
         return False
     connected, booted = _moment(now.get('connected_at')), _moment((now.get('boot') or {}).get('at'))
     previous = _moment(before.get('connected_at'))
     if connected is None or booted is None:
         return False
-    return previous is None or (connected > previous and booted > previous)
+    if before.get('connections_total') is not None and now.get('connections_total') is not None:
+        new_connection = now['connections_total'] > before['connections_total']
+    else:
+        new_connection = previous is None or connected > previous
+    return new_connection and booted >= connected
 
 
 def _seen(connection):

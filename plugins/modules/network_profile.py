@@ -20,7 +20,8 @@ description:
     C(network_profiles), secrets replaced by salted SHA-256 fingerprints) and compares with that record. Without a
     station record it sends the profile every run and warns.
   - The station uses a new profile after a reboot. RV(reboot_required) is true when the slot in use changed or a
-    different slot comes first in the priority.
+    different slot comes first in the priority. Without a station record a re-sent slot alone does not ask for a reboot,
+    since the module cannot tell whether its content changed.
 author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms

@@ -111,6 +111,12 @@ options:
   firmware_channel:
     description: The firmware update channel, for example C(stable).
     type: str
+  heartbeat_interval:
+    description:
+      - Seconds between heartbeats that the CSMS gives the station in its BootNotification answer.
+      - Keep it equal to the station's C(OCPPCommCtrlr.HeartbeatInterval) (the C(ocpp) role sets both from the same
+        inventory value): a station takes the interval of every accepted BootNotification.
+    type: int
   asset:
     description: Asset metadata.
     type: dict

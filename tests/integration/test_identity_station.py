@@ -165,7 +165,6 @@ def test_csr_with_wrong_cn_is_refused(lab):
 def test_renew_playbook_output_holds_no_secret(lab, run_playbook, playbook_inventory):
     rc, output, recap = run_playbook('playbooks/renew_certificates.yml', inventory=str(playbook_inventory),
                                      extra_vars={'evcs_targets': PLAYBOOK_STATION}, diff=True, verbosity=3)
-    open('/tmp/e2e_pb.out', 'w').write(output)
     assert rc == 0 and recap[PLAYBOOK_STATION]['failed'] == 0, output[-4000:]
     assert recap[PLAYBOOK_STATION]['changed'] >= 1 and 'enrolled' in output
     key_pem = (lab.home / 'simulator' / 'stations' / ('%s.key' % PLAYBOOK_STATION)).read_text()

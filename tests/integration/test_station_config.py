@@ -15,9 +15,6 @@ import yaml
 PLAYBOOK = "tests/integration/station_config/configure.yml"
 STATIONS = ["LAB-CP-0001", "LAB-CP-0002", "LAB-CP-0003", "LAB-CP-0004"]
 SET_ACTIONS = ("SetVariables", "SetNetworkProfile", "SetChargingProfile", "Reset")
-# requests prefers REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE over a session's CA file; keep them out of the playbook's way
-# until module_utils/csms/reference.py passes verify= per request.
-ENV = {"REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": ""}
 
 
 def _variable(station, component, variable, instance=None, variable_instance=None):
@@ -73,7 +70,7 @@ def inventory(tmp_path):
 
 
 def test_fresh_stations_converge_in_one_run(lab, run_playbook, fresh):
-    rc, output, recap = run_playbook(PLAYBOOK, env=ENV)
+    rc, output, recap = run_playbook(PLAYBOOK)
     assert rc == 0, output[-4000:]
     assert all(recap[station_id]["failed"] == 0 and recap[station_id]["changed"] > 0 for station_id in STATIONS), recap
 
@@ -101,7 +98,7 @@ def test_fresh_stations_converge_in_one_run(lab, run_playbook, fresh):
 
 def test_second_run_changes_nothing_and_sends_no_set_call(lab, run_playbook, fresh):
     lab.csms.reset_stats()
-    rc, output, recap = run_playbook(PLAYBOOK, env=ENV)
+    rc, output, recap = run_playbook(PLAYBOOK)
     assert rc == 0, output[-4000:]
     assert {station_id: recap[station_id]["changed"] for station_id in STATIONS} == dict.fromkeys(STATIONS, 0), output[-4000:]
     stats = lab.csms.stats()
@@ -112,7 +109,7 @@ def test_check_diff_shows_the_exact_change_and_leaves_the_station_alone(lab, run
     path = inventory("LAB-CP-0002", lambda data: data["evcs_station"].setdefault("ocpp", {}).update(
         heartbeat_interval=120))
     lab.csms.reset_stats()
-    rc, output, recap = run_playbook(PLAYBOOK, inventory=path, check=True, diff=True, env=ENV)
+    rc, output, recap = run_playbook(PLAYBOOK, inventory=path, check=True, diff=True)
     assert rc == 0, output[-4000:]
     assert "-    OCPPCommCtrlr.HeartbeatInterval: '300'" in output
     assert "+    OCPPCommCtrlr.HeartbeatInterval: '120'" in output
@@ -125,7 +122,7 @@ def test_reboot_required_setting_triggers_exactly_one_reset(lab, run_playbook, f
     path = inventory("LAB-CP-0002", lambda data: data["evcs_station"]["network"].update(
         dns=["192.168.10.53", "192.168.10.1"]))
     resets = lab.sim.station("LAB-CP-0002")["resets"]
-    rc, output, recap = run_playbook(PLAYBOOK, inventory=path, env=ENV)
+    rc, output, recap = run_playbook(PLAYBOOK, inventory=path)
     assert rc == 0, output[-4000:]
     station = lab.sim.station("LAB-CP-0002")
     assert station["resets"] == resets + 1
@@ -145,7 +142,7 @@ def test_reboot_required_setting_triggers_exactly_one_reset(lab, run_playbook, f
 def test_bad_inventory_fails_before_the_station_is_touched(lab, run_playbook, fresh, inventory, host, change, message):
     path = inventory(host, change)
     lab.csms.reset_stats()
-    rc, output, recap = run_playbook(PLAYBOOK, inventory=path, env=ENV)
+    rc, output, recap = run_playbook(PLAYBOOK, inventory=path)
     assert rc != 0
     assert recap[host]["failed"] == 1 and message in output, output[-4000:]
     assert lab.csms.stats().get("stations", {}).get(host, {}) == {}, "no OCPP call may reach the station"

@@ -107,6 +107,11 @@ class StationHub:
             return RegistrationStatusEnumType.rejected
         return RegistrationStatusEnumType.accepted if status == 'active' else RegistrationStatusEnumType.pending
 
+    def heartbeat_interval(self, station_id: str) -> int:
+        """The interval BootNotification gives: the station record's heartbeat_interval, else the default."""
+        record = self.store.get_record('stations', station_id) or {}
+        return int(record.get('heartbeat_interval') or self.config.heartbeat_interval)
+
     def id_token_status(self, id_token: str) -> str:
         return id_token_status(self.store.get_record('id-tokens', id_token))
 

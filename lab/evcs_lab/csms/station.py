@@ -74,7 +74,7 @@ class StationSession(ChargePoint):
         self._changed()
         LOG.info('%s: BootNotification (%s) -> %s', self.id, reason, status)
         accepted = status == RegistrationStatusEnumType.accepted
-        interval = self.hub.config.heartbeat_interval if accepted else self.hub.config.boot_retry_interval
+        interval = self.hub.heartbeat_interval(self.id) if accepted else self.hub.config.boot_retry_interval
         return call_result.BootNotification(current_time=now_rfc3339(), interval=interval, status=status)
 
     @on(Action.heartbeat)

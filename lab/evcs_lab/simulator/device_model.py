@@ -199,7 +199,7 @@ def _luhn_digit(digits: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-def _network_interface_variables(station_id: str) -> list[VariableDef]:
+def _network_interface_variables(station_id: str, iccid: str | None = None) -> list[VariableDef]:
     rows = []
     for instance in NETWORK_INTERFACES:
         def nic(variable, data_type, mutability, value, **extra):
@@ -221,14 +221,15 @@ def _network_interface_variables(station_id: str) -> list[VariableDef]:
             rows += [nic("Apn", "string", READ_WRITE, ""),
                      nic("ApnUsername", "string", READ_WRITE, ""),
                      nic("ApnPassword", "string", WRITE_ONLY, None),
-                     nic("Iccid", "string", READ_ONLY, _iccid(station_id))]
+                     nic("Iccid", "string", READ_ONLY, iccid or _iccid(station_id))]
     return rows
 
 
 def build_table(station: dict) -> list[VariableDef]:
     """Every variable of one station, in report order."""
     station_id = station["id"]
-    return _controller_variables(station_id) + _station_variables(station) + _network_interface_variables(station_id)
+    return (_controller_variables(station_id) + _station_variables(station)
+            + _network_interface_variables(station_id, station.get("iccid")))
 
 
 def factory_values(table: list[VariableDef]) -> dict[str, str | None]:

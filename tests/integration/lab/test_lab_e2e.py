@@ -60,12 +60,17 @@ def _connection_on(lab, profile: int, station_id: str = STATION) -> dict | None:
     return None
 
 
+def _booted_on(lab, profile: int, status: str) -> dict | None:
+    connection = _connection_on(lab, profile)
+    return connection if connection and (connection["boot"] or {}).get("status") == status else None
+
+
 def _sim_station(lab, station_id: str = STATION) -> dict:
     return lab.sim.station(station_id)
 
 
-def _device_value(station: dict, component: str, variable: str) -> str | None:
-    for row in station["device_model"]:
+def _device_value(sim_state: dict, component: str, variable: str) -> str | None:
+    for row in sim_state["device_model"]:
         if row["component"]["name"] == component and row["variable"]["name"] == variable:
             return row["attributes"]["value"]
     raise KeyError(f"{component}.{variable}")
@@ -89,7 +94,14 @@ def _move_to_profile(lab, slot: int, profile: int, priority: str) -> dict:
     assert _ocpp(lab, "Reset", {"type": "Immediate"})["status"] == "Accepted"
     connection = _wait_for(lambda: _connection_on(lab, profile), f"{STATION} online on security profile {profile}")
     assert connection["connections_total"] > before
+    _wait_for(lambda: _sim_station(lab)["slot"] == slot, f"the simulator's {STATION} in session on slot {slot}")
     return connection
+
+
+def _new_csr(lab, previous: dict | None) -> dict | None:
+    """The station's last SignCertificate, once it is not ``previous`` any more."""
+    last = lab.csms.csr(STATION)
+    return last if last and last != previous else None
 
 
 def _approle_vault(lab) -> hvac.Client:
@@ -136,6 +148,12 @@ def _write_client_files(directory: Path, key, certificate_pem: str) -> tuple[Pat
     return key_path, cert_path
 
 
+def _log_since(path: Path, offset: int) -> str:
+    with path.open(errors="replace") as log:
+        log.seek(offset)
+        return log.read()
+
+
 async def _profile_3_connect(url: str, root_ca: str, cert_path: Path, key_path: Path) -> None:
     """A raw websocket client on the profile-3 endpoint: opens and closes, or raises what the CSMS answered."""
     context = ssl.create_default_context(cafile=root_ca)
@@ -174,8 +192,7 @@ def test_station_moves_to_profile_3_with_a_certificate_made_on_it(lab, station):
     previous = lab.csms.csr(station)
     triggered = _ocpp(lab, "TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"})
     assert triggered["status"] == "Accepted"
-    csr = _wait_for(lambda: (lab.csms.csr(station) or {}) != (previous or {}) and lab.csms.csr(station),
-                    f"a CSR from {station}")
+    csr = _wait_for(lambda: _new_csr(lab, previous), f"a CSR from {station}")
     assert csr["certificate_type"] == "ChargingStationCertificate"
     signed = _sign(lab, csr["csr"], station)
     chain = signed["certificate"].strip() + "\n" + signed["issuing_ca"].strip() + "\n"
@@ -191,12 +208,6 @@ def test_station_moves_to_profile_3_with_a_certificate_made_on_it(lab, station):
     assert list(state["network_profiles"]) == ["2"], "A05.FR.06: the profile-2 slot 1 must be gone"
     assert _device_value(state, "SecurityCtrlr", "SecurityProfile") == "3"
     assert "PRIVATE KEY" not in str(state)
-
-
-def _log_since(path: Path, offset: int) -> str:
-    with path.open(errors="replace") as log:
-        log.seek(offset)
-        return log.read()
 
 
 @pytest.mark.parametrize("certificate", ["wrong common name", "foreign CA"])
@@ -234,8 +245,7 @@ def test_read_only_variable_is_rejected_through_the_passthrough(lab, station):
 def test_csms_restart_keeps_its_records(lab, station, lab_cli):
     record = {"serial_number": f"SN-{station}", "model": "SimCharger AC22", "status": "active"}
     lab.csms.put_record("stations", station, record)
-    _wait_for(lambda: (lab.csms.connection(station) or {}).get("boot", {}).get("status") == "Accepted",
-              f"{station} Accepted once its record is active")
+    _wait_for(lambda: _booted_on(lab, 3, "Accepted"), f"{station} Accepted once its record is active")
     connections_before = lab.csms.connection(station)["connections_total"]
     csms_process = component_process(LabPaths.resolve(lab.home), "csms")
     pid = csms_process.pid()
@@ -250,9 +260,8 @@ def test_csms_restart_keeps_its_records(lab, station, lab_cli):
     assert restarted["csms"] == lab["csms"], "the CSMS must come back on the same endpoints"
     stored = lab.csms.record("stations", station)
     assert {key: stored[key] for key in record} == record
-    connection = _wait_for(lambda: _connection_on(lab, 3), f"{station} back on security profile 3")
+    connection = _wait_for(lambda: _booted_on(lab, 3, "Accepted"), f"{station} back and Accepted on security profile 3")
     assert connection["connections_total"] > connections_before
-    assert connection["boot"]["status"] == "Accepted"
 
 
 # -- a fleet ------------------------------------------------------------------------------------------------------

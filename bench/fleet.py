@@ -1,0 +1,277 @@
+"""Fleet benchmark (``make bench``): provisioning time, re-run time, the Ansible floor, OCPP and Vault traffic, memory.
+
+For each N in ``--counts`` it starts a fresh lab of N simulated stations in a temporary ``EVCS_LAB_HOME``, writes an
+inventory of N stations (sites of 10) and measures, on the same lab:
+
+1. provision: ``ansible-playbook playbooks/provision.yml`` on factory-fresh stations;
+2. re-run: the same playbook again (idempotent: its changed count must be 0);
+3. floor: a playbook with as many ``ansible.builtin.set_fact`` tasks per host as the re-run executed, same forks;
+
+with the CSMS-initiated OCPP calls (``/api/stats/ocpp``, reset before each run), the Vault requests (a file audit
+device on the lab's OpenBao) and peak memory of the controller and the lab processes. It prints a table, writes
+every figure to ``bench/results/fleet-<timestamp>.json`` and always takes its labs down, on failure and Ctrl-C too.
+It is a benchmark, not a test: nothing asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# pylint: disable=wrong-import-position
+from inventory import REPO_ROOT, write_floor_playbook, write_inventory  # noqa: E402
+from measure import (AuditLog, TreeSampler, enable_vault_audit, ocpp_counts, per_station, ratio, slope,  # noqa: E402
+                     task_profile, vm_hwm_mb)
+from report import render  # noqa: E402
+
+from evcs_lab.clients import LabState  # noqa: E402
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+VENV_BIN = REPO_ROOT / ".venv" / "bin"
+DEFAULT_COUNTS = (10, 100, 500)
+MAX_DEFAULT_FORKS = 50
+LAB_DOWN_TIMEOUT = 120
+PLAYBOOK_STOP_TIMEOUT = 15
+
+
+def _log(message: str) -> None:
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# -- the lab ------------------------------------------------------------------------------------------------------
+def _lab_env(home: Path, extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env.update({"EVCS_LAB_HOME": str(home), "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+                "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
+    env.update(extra or {})
+    return env
+
+
+def _evcs_lab(home: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run([str(VENV_BIN / "evcs-lab"), *args, "--home", str(home)], env=_lab_env(home), cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@contextmanager
+def fresh_lab(count: int):
+    """A lab of stations LAB-CP-0001..count in a temporary home; taken down and deleted whatever happens."""
+    home = Path(tempfile.mkdtemp(prefix=f"evcs-bench-{count}-"))
+    try:
+        started = time.monotonic()
+        up = _evcs_lab(home, "up", "--count", str(count), timeout=120 + 2 * count)
+        if up.returncode != 0:
+            raise RuntimeError(f"evcs-lab up --count {count} failed ({up.returncode}):\n{up.stdout[-2000:]}\n"
+                               f"{up.stderr[-2000:]}")
+        _log(f"lab of {count} stations up in {time.monotonic() - started:.1f}s ({home})")
+        yield LabState.load(home)
+    finally:
+        down = _evcs_lab(home, "down", timeout=LAB_DOWN_TIMEOUT)
+        _log(f"lab of {count} stations down" + ("" if down.returncode == 0 else f" (rc {down.returncode})"))
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _lab_memory(lab: LabState) -> dict:
+    processes = lab.get("processes") or {}
+    return {name: vm_hwm_mb(pid) for name, pid in processes.items()}
+
+
+# -- one ansible-playbook run ------------------------------------------------------------------------------------
+def _progress_line(line: str, tasks: bool) -> str | None:
+    """The lines worth echoing while a run goes: plays, tasks (when ``tasks``), handlers and a failure's first line."""
+    if line.startswith(("PLAY [", "RUNNING HANDLER [")) or (tasks and line.startswith("TASK [")):
+        return line.rstrip(" *\n")
+    if line.startswith(("fatal:", "ERROR!", "[ERROR]")):
+        return "  " + line.rstrip()[:200]
+    return None
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """End an interrupted ansible-playbook and its workers: the process group it leads (started in its own session)."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, signum)
+            process.wait(timeout=PLAYBOOK_STOP_TIMEOUT)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_playbook(lab: LabState, inventory: Path, playbook: Path, forks: int, log_file: Path, label: str,
+                 show_tasks: bool = True) -> dict:
+    """Run one playbook; its wall time, exit status, task profile and controller peak memory."""
+    tasks_file = log_file.with_suffix(".tasks.json")
+    env = _lab_env(lab.home, {"ANSIBLE_CALLBACK_PLUGINS": str(BENCH_DIR / "callback_plugins"),
+                              "ANSIBLE_CALLBACKS_ENABLED": "bench_tasks", "EVCS_BENCH_TASKS_FILE": str(tasks_file)})
+    argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), str(playbook)]
+    started = time.monotonic()
+    with log_file.open("w", encoding="utf-8") as log, subprocess.Popen(
+            argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True) as process:
+        sampler = TreeSampler(process.pid)
+        sampler.start()
+        try:
+            for line in process.stdout:
+                log.write(line)
+                shown = _progress_line(line, show_tasks)
+                if shown:
+                    _log(f"  {label} +{time.monotonic() - started:5.0f}s {shown}")
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+        except BaseException:
+            _stop(process)
+            raise
+        finally:
+            tree_peak_mb = sampler.stop()
+    seconds = round(time.monotonic() - started, 2)
+    callback = json.loads(tasks_file.read_text()) if tasks_file.exists() else {}
+    stations = [host for host in callback.get("hosts", {}) if host != "localhost"]
+    result = {"seconds": seconds, "rc": process.returncode, "log": str(log_file),
+              "controller_peak_process_mb": round(usage.ru_maxrss / 1024, 1), "controller_peak_tree_mb": tree_peak_mb,
+              **task_profile(callback, stations)}
+    _log(f"{label}: {seconds:.1f}s rc={result['rc']} tasks/station={result['tasks_per_station']} "
+         f"changed={result['changed']} failed={result['failed']}")
+    return result
+
+
+def measured_run(lab: LabState, audit: AuditLog, inventory: Path, playbook: Path, forks: int, log_file: Path,
+                 label: str, show_tasks: bool = True) -> dict:
+    """``run_playbook`` with the OCPP calls and Vault requests it caused."""
+    lab.csms.reset_stats()
+    audit.mark()
+    result = run_playbook(lab, inventory, playbook, forks, log_file, label, show_tasks)
+    result["ocpp"] = ocpp_counts(lab.csms.stats())
+    result["vault"] = audit.counts_since_mark()
+    return result
+
+
+# -- one fleet size ------------------------------------------------------------------------------------------------
+def _flatten(count: int, forks: int, runs: dict, lab_memory: dict) -> dict:
+    """The figures of the table for one N (the runs stay in the JSON in full)."""
+    provision, rerun, floor = runs["provision"], runs["rerun"], runs["floor"]
+    lab_processes = [lab_memory.get(name) for name in ("csms", "simulator")]
+    row = {
+        "stations": count, "forks": forks,
+        "provision_s": provision["seconds"], "rerun_s": rerun["seconds"], "floor_s": floor["seconds"],
+        "rerun_over_floor": ratio(rerun["seconds"], floor["seconds"]),
+        "rerun_changed": rerun["changed"],
+        "all_ok": all(run["rc"] == 0 for run in runs.values()) and rerun["changed"] == 0,
+        "controller_peak_mb": max(run["controller_peak_process_mb"] for run in runs.values()),
+        "controller_peak_tree_mb": max(run["controller_peak_tree_mb"] for run in runs.values()),
+        "lab_peak_mb": round(sum(mb for mb in lab_processes if mb is not None), 1),
+        "lab_peak_mb_by_process": lab_memory,
+    }
+    for name in ("provision", "rerun"):
+        run = runs[name]
+        row[f"{name}_ocpp_reads_per_station"] = per_station(run["ocpp"]["reads"], count)
+        row[f"{name}_ocpp_writes_per_station"] = per_station(run["ocpp"]["writes"], count)
+        row[f"{name}_vault_requests_per_station"] = per_station(run["vault"]["requests"], count)
+        row[f"{name}_vault_writes_per_station"] = per_station(run["vault"]["writes"], count)
+    return row
+
+
+def bench_size(count: int, forks: int, playbook: Path, work: Path) -> dict:
+    """Measure the three runs on a fresh lab of ``count`` stations."""
+    inventory = write_inventory(work / f"inventory-{count}", count)
+    _log(f"N={count}: inventory of {count} stations in {inventory}; starting the lab")
+    with fresh_lab(count) as lab:
+        audit_file = lab.home / "vault" / "bench-audit.log"
+        enable_vault_audit(lab.home / "vault" / "config.hcl", lab["processes"]["vault"], audit_file)
+        audit = AuditLog(audit_file)
+        runs = {}
+        for name in ("provision", "rerun"):
+            runs[name] = measured_run(lab, audit, inventory, playbook, forks, work / f"{count}-{name}.log",
+                                      f"N={count} {name}")
+        rerun = runs["rerun"]
+        if rerun["changed"]:
+            _log(f"N={count}: WARNING the re-run changed {rerun['changed']} task result(s): not idempotent "
+                 f"(see {rerun['log']})")
+        floor_playbook = write_floor_playbook(work / f"floor-{count}.yml", rerun["tasks_per_station"],
+                                              rerun["tasks_on_localhost"])
+        runs["floor"] = measured_run(lab, audit, inventory, floor_playbook, forks, work / f"{count}-floor.log",
+                                     f"N={count} floor", show_tasks=False)
+        lab_memory = _lab_memory(lab)
+    return {"row": _flatten(count, forks, runs, lab_memory), "runs": runs}
+
+
+# -- command line --------------------------------------------------------------------------------------------------
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated station counts, got {text!r}") from exc
+    if not counts or any(count < 1 or count > 9999 for count in counts):
+        raise argparse.ArgumentTypeError("station counts must be between 1 and 9999")
+    return counts
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench/fleet.py", description=__doc__.split("\n\n", 1)[0])
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--counts", type=_counts, default=list(DEFAULT_COUNTS),
+                       help="comma-separated fleet sizes (default 10,100,500)")
+    sizes.add_argument("--count", type=int, help="one fleet size")
+    parser.add_argument("--forks", type=int, default=0, help=f"ansible forks (default min(N, {MAX_DEFAULT_FORKS}))")
+    parser.add_argument("--playbook", default="playbooks/provision.yml",
+                        help="playbook measured for provision and re-run (default playbooks/provision.yml)")
+    parser.add_argument("--results", default=str(RESULTS_DIR), help="where the JSON and the run logs go")
+    return parser
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    counts = [args.count] if args.count else args.counts
+    playbook = (REPO_ROOT / args.playbook).resolve()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    results_dir = Path(args.results)
+    work = results_dir / f"fleet-{stamp}"
+    work.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)  # also when started in the background, where SIGINT is ignored
+    report = {"started_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+              "playbook": str(playbook.relative_to(REPO_ROOT)), "cpus": os.cpu_count(), "sizes": []}
+    status = 0
+    try:
+        for count in counts:
+            forks = args.forks or min(count, MAX_DEFAULT_FORKS)
+            try:
+                report["sizes"].append(bench_size(count, forks, playbook, work))
+            except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
+                _log(f"N={count}: FAILED: {exc}")
+                report["sizes"].append({"row": {"stations": count, "forks": forks, "error": str(exc)}})
+                status = 1
+    except KeyboardInterrupt:
+        _log("interrupted: labs taken down; partial results follow")
+        status = 130
+    rows = [size["row"] for size in report["sizes"]]
+    report["slope"] = {key: slope(rows, key) for key in ("provision_s", "rerun_s", "floor_s")}
+    report["finished_at"] = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    output = results_dir / f"fleet-{stamp}.json"
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(render(report))
+    print(f"\nall figures: {output}\nrun logs: {work}")
+    if status == 0 and not all(row.get("all_ok") for row in rows):
+        status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

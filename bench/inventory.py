@@ -1,0 +1,140 @@
+"""Inventories and playbooks that the fleet benchmark generates for a lab of N stations.
+
+The inventory follows docs/INVENTORY.md and ``inventories/lab``: the environment files of ``inventories/lab``
+(``group_vars/all``: endpoints and secrets read lazily from ``$EVCS_LAB_HOME/state.json``) are copied as they are,
+then one group per site of ``SITE_SIZE`` stations (a grid cap that fits the sum of the station limits) and one
+``host_vars`` file per station, with the hardware ``evcs-lab up --count N`` simulates.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LAB_INVENTORY = REPO_ROOT / "inventories" / "lab"
+SITE_SIZE = 10
+STATION_CURRENT_A = 32
+# every 5th station on Wi-Fi, every 7th on cellular, the rest on wired ethernet: all three network modes are exercised
+_WIFI_EVERY = 5
+_CELLULAR_EVERY = 7
+
+
+def station_id(number: int) -> str:
+    """The station id ``evcs-lab up --count`` gives station ``number`` (1-based)."""
+    return f"LAB-CP-{number:04d}"
+
+
+def site_id(index: int) -> str:
+    """Site ``index`` (0-based): ``bench-site-001``..."""
+    return f"bench-site-{index + 1:03d}"
+
+
+def site_group(index: int) -> str:
+    """Inventory group name of site ``index`` (group names take no '-')."""
+    return site_id(index).replace("-", "_")
+
+
+def sites_of(count: int, site_size: int = SITE_SIZE) -> list[list[int]]:
+    """Station numbers 1..count cut into sites of ``site_size`` (the last one may be smaller)."""
+    numbers = list(range(1, count + 1))
+    return [numbers[start:start + site_size] for start in range(0, count, site_size)]
+
+
+def site_vars(index: int, station_count: int) -> dict:
+    """``group_vars/<site>.yml``: a site whose grid cap fits the sum of its stations' limits."""
+    return {
+        "evcs_site": {
+            "id": site_id(index),
+            "name": f"Bench site {index + 1}",
+            "address": {"street": f"Teststr. {index + 1}", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+            "coordinates": {"latitude": 52.52, "longitude": 13.40},
+            "timezone": "Europe/Berlin",
+            "operator": {"name": "EVCS Lab Operator", "organization": "EVCS Lab Operator"},
+            "grid_connection": {"max_current_a": station_count * STATION_CURRENT_A, "phases": 3, "voltage_v": 230},
+            "load_management_group": None,
+            "tariff": {"id": "bench-standard", "currency": "EUR", "price_per_kwh": 0.39, "price_per_minute": 0.0,
+                       "session_fee": 0.0},
+            "id_tokens": [{"id_token": f"04B{index + 1:011X}", "type": "ISO14443", "status": "Accepted"}],
+            "access": "public",
+        },
+        "evcs_network": {"dns": ["192.168.10.1"], "ntp": ["pool.ntp.org"]},
+        "evcs_ocpp": {"heartbeat_interval": 300},
+    }
+
+
+def _network(number: int) -> dict:
+    if number % _WIFI_EVERY == 0:
+        return {"mode": "wifi", "addressing": "dhcp", "wifi": {"ssid": "bench-depot", "passphrase": "bench-wifi-passphrase"}}
+    if number % _CELLULAR_EVERY == 0:
+        return {"mode": "cellular", "addressing": "dhcp",
+                "cellular": {"apn": "iot.example", "iccid": f"894900000000{number:07d}"}}
+    return {"mode": "ethernet", "addressing": "dhcp"}
+
+
+def station_vars(number: int) -> dict:
+    """``host_vars/<station>.yml``: the hardware of ``evcs_lab.cli.generated_station`` plus its settings."""
+    return {
+        "evcs_station": {
+            "id": station_id(number),
+            "serial_number": f"SIM-{number:04d}",
+            "vendor": "EVCS Sim",
+            "model": "SimCharger AC22",
+            "firmware_version": "1.0.0",
+            "security_profile": 1,
+            "evses": [{"id": 1, "max_current_a": STATION_CURRENT_A, "phases": 3, "voltage_v": 230,
+                       "connectors": [{"id": 1, "type": "cType2", "format": "Socket",
+                                       "max_current_a": STATION_CURRENT_A}]}],
+            "network": _network(number),
+            "load_management": {"max_current_a": STATION_CURRENT_A, "priority": 1},
+            "firmware_channel": "stable",
+            "monitoring": {"alerts": True, "offline_alert_after_s": 900},
+            "asset": {"installer": "EVCS Bench", "installation_date": "2026-01-15", "warranty_start": "2026-01-15"},
+            "state": "present",
+        }
+    }
+
+
+def hosts_document(count: int, site_size: int = SITE_SIZE) -> dict:
+    """``hosts.yml``: every site a group of its stations, all managed from the controller."""
+    children = {site_group(index): {"hosts": {station_id(number): None for number in numbers}}
+                for index, numbers in enumerate(sites_of(count, site_size))}
+    return {"all": {"vars": {"ansible_connection": "local"}, "children": children}}
+
+
+def _write_yaml(path: Path, document: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("---\n" + yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=160))
+
+
+def write_inventory(directory: Path, count: int, site_size: int = SITE_SIZE) -> Path:
+    """Write the inventory of stations 1..count under ``directory``; return it."""
+    shutil.copytree(LAB_INVENTORY / "group_vars" / "all", directory / "group_vars" / "all", dirs_exist_ok=True)
+    _write_yaml(directory / "hosts.yml", hosts_document(count, site_size))
+    for index, numbers in enumerate(sites_of(count, site_size)):
+        _write_yaml(directory / "group_vars" / f"{site_group(index)}.yml", site_vars(index, len(numbers)))
+        for number in numbers:
+            _write_yaml(directory / "host_vars" / f"{station_id(number)}.yml", station_vars(number))
+    return directory
+
+
+def floor_playbook(tasks_per_host: int, tasks_on_controller: int = 0) -> list[dict]:
+    """The Ansible floor: as many ``set_fact`` tasks per station (and on localhost) as the measured run executed."""
+    def _tasks(count: int) -> list[dict]:
+        return [{"name": f"Floor task {number}", "ansible.builtin.set_fact": {"bench_floor": number}}
+                for number in range(1, count + 1)]
+
+    plays = [{"name": "Ansible floor: set_fact only", "hosts": "all", "gather_facts": False,
+              "tasks": _tasks(tasks_per_host)}]
+    if tasks_on_controller:
+        plays.append({"name": "Ansible floor on the controller", "hosts": "localhost", "gather_facts": False,
+                      "tasks": _tasks(tasks_on_controller)})
+    return plays
+
+
+def write_floor_playbook(path: Path, tasks_per_host: int, tasks_on_controller: int = 0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("---\n" + yaml.safe_dump(floor_playbook(tasks_per_host, tasks_on_controller), sort_keys=False))
+    return path
