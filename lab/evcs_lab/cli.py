@@ -20,6 +20,9 @@ from evcs_lab.state import lab_secrets, read_json, write_state
 
 HOST = "127.0.0.1"
 COMPONENTS = ("csms", "simulator")
+#: the second environment's CSMS: the same program as ``csms``, its own ports, database, PKI mount and token
+PRODUCTION = "production"
+PRODUCTION_CSMS = "csms-production"
 CSMS_READY_TIMEOUT = 30.0
 STATIONS_READY_TIMEOUT = 60.0
 
@@ -50,10 +53,14 @@ def load_stations(count: int | None = None, stations_file: str | Path | None = N
 
 
 # -- components --------------------------------------------------------------------------------------------
-def component_process(paths: LabPaths, name: str) -> ManagedProcess:
+def component_process(paths: LabPaths, name: str, module: str | None = None) -> ManagedProcess:
     config = paths.config_file(name)
-    return ManagedProcess(name=name, argv=[sys.executable, "-m", f"evcs_lab.{name}", "--config", str(config)],
+    return ManagedProcess(name=name, argv=[sys.executable, "-m", f"evcs_lab.{module or name}", "--config", str(config)],
                           pid_file=paths.pid_file(name), log_file=paths.console_file(name), marker=str(config))
+
+
+def production_csms_process(paths: LabPaths) -> ManagedProcess:
+    return component_process(paths, PRODUCTION_CSMS, module="csms")
 
 
 def _reuse_ports(wanted: dict, running: bool) -> dict:
@@ -71,20 +78,26 @@ def _csms_ports(previous: dict | None, running: bool) -> dict:
     return _reuse_ports(ports, running and previous is not None)
 
 
-def csms_config(paths: LabPaths, vault_lab: vault.VaultLab, secrets: dict, running: bool) -> dict:
-    ports = _csms_ports(read_json(paths.config_file("csms")), running)
+def csms_config(paths: LabPaths, vault_lab: vault.VaultLab, secrets: dict, running: bool,
+                environment: str = "lab") -> dict:
+    """The config of the lab CSMS, or with ``environment="production"`` of the production CSMS."""
+    component = "csms" if environment == "lab" else PRODUCTION_CSMS
+    prefix = "" if environment == "lab" else environment + "_"
+    mount = vault.ISSUING_CAS[environment][0]
+    tls = paths.csms_tls(environment)
+    ports = _csms_ports(read_json(paths.config_file(component)), running)
     return {
         "host": HOST,
         "api_port": ports["api"],
         "ws_ports": {profile: ports[profile] for profile in ("1", "2", "3")},
-        "tls": {"cert": str(paths.csms_cert), "key": str(paths.csms_key), "chain": str(paths.csms_chain)},
-        "client_ca": str(paths.client_ca),
-        "crl": {"url": f"{vault_lab.addr}/v1/{vault.PKI_MOUNT}/crl", "ca_cert": str(paths.bootstrap_ca),
+        "tls": {"cert": str(tls.cert), "key": str(tls.key), "chain": str(tls.chain)},
+        "client_ca": str(tls.client_ca),
+        "crl": {"url": f"{vault_lab.addr}/v1/{mount}/crl", "ca_cert": str(paths.bootstrap_ca),
                 "refresh_seconds": 5},
-        "api_token": secrets["api_token"],
-        "staging_password": secrets["staging_password"],
-        "db": str(paths.csms_db),
-        "log": str(paths.log_file("csms")),
+        "api_token": secrets[prefix + "api_token"],
+        "staging_password": secrets[prefix + "staging_password"],
+        "db": str(paths.component_dir(component) / "csms.sqlite3"),
+        "log": str(paths.log_file(component)),
         "heartbeat_interval": 60,
         "boot_retry_interval": 5,
         "call_timeout": 30,
@@ -224,6 +237,12 @@ def up(home=None, count: int | None = None, stations_file=None) -> dict:
     csms_pid = _step("csms", lambda: _ensure_running(csms_process, lambda: _csms_healthy(csms, paths.root_ca),
                                                      CSMS_READY_TIMEOUT, "the reference CSMS"))
 
+    prod_process = production_csms_process(paths)
+    prod = csms_config(paths, vault_lab, secrets, prod_process.pid() is not None, PRODUCTION)
+    _apply_config(paths, PRODUCTION_CSMS, prod, prod_process)
+    prod_pid = _step("csms (production)", lambda: _ensure_running(
+        prod_process, lambda: _csms_healthy(prod, paths.root_ca), CSMS_READY_TIMEOUT, "the production CSMS"))
+
     sim_process = component_process(paths, "simulator")
     sim = simulator_config(paths, csms, secrets, stations, sim_process.pid() is not None)
     _apply_config(paths, "simulator", sim, sim_process)
@@ -236,23 +255,31 @@ def up(home=None, count: int | None = None, stations_file=None) -> dict:
         "environment": "lab",
         "home": str(paths.home),
         "vault": vault_lab.state(),
-        "csms": {"api_url": f"https://{HOST}:{csms['api_port']}", "api_token": secrets["api_token"],
-                 "ca_cert": str(paths.root_ca), "root_ca_pem": str(paths.root_ca), "ws_urls": ws_urls(csms),
-                 "staging_password": secrets["staging_password"]},
+        "csms": _csms_state(paths, csms),
         "simulator": {"control_url": control_url, "stations": [station["id"] for station in stations]},
         "processes": {"vault": vault_lab.pid, "csms": csms_pid, "simulator": sim_pid},
+        "environments": {PRODUCTION: {"csms": _csms_state(paths, prod), "vault": vault_lab.production_state(),
+                                      "processes": {"csms": prod_pid}}},
     }
     write_state(paths, state)
     print(f"lab up: {len(stations)} stations, state in {paths.state_file}")
     return state
 
 
+def _csms_state(paths: LabPaths, config: dict) -> dict:
+    """What ``state.json`` publishes about one CSMS (the ``csms`` key, and each environment's)."""
+    return {"api_url": f"https://{HOST}:{config['api_port']}", "api_token": config["api_token"],
+            "ca_cert": str(paths.root_ca), "root_ca_pem": str(paths.root_ca), "ws_urls": ws_urls(config),
+            "staging_password": config["staging_password"]}
+
+
 def down(home=None) -> None:
     """Stop the simulator, the CSMS and OpenBao (SIGTERM, SIGKILL after a grace period)."""
     paths = LabPaths.resolve(home)
-    for name in reversed(COMPONENTS):
-        stopped = component_process(paths, name).stop()
-        print(f"{name}: {'stopped' if stopped else 'not running'}")
+    for process in [component_process(paths, "simulator"), production_csms_process(paths),
+                    component_process(paths, "csms")]:
+        stopped = process.stop()
+        print(f"{process.name}: {'stopped' if stopped else 'not running'}")
     print(f"vault: {'stopped' if vault.down(paths.home) else 'not running'}")
 
 
@@ -267,10 +294,14 @@ def status(home=None) -> int:
     csms = read_json(paths.config_file("csms")) or {}
     sim = read_json(paths.config_file("simulator")) or {}
     pids = {name: component_process(paths, name).pid() for name in COMPONENTS}
+    pids[PRODUCTION_CSMS] = production_csms_process(paths).pid()
+    production = read_json(paths.config_file(PRODUCTION_CSMS)) or {}
     vault_pid = vault_status["pid"] if vault_status["up"] else None
     print(_component_line("vault", vault_pid, f"https://{HOST}:{vault_status['port']}"))
     print(_component_line("csms", pids["csms"],
                           f"https://{HOST}:{csms.get('api_port')}  ws {csms.get('ws_ports')}"))
+    print(_component_line(PRODUCTION_CSMS, pids[PRODUCTION_CSMS],
+                          f"https://{HOST}:{production.get('api_port')}  ws {production.get('ws_ports')}"))
     control_url = f"http://{HOST}:{sim.get('control_port')}"
     print(_component_line("simulator", pids["simulator"], control_url))
     items = _sim_stations(control_url) if pids["simulator"] else None

@@ -26,6 +26,16 @@ def write_private(path: Path, text: str) -> None:
 
 
 @dataclass(frozen=True)
+class CsmsTlsFiles:
+    """The TLS files of one environment's CSMS: server leaf + issuing CA, its key, the chain, the client CA bundle."""
+
+    cert: Path
+    key: Path
+    chain: Path
+    client_ca: Path
+
+
+@dataclass(frozen=True)
 class LabPaths:
     """Every file of one lab home."""
 
@@ -124,6 +134,14 @@ class LabPaths:
     @property
     def csms_chain(self) -> Path:
         return self.pki_dir / "csms-server-chain.pem"
+
+    def csms_tls(self, environment: str = "lab") -> CsmsTlsFiles:
+        """The lab environment's files above, or those of another environment under ``pki/<environment>/``."""
+        if environment == "lab":
+            return CsmsTlsFiles(self.csms_cert, self.csms_key, self.csms_chain, self.client_ca)
+        folder = self.pki_dir / environment
+        return CsmsTlsFiles(folder / "csms-server.pem", folder / "csms-server.key", folder / "csms-server-chain.pem",
+                            folder / "client-ca.pem")
 
     # -- components ----------------------------------------------------------------------------------
     def component_dir(self, component: str) -> Path:

@@ -9,12 +9,14 @@ from evcs_lab.paths import LabPaths, write_private
 
 
 def lab_secrets(paths: LabPaths) -> dict:
-    """CSMS API token and staging password: generated at the first ``up``, the same ever after."""
+    """CSMS API tokens and staging passwords (lab and production CSMS): generated at the first ``up``, the same ever after."""
     try:
         kept = json.loads(paths.secrets_file.read_text())
     except (OSError, ValueError):
         kept = {}
-    wanted = {"api_token": lambda: secrets.token_urlsafe(32), "staging_password": lambda: secrets.token_urlsafe(18)}
+    wanted = {"api_token": lambda: secrets.token_urlsafe(32), "staging_password": lambda: secrets.token_urlsafe(18),
+              "production_api_token": lambda: secrets.token_urlsafe(32),
+              "production_staging_password": lambda: secrets.token_urlsafe(18)}
     missing = {key: make() for key, make in wanted.items() if not kept.get(key)}
     if missing:
         kept.update(missing)

@@ -27,6 +27,7 @@ HOST = "127.0.0.1"
 ORGANIZATION = "EVCS Lab Operator"
 PKI_ROOT_MOUNT = "pki_lab_root"
 PKI_MOUNT = "pki_lab"
+PKI_PROD_MOUNT = "pki_prod"
 STATION_ROLE = "charging-station"
 CSMS_ROLE = "csms-server"
 KV_MOUNT = "secret"
@@ -34,6 +35,9 @@ APPROLE_MOUNT = "approle"
 POLICY = "evcs-provisioning"
 ROOT_CA_NAME = "EVCS Lab Root CA"
 ISSUING_CA_NAME = "EVCS Lab Charger Issuing CA"
+PROD_ISSUING_CA_NAME = "EVCS Prod Charger Issuing CA"
+#: issuing mount and CA name per environment; both issuing CAs are signed by the one lab root
+ISSUING_CAS = {"lab": (PKI_MOUNT, ISSUING_CA_NAME), "production": (PKI_PROD_MOUNT, PROD_ISSUING_CA_NAME)}
 _START_TIMEOUT = 30.0
 _CSMS_CERT_RENEW_BEFORE = datetime.timedelta(days=14)
 
@@ -41,6 +45,7 @@ _MOUNTS = (
     # path, engine type, max lease TTL, options
     (PKI_ROOT_MOUNT, "pki", "87600h", None),
     (PKI_MOUNT, "pki", "43800h", None),
+    (PKI_PROD_MOUNT, "pki", "43800h", None),
     (KV_MOUNT, "kv", None, {"version": "2"}),
 )
 
@@ -76,24 +81,30 @@ CSMS_ROLE_SETTINGS = {
     "ttl": "2160h",
 }
 
-POLICY_HCL = f"""\
-# evcs-provisioning: what the collection needs to provision charging stations, nothing more.
-path "{PKI_MOUNT}/sign/{STATION_ROLE}" {{ capabilities = ["create", "update"] }}
-path "{PKI_MOUNT}/issue/{STATION_ROLE}" {{ capabilities = ["create", "update"] }}
-path "{PKI_MOUNT}/revoke" {{ capabilities = ["create", "update"] }}
-path "{PKI_MOUNT}/certs" {{ capabilities = ["list"] }}
+
+def _issuing_policy(mount: str) -> str:
+    return f"""\
+path "{mount}/sign/{STATION_ROLE}" {{ capabilities = ["create", "update"] }}
+path "{mount}/issue/{STATION_ROLE}" {{ capabilities = ["create", "update"] }}
+path "{mount}/revoke" {{ capabilities = ["create", "update"] }}
+path "{mount}/certs" {{ capabilities = ["list"] }}
 # cert/* covers cert/ca (the issuing CA) and cert/<serial> (what the collection signed for a station)
-path "{PKI_MOUNT}/cert/*" {{ capabilities = ["read"] }}
-path "{PKI_MOUNT}/ca/pem" {{ capabilities = ["read"] }}
-path "{PKI_MOUNT}/ca_chain" {{ capabilities = ["read"] }}
-path "{PKI_MOUNT}/cert/ca_chain" {{ capabilities = ["read"] }}
-path "{PKI_MOUNT}/crl" {{ capabilities = ["read"] }}
-path "{PKI_MOUNT}/crl/pem" {{ capabilities = ["read"] }}
+path "{mount}/cert/*" {{ capabilities = ["read"] }}
+path "{mount}/ca/pem" {{ capabilities = ["read"] }}
+path "{mount}/ca_chain" {{ capabilities = ["read"] }}
+path "{mount}/cert/ca_chain" {{ capabilities = ["read"] }}
+path "{mount}/crl" {{ capabilities = ["read"] }}
+path "{mount}/crl/pem" {{ capabilities = ["read"] }}
+"""
+
+
+POLICY_HCL = ("# evcs-provisioning: what the collection needs to provision charging stations, nothing more.\n"
+              + "".join(_issuing_policy(mount) for mount, _name in ISSUING_CAS.values()) + f"""\
 path "{PKI_ROOT_MOUNT}/ca/pem" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/evcs/*" {{ capabilities = ["create", "read", "update", "delete"] }}
 path "{KV_MOUNT}/metadata/evcs/*" {{ capabilities = ["create", "read", "update", "delete", "list"] }}
 path "auth/token/lookup-self" {{ capabilities = ["read"] }}
-"""
+""")
 
 APPROLE_SETTINGS = {
     "token_policies": [POLICY],
@@ -139,6 +150,10 @@ class VaultLab:
             "token": self.token,
             "organization": ORGANIZATION,
         }
+
+    def production_state(self) -> dict:
+        """The ``vault`` section of the production environment: the same OpenBao, its own issuing mount."""
+        return dict(self.state(), pki_mount=PKI_PROD_MOUNT)
 
 
 # -- process ------------------------------------------------------------------------------------------
@@ -250,11 +265,13 @@ class _Bootstrap:
     def run(self) -> list[str]:
         self._mounts()
         self._root_ca()
-        self._issuing_ca()
-        for mount in (PKI_ROOT_MOUNT, PKI_MOUNT):
+        for mount, name in ISSUING_CAS.values():
+            self._issuing_ca(mount, name)
+        for mount in (PKI_ROOT_MOUNT,) + tuple(mount for mount, _name in ISSUING_CAS.values()):
             self._urls(mount)
-        self._role(STATION_ROLE, STATION_ROLE_SETTINGS)
-        self._role(CSMS_ROLE, CSMS_ROLE_SETTINGS)
+        for mount, _name in ISSUING_CAS.values():
+            self._role(mount, STATION_ROLE, STATION_ROLE_SETTINGS)
+            self._role(mount, CSMS_ROLE, CSMS_ROLE_SETTINGS)
         self._policy()
         self._approle()
         self._provisioning_token()
@@ -287,20 +304,20 @@ class _Bootstrap:
         })
         self._changed("root CA")
 
-    def _issuing_ca(self) -> None:
-        if self._has_issuer(PKI_MOUNT):
+    def _issuing_ca(self, mount: str, name: str) -> None:
+        if self._has_issuer(mount):
             return
-        csr = self.client.write_data(f"{PKI_MOUNT}/intermediate/generate/internal", data={
-            "common_name": ISSUING_CA_NAME, "organization": ORGANIZATION, "key_type": "ec", "key_bits": 256,
+        csr = self.client.write_data(f"{mount}/intermediate/generate/internal", data={
+            "common_name": name, "organization": ORGANIZATION, "key_type": "ec", "key_bits": 256,
         })["data"]["csr"]
         signed = self.client.write_data(f"{PKI_ROOT_MOUNT}/root/sign-intermediate", data={
-            "csr": csr, "common_name": ISSUING_CA_NAME, "organization": ORGANIZATION, "ttl": "43800h",
+            "csr": csr, "common_name": name, "organization": ORGANIZATION, "ttl": "43800h",
             "format": "pem", "max_path_length": 0,
         })["data"]
-        self.client.write_data(f"{PKI_MOUNT}/intermediate/set-signed", data={
+        self.client.write_data(f"{mount}/intermediate/set-signed", data={
             "certificate": f"{signed['certificate']}\n{signed['issuing_ca']}\n",
         })
-        self._changed("issuing CA")
+        self._changed(f"issuing CA {mount}")
 
     def _urls(self, mount: str) -> None:
         wanted = {
@@ -313,12 +330,12 @@ class _Bootstrap:
         self.client.write_data(f"{mount}/config/urls", data=wanted)
         self._changed(f"{mount} URLs")
 
-    def _role(self, name: str, settings: dict) -> None:
-        current = (self.client.read(f"{PKI_MOUNT}/roles/{name}") or {}).get("data")
+    def _role(self, mount: str, name: str, settings: dict) -> None:
+        current = (self.client.read(f"{mount}/roles/{name}") or {}).get("data")
         if current is not None and all(_same(current.get(key), value) for key, value in settings.items()):
             return
-        self.client.write_data(f"{PKI_MOUNT}/roles/{name}", data=settings)
-        self._changed(f"role {name}")
+        self.client.write_data(f"{mount}/roles/{name}", data=settings)
+        self._changed(f"role {mount}/{name}")
 
     def _policy(self) -> None:
         current = (self.client.read(f"sys/policy/{POLICY}") or {}).get("data", {})
@@ -369,20 +386,26 @@ class _Bootstrap:
 
     def _csms_files(self) -> None:
         root_pem = self.client.read(f"{PKI_ROOT_MOUNT}/cert/ca")["data"]["certificate"].strip() + "\n"
-        issuing_pem = self.client.read(f"{PKI_MOUNT}/cert/ca")["data"]["certificate"].strip() + "\n"
         self.paths.pki_dir.mkdir(parents=True, exist_ok=True)
         _write_if_different(self.paths.root_ca, root_pem)
-        _write_if_different(self.paths.client_ca, issuing_pem + root_pem)
-        if _server_cert_current(self.paths.csms_cert, issuing_pem):
+        for environment, (mount, _name) in ISSUING_CAS.items():
+            self._csms_server_files(self.paths.csms_tls(environment), mount, root_pem)
+
+    def _csms_server_files(self, files, mount: str, root_pem: str) -> None:
+        """client CA bundle and server certificate of the CSMS of one environment, issued by ``mount``."""
+        issuing_pem = self.client.read(f"{mount}/cert/ca")["data"]["certificate"].strip() + "\n"
+        files.client_ca.parent.mkdir(parents=True, exist_ok=True)
+        _write_if_different(files.client_ca, issuing_pem + root_pem)
+        if _server_cert_current(files.cert, issuing_pem):
             return
-        issued = self.client.write_data(f"{PKI_MOUNT}/issue/{CSMS_ROLE}", data={
+        issued = self.client.write_data(f"{mount}/issue/{CSMS_ROLE}", data={
             "common_name": "localhost", "alt_names": "localhost", "ip_sans": HOST, "ttl": "2160h",
         })["data"]
         leaf = issued["certificate"].strip() + "\n"
-        write_private(self.paths.csms_key, issued["private_key"].strip() + "\n")
-        self.paths.csms_cert.write_text(leaf + issuing_pem)
-        self.paths.csms_chain.write_text(issuing_pem + root_pem)
-        self._changed("CSMS server certificate")
+        write_private(files.key, issued["private_key"].strip() + "\n")
+        files.cert.write_text(leaf + issuing_pem)
+        files.chain.write_text(issuing_pem + root_pem)
+        self._changed(f"CSMS server certificate ({mount})")
 
 
 def _same(current, wanted) -> bool:

@@ -52,7 +52,7 @@ def test_fresh_stations_pass_the_checklist(provisioned, lab):
         assert items['station_online'] == items['device_model'] == items['csms_tcp'] == 'pass', station
     for site in set(station['site_id'] for station in report):
         table = (directory / 'reports' / ('commissioning-%s.md' % site)).read_text()
-        assert '| Station | Result |' in table and '**FAIL**' not in table
+        assert '| Station | Result |' in table and '| **FAIL** |' not in table
 
 
 def test_second_run_changes_nothing(provisioned):

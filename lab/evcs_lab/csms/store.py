@@ -1,4 +1,5 @@
-"""SQLite persistence: records, station credentials, last CSR, connection state and history, events.
+"""SQLite persistence: records, station credentials, last CSR, connection state and history, events, and the
+network connection profiles the stations accepted (secrets already replaced by salted hashes).
 
 One connection used from the event loop thread only; every write commits at once, so a restart loses nothing.
 """
@@ -28,6 +29,8 @@ CREATE TABLE IF NOT EXISTS connection_log (
 CREATE INDEX IF NOT EXISTS connection_log_station ON connection_log (station_id);
 CREATE TABLE IF NOT EXISTS events (station_id TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_station ON events (station_id);
+CREATE TABLE IF NOT EXISTS network_profiles (
+    station_id TEXT NOT NULL, slot INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (station_id, slot));
 """
 
 
@@ -136,6 +139,27 @@ class Store:
     def events(self, station_id: str) -> list[dict]:
         rows = self._db.execute('SELECT doc FROM events WHERE station_id = ? ORDER BY rowid', (station_id,))
         return [json.loads(doc) for (doc,) in rows]
+
+
+    # -- network connection profiles (SetNetworkProfile answered Accepted) -----------------------------------
+    def save_network_profile(self, station_id: str, slot: int, connection_data: dict) -> None:
+        self._write('INSERT OR REPLACE INTO network_profiles (station_id, slot, doc) VALUES (?, ?, ?)',
+                    (station_id, slot, json.dumps(connection_data, sort_keys=True)))
+
+    def network_profiles(self, station_id: str) -> dict[str, dict]:
+        rows = self._db.execute('SELECT slot, doc FROM network_profiles WHERE station_id = ? ORDER BY slot',
+                                (station_id,))
+        return {str(slot): json.loads(doc) for slot, doc in rows}
+
+    def forget_network_profiles(self, station_id: str, below_security_profile: int | None = None) -> int:
+        """Forget every slot of the station, or only those whose security profile is below the given one."""
+        if below_security_profile is None:
+            return self._write('DELETE FROM network_profiles WHERE station_id = ?', (station_id,))
+        lower = [slot for slot, data in self.network_profiles(station_id).items()
+                 if int(data.get('securityProfile', 0)) < below_security_profile]
+        for slot in lower:
+            self._write('DELETE FROM network_profiles WHERE station_id = ? AND slot = ?', (station_id, int(slot)))
+        return len(lower)
 
 
 def _matches(record: dict, filters: dict[str, str]) -> bool:

@@ -1,0 +1,198 @@
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""BasicAuthPassword rotation for security profiles 1 and 2, without a moment where the station is locked out.
+
+The password lives in Vault KV v2 (one path per station). The CSMS learns the new password first (both old and
+new are accepted), then the station gets it (SecurityCtrlr.BasicAuthPassword, WriteOnly), is reset, and only
+once the CSMS has seen it reconnect is the old password retired. While a rotation runs, the old password is kept
+in Vault beside the new one (``<key>_previous``), so an interrupted run is finished by the next one.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
+    csms_backend, station_argument_spec,
+)
+from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
+    StationSession, apply_changes, normalise_item,
+)
+from ansible_collections.evcs.provisioning.plugins.module_utils.security_profile import send_reset
+from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import wait_for_return
+from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
+    VaultError, vault_argument_spec, vault_client,
+)
+
+ROTATED = '(rotated)'
+_PASSWORD = {'component': {'name': 'SecurityCtrlr'}, 'variable': {'name': 'BasicAuthPassword'}, 'write_only': True}
+#: OCPP 2.0.1 BasicAuthPassword: 16 to 40 characters (passwordString)
+_LENGTHS = (16, 40)
+
+
+def basic_auth_password_argument_spec():
+    spec = station_argument_spec(**vault_argument_spec())
+    spec.update(
+        environment=dict(type='str', required=True),
+        kv_mount=dict(type='str', default='secret'),
+        kv_path=dict(type='str'),
+        kv_key=dict(type='str', default='basic_auth_password', no_log=False),
+        rotate=dict(type='bool', default=False),
+        length=dict(type='int', default=32),
+        current_password=dict(type='str', no_log=True),
+        wait_timeout=dict(type='int', default=120),
+        poll_interval=dict(type='float', default=1.0),
+    )
+    return spec
+
+
+def kv_path(params):
+    return params.get('kv_path') or 'evcs/%s/stations/%s' % (params['environment'], params['station_id'])
+
+
+def new_password(length):
+    """A random password of ``length`` characters that fits OCPP's passwordString (URL-safe alphabet)."""
+    return secrets.token_urlsafe(length)[:length]
+
+
+class _Kv(object):
+    """One station's secrets in Vault KV v2."""
+
+    def __init__(self, params, context):
+        self.client = _vault(vault_client, params, context.warn)
+        self.mount, self.path = params['kv_mount'], kv_path(params)
+
+    def read(self):
+        answer = _vault(self.client.secrets.kv.v2.read_secret_version, path=self.path, mount_point=self.mount,
+                        raise_on_deleted_version=False, missing_ok=True)
+        return dict(((answer or {}).get('data') or {}).get('data') or {})
+
+    def write(self, data):
+        _vault(self.client.secrets.kv.v2.create_or_update_secret, path=self.path, secret=data, mount_point=self.mount,
+               where='%s/data/%s' % (self.mount, self.path))
+
+
+def _vault(function, *args, **kwargs):
+    """Call hvac; a missing secret is None, every other failure a ModuleFailure naming the path."""
+    where = kwargs.pop('where', None) or '%s/data/%s' % (kwargs.get('mount_point'), kwargs.get('path'))
+    missing_ok = kwargs.pop('missing_ok', False)
+    try:
+        return function(*args, **kwargs)
+    except VaultError as exc:
+        raise ModuleFailure(str(exc))
+    except Exception as exc:  # pylint: disable=broad-except  # hvac and requests errors, mapped to one message
+        if missing_ok and exc.__class__.__name__ == 'InvalidPath':
+            return None
+        raise ModuleFailure('Vault KV %s failed (%s: %s): check kv_mount and that the policy grants read/update on %s'
+                            % (where, exc.__class__.__name__, exc, where))
+
+
+def _csms(params, context):
+    try:
+        return csms_backend(params, context.warn)
+    except CsmsError as exc:
+        raise ModuleFailure(str(exc))
+
+
+def _csms_call(station_id, what, function, *args):
+    try:
+        return function(*args)
+    except CsmsError as exc:
+        raise ModuleFailure('station %s: %s failed in the CSMS: %s' % (station_id, what, exc))
+
+
+def _validate(params):
+    if not _LENGTHS[0] <= params['length'] <= _LENGTHS[1]:
+        raise ModuleFailure('station %s: length %d is outside what OCPP allows for BasicAuthPassword (%d to %d): choose '
+                            'a length in that range' % (params['station_id'], params['length'], _LENGTHS[0], _LENGTHS[1]))
+
+
+def _station_profile(session):
+    results = session.get([normalise_item({'component': {'name': 'SecurityCtrlr'}, 'variable': {'name': 'SecurityProfile'}})])
+    value = list(results.values())[0].get('attributeValue') if results else None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _in_place(backend, station_id, password, previous):
+    """The CSMS accepts the Vault password, no retired one, and the station is connected."""
+    if not _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, password):
+        return False
+    if previous and _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, previous):
+        return False
+    connection = _csms_call(station_id, 'reading the connection', backend.connection, station_id) or {}
+    return bool(connection.get('online'))
+
+
+def _register(backend, station_id, password, previous, current_password):
+    """Make the CSMS accept ``password`` beside the one the station uses now (the previous Vault password, else
+    ``current_password``, the factory one, which the CSMS accepts only while it stores none for the station)."""
+    known = [candidate for candidate in (previous, current_password) if candidate]
+    for candidate in known:
+        if _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, candidate):
+            _csms_call(station_id, 'registering the new password', backend.add_station_password, station_id, password)
+            return
+    if current_password:
+        _csms_call(station_id, 'registering the passwords', backend.set_station_passwords, station_id,
+                   [current_password, password])
+    else:
+        _csms_call(station_id, 'registering the new password', backend.add_station_password, station_id, password)
+
+
+def _set_on_station(session, password):
+    item = normalise_item(dict(_PASSWORD, value=password))
+    apply_changes(session, [dict(item, rendered=password)])
+
+
+def _reconnect(backend, session, params):
+    before = _csms_call(session.station_id, 'reading the connection', backend.connection, session.station_id) or {}
+    send_reset(session, hint='the CSMS accepts both passwords, reset the station on site and run again to retire '
+                             'the old one')
+    return wait_for_return(backend, session.station_id, before, params['wait_timeout'], params['poll_interval'])
+
+
+def run_basic_auth_password(params, context):
+    _validate(params)
+    station_id, key = params['station_id'], params['kv_key']
+    previous_key = key + '_previous'
+    context.add_secret(params.get('current_password'))
+    kv = _Kv(params, context)
+    stored = kv.read()
+    for value in stored.values():
+        context.add_secret(value)
+    backend = _csms(params, context)
+    session = StationSession(backend, station_id)
+    profile = _station_profile(session)
+    if profile == 3:
+        raise ModuleFailure('station %s runs security profile 3 (mTLS): it does not use BasicAuthPassword, nothing to '
+                            'rotate' % station_id)
+
+    password, previous = stored.get(key), stored.get(previous_key)
+    if password and not params['rotate'] and _in_place(backend, station_id, password, previous):
+        return {'changed': False, 'station_id': station_id, 'kv_path': kv_path(params), 'action': 'none'}
+
+    action = 'rotated' if password else 'created'
+    if params['rotate'] and password and not previous:
+        previous, password = password, new_password(params['length'])
+    elif not password:
+        password = new_password(params['length'])
+    context.add_secret(password)
+    result = {'changed': True, 'station_id': station_id, 'kv_path': kv_path(params), 'action': action,
+              'diff': {'before': {'SecurityCtrlr.BasicAuthPassword': '********'},
+                       'after': {'SecurityCtrlr.BasicAuthPassword': ROTATED}}}
+    if context.check_mode:
+        return result
+
+    kv.write(dict(stored, **dict([(key, password)] + ([(previous_key, previous)] if previous else []))))
+    _register(backend, station_id, password, previous, params.get('current_password'))
+    _set_on_station(session, password)
+    now = _reconnect(backend, session, params)
+    _csms_call(station_id, 'retiring the old password', backend.set_station_passwords, station_id, [password])
+    kv.write(dict((name, value) for name, value in dict(stored, **{key: password}).items() if name != previous_key))
+    result.update(connected_at=now.get('connected_at'), security_profile=now.get('security_profile'))
+    return result

@@ -1,0 +1,496 @@
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Lockout-safe security profile changes: plan, check every prerequisite, apply with a fallback slot, confirm.
+
+The station keeps the slot it works on (the fallback) in NetworkConfigurationPriority behind the new slot
+until the CSMS has seen it back on the new endpoint with the new profile. Raising the profile makes the
+station delete lower-profile slots itself (OCPP 2.0.1 A05.FR.06); a fallback that survives (a move at the same
+profile, for example to another environment's CSMS) is taken out of the priority list once the new slot works.
+
+The CSMS the station is managed through (``csms_*``) and the CSMS it should end up on (``target_csms``, default
+the same) may differ: a promotion sends the change through the test CSMS and confirms it on the production one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import socket
+import ssl
+import time
+
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
+
+from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as certs
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
+    csms_backend, station_argument_spec,
+)
+from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
+    StationSession, converge_variables, normalise_item,
+)
+from ansible_collections.evcs.provisioning.plugins.module_utils.network_profile import (
+    INTERFACES, RECORD_KEY, check_url, connection_data, masked, profile_matches, recordable,
+)
+from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import came_back
+from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
+    VaultError, vault_argument_spec, vault_pki, vault_setting,
+)
+
+SLOTS = (0, 1, 2, 3)
+_PROFILE = {'component': {'name': 'SecurityCtrlr'}, 'variable': {'name': 'SecurityProfile'}}
+_PRIORITY = {'component': {'name': 'OCPPCommCtrlr'}, 'variable': {'name': 'NetworkConfigurationPriority'}}
+_DOWNGRADE = {'component': {'name': 'SecurityCtrlr'}, 'variable': {'name': 'AllowSecurityProfileDowngrade'}}
+_TLS_TIMEOUT = 10
+
+
+def security_profile_argument_spec():
+    spec = station_argument_spec(**vault_argument_spec())
+    spec.update(
+        security_profile=dict(type='int', required=True, choices=[1, 2, 3]),
+        ocpp_csms_url=dict(type='str', required=True),
+        slot=dict(type='int', choices=list(SLOTS)),
+        csms_root_ca_path=dict(type='path'),
+        allowed_hosts=dict(type='list', elements='str'),
+        allow_downgrade=dict(type='bool', default=False),
+        renew_before=dict(type='int', default=certs.RENEW_BEFORE_DAYS),
+        interface=dict(type='str', default='Wired0', choices=INTERFACES),
+        message_timeout=dict(type='int', default=30),
+        reset_type=dict(type='str', default='OnIdle', choices=['OnIdle', 'Immediate']),
+        timeout=dict(type='int', default=120),
+        poll_interval=dict(type='float', default=1.0),
+        target_csms=dict(type='dict', options=dict(
+            url=dict(type='str', required=True),
+            token=dict(type='str', required=True, no_log=True),
+            ca_path=dict(type='path'),
+        )),
+    )
+    return spec
+
+
+# -- reading ---------------------------------------------------------------------------------------------------
+class _Station(object):
+    """What the module reads about one station: device model, recorded slots and both CSMS views."""
+
+    def __init__(self, params, context):
+        self.station_id = params['station_id']
+        self.source = _backend(params, context)
+        self.target = _backend(_target_params(params), context) if params.get('target_csms') else self.source
+        self.session = StationSession(self.source, self.station_id)
+        values = self._variables()
+        self.profile = _integer(values.get('SecurityProfile'))
+        self.priority = [int(slot) for slot in (values.get('NetworkConfigurationPriority') or '').split(',')
+                         if slot.strip().isdigit()]
+        self.downgrade_allowed = str(values.get('AllowSecurityProfileDowngrade')).lower() == 'true'
+        self.record = _read(self.target.get_record, 'stations', self.station_id, what='its CSMS record')
+        self.slots = dict((self.record or {}).get(RECORD_KEY) or {})
+        self.connection = self.connection_on(self.target)
+        self.source_connection = self.connection if self.target is self.source else self.connection_on(self.source)
+
+    def _variables(self):
+        results = self.session.get([normalise_item(item) for item in (_PROFILE, _PRIORITY, _DOWNGRADE)])
+        return dict((key.split('.')[-1], result.get('attributeValue')) for key, result in results.items()
+                    if result.get('attributeStatus') == 'Accepted')
+
+    @property
+    def active_slot(self):
+        return self.priority[0] if self.priority else None
+
+    def connection_on(self, backend):
+        try:
+            return backend.connection(self.station_id) or {}
+        except CsmsError as error:
+            return {'error': str(error)}
+
+
+def _integer(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _backend(params, context):
+    try:
+        return csms_backend(params, context.warn)
+    except CsmsError as error:
+        raise ModuleFailure(str(error))
+
+
+def _target_params(params):
+    target = params['target_csms']
+    return dict(params, csms_url=target['url'], csms_token=target['token'], csms_ca_path=target.get('ca_path'))
+
+
+def _read(function, *args, **kwargs):
+    try:
+        return function(*args)
+    except CsmsError as error:
+        raise ModuleFailure('reading %s failed: %s' % (kwargs.get('what', 'from the CSMS'), error))
+
+
+def endpoint_of(url, station_id):
+    return url.rstrip('/') + '/' + station_id
+
+
+def on_endpoint(connection, security_profile, url, station_id):
+    """Whether the CSMS sees the station online with ``security_profile`` at ``url``."""
+    return bool(connection.get('online') and connection.get('security_profile') == security_profile
+                and connection.get('endpoint') == endpoint_of(url, station_id))
+
+
+# -- planning --------------------------------------------------------------------------------------------------
+def choose_slot(wanted_slot, security_profile, fallback):
+    """The slot of the new profile: ``wanted_slot``, else the profile's number, else the first other free one."""
+    if wanted_slot is not None:
+        return wanted_slot
+    for slot in (security_profile,) + SLOTS:
+        if slot != fallback:
+            return slot
+    return None
+
+
+def direction(current, wanted):
+    if current is None or wanted > current:
+        return 'upgrade'
+    if wanted < current:
+        return 'downgrade'
+    return 'move'
+
+
+def downgrade_refusal(station_id, current, wanted, downgrade_allowed):
+    """Why OCPP 2.0.1 (A00.FR.005) forbids this downgrade on this station, or None when it is allowed."""
+    if current is None or wanted >= current:
+        return None
+    if current >= 2 and wanted <= 1:
+        return ('station %s runs security profile %d: a downgrade to profile %d is never allowed from profile 2 or 3 '
+                '(OCPP 2.0.1 A00.FR.005) and would drop TLS: keep security_profile at %d' % (station_id, current, wanted, current))
+    if not downgrade_allowed:
+        return ('station %s runs security profile 3 and SecurityCtrlr.AllowSecurityProfileDowngrade is not true, so '
+                'the downgrade to profile 2 is refused: set AllowSecurityProfileDowngrade on the station first or '
+                'keep security_profile 3' % station_id)
+    return None
+
+
+def plan_steps(station_id, slot, fallback, data, security_profile, fallback_kept):
+    steps = ['SetNetworkProfile slot %d: %s (security profile %d)' % (slot, data['ocppCsmsUrl'], security_profile),
+             'NetworkConfigurationPriority %s' % ','.join(str(item) for item in [slot, fallback] if item is not None),
+             'Reset, then wait until the CSMS sees %s on %s with profile %d' % (
+                 station_id, endpoint_of(data['ocppCsmsUrl'], station_id), security_profile)]
+    if security_profile == 3:
+        steps.append('confirm the client certificate the station presents')
+    if fallback is not None:
+        steps.append('remove fallback slot %d from NetworkConfigurationPriority%s' % (
+            fallback, ' (another Reset)' if fallback_kept else ' (the station deletes lower-profile slots itself)'))
+    return steps
+
+
+# -- prerequisites ---------------------------------------------------------------------------------------------
+def _root_certificate(params):
+    path = params.get('csms_root_ca_path')
+    if not path:
+        raise _Missing('csms_root_ca_path is not set: give the CSMS root PEM (evcs_csms.root_ca_path)')
+    try:
+        with open(path, 'rb') as handle:
+            found = certs.load_certificates(handle.read().decode('ascii'))
+    except (IOError, OSError, ValueError) as exc:
+        raise _Missing('csms_root_ca_path %s is not a readable PEM certificate (%s)' % (path, exc))
+    if not found:
+        raise _Missing('csms_root_ca_path %s holds no certificate' % path)
+    return found[-1]
+
+
+class _Missing(Exception):
+    """A prerequisite does not hold; the message says which and how to fix it."""
+
+
+def _check_url(params):
+    try:
+        check_url(params['station_id'], params['ocpp_csms_url'], params['security_profile'], params.get('allowed_hosts'))
+    except ModuleFailure as failure:
+        raise _Missing(str(failure))
+
+
+def _check_root_installed(station, root):
+    answer = station.session.call('GetInstalledCertificateIds', {'certificateType': ['CSMSRootCertificate']})
+    installed = set(certs.hash_key(chain['certificateHashData']) for chain in answer.get('certificateHashDataChain') or [])
+    if not installed & certs.hash_keys(root, root):
+        raise _Missing('the CSMS root %s (serial %s) is not installed on the station as CSMSRootCertificate: run the '
+                       'identity role (trust anchors) first' % (root.subject.rfc4514_string(), certs.ocpp_serial(root.serial_number)))
+
+
+def tls_chain_problem(url, root_pem, timeout=_TLS_TIMEOUT):
+    """Handshake with the wss endpoint of ``url``; None when its certificate chains to ``root_pem``, else why not."""
+    parts = urlsplit(url)
+    context = ssl.create_default_context(cadata=root_pem)
+    context.check_hostname = False
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout) as sock:
+            with context.wrap_socket(sock, server_hostname=parts.hostname):
+                return None
+    except ssl.SSLCertVerificationError as exc:
+        return 'its certificate does not chain to the CSMS root (%s)' % (exc.verify_message or exc)
+    except ssl.SSLError as exc:
+        # the server verified its side and then asked for a client certificate (profile 3) during the handshake
+        if 'CERTIFICATE_REQUIRED' in str(exc).upper() or 'HANDSHAKE_FAILURE' in str(exc).upper():
+            return None
+        return 'TLS handshake failed (%s)' % exc
+    except (OSError, socket.timeout) as exc:
+        return 'it does not answer (%s)' % exc
+
+
+def _check_endpoint(params, root):
+    problem = tls_chain_problem(params['ocpp_csms_url'], certs.to_pem(root))
+    if problem:
+        raise _Missing('the CSMS endpoint %s for security profile %d cannot be used: %s' % (
+            params['ocpp_csms_url'], params['security_profile'], problem))
+
+
+def _vault_certificates(params, context, station_id):
+    """(issuing CA, newest unrevoked certificate with CN = station id) of ``vault_pki_mount``."""
+    try:
+        pki = vault_pki(params, context.warn)
+        issuer = certs.load_certificate(pki.issuing_ca())
+        newest = None
+        for serial in pki.list_serials():
+            record = pki.certificate(serial) or {}
+            if not record.get('certificate') or record.get('revocation_time'):
+                continue
+            certificate = certs.load_certificate(record['certificate'])
+            if certs.common_name(certificate.subject) == station_id and (
+                    newest is None or certificate.not_valid_before_utc > newest.not_valid_before_utc):
+                newest = certificate
+    except (VaultError, ValueError, TypeError) as exc:
+        raise _Missing('the station certificate could not be checked in Vault mount %s: %s' % (
+            params.get('vault_pki_mount'), exc))
+    return issuer, newest
+
+
+def _client_certificate(params, context, station):
+    """The certificate the station will present on profile 3; raises _Missing when it would be refused."""
+    if not vault_setting(params, 'vault_url'):
+        raise _Missing('vault_url is not set: profile 3 needs the issuing CA of vault_pki_mount to check the station '
+                       'certificate')
+    issuer, newest = _vault_certificates(params, context, station.station_id)
+    pem = station.source_connection.get('client_certificate')
+    candidates = [cert for cert in (certs.load_certificate(pem) if pem else None, newest) if cert is not None]
+    current = max(candidates, key=lambda cert: cert.not_valid_before_utc) if candidates else None
+    wanted = {'common_name': station.station_id, 'issuer': issuer, 'renew_at_fraction': 1.0,
+              'renew_before': datetime.timedelta(days=params['renew_before'])}
+    needed, reason = certs.needs_enrollment(current, wanted, datetime.datetime.now(datetime.timezone.utc))
+    if needed:
+        raise _Missing('the station has no usable client certificate from %s (%s): run the identity role '
+                       '(station_certificate) first' % (issuer.subject.rfc4514_string(), reason))
+    return current
+
+
+def check_prerequisites(params, context, station, fallback):
+    """{name: 'ok' | why it fails}; the certificate the station will present on profile 3 (or None)."""
+    results, presented = {}, None
+    checks = [('url_in_environment', lambda: _check_url(params))]
+    if params['security_profile'] >= 2:
+        checks.append(('csms_root_installed', lambda: _check_root_installed(station, _root_certificate(params))))
+        checks.append(('csms_endpoint_tls', lambda: _check_endpoint(params, _root_certificate(params))))
+    if params['security_profile'] == 3:
+        checks.append(('client_certificate', lambda: _client_certificate(params, context, station)))
+    checks.append(('fallback_slot', lambda: _check_fallback(station, fallback)))
+    for name, check in checks:
+        try:
+            found = check()
+        except _Missing as missing:
+            results[name] = str(missing)
+            continue
+        results[name] = 'ok'
+        if name == 'client_certificate':
+            presented = found
+    return results, presented
+
+
+def _check_fallback(station, fallback):
+    if fallback is None or not station.source_connection.get('online'):
+        raise _Missing('the station is not online on a slot it could fall back to (NetworkConfigurationPriority %s): '
+                       'bring it online first' % (','.join(str(slot) for slot in station.priority) or 'empty'))
+
+
+# -- applying --------------------------------------------------------------------------------------------------
+def _set_priority(session, slots, check_mode=False):
+    item = normalise_item(dict(_PRIORITY, value=[str(slot) for slot in slots], value_type='list'))
+    return converge_variables(session, [item], check_mode)
+
+
+def _send_profile(station, slot, data):
+    answer = station.session.call('SetNetworkProfile', {'configurationSlot': slot, 'connectionData': data})
+    if answer.get('status') != 'Accepted':
+        info = answer.get('statusInfo') or {}
+        raise ModuleFailure('station %s answered SetNetworkProfile for slot %d (%s, security profile %d) with %s (%s); '
+                            'nothing else was changed' % (station.station_id, slot, data['ocppCsmsUrl'],
+                                                          data['securityProfile'], answer.get('status'),
+                                                          info.get('reasonCode') or 'no reason given'))
+
+
+def _record_slot(station, slot, data, context):
+    if station.record is None:
+        context.warn('station %s has no CSMS station record on the target CSMS, so slot %d is not recorded and the '
+                     'next run cannot tell it is done: register the station (backend role) first' % (station.station_id, slot))
+        return
+    station.slots[str(slot)] = recordable(data)
+    try:
+        station.target.patch_record('stations', station.station_id, {RECORD_KEY: station.slots})
+    except CsmsError as error:
+        context.warn('station %s: recording slot %d in the CSMS failed: %s' % (station.station_id, slot, error))
+
+
+def send_reset(session, reset_type='OnIdle', hint='reset it on site'):
+    """Reset; a station that drops the connection while its answer is on the way has reset (the wait confirms)."""
+    try:
+        answer = session.call('Reset', {'type': reset_type})
+    except ModuleFailure as failure:
+        if failure.details.get('kind') == 'station_offline':
+            return 'Disconnected'
+        raise
+    if answer.get('status') not in ('Accepted', 'Scheduled'):
+        raise ModuleFailure('station %s answered Reset with %s: %s' % (session.station_id, answer.get('status'), hint))
+    return answer['status']
+
+
+def _reset(session, reset_type='OnIdle'):
+    send_reset(session, reset_type, 'reset it on site; the new slot is configured with the old one as fallback')
+
+
+def _seen(connection):
+    return {key: connection.get(key) for key in ('online', 'security_profile', 'endpoint', 'connected_at',
+                                                  'connections_total', 'error') if connection.get(key) is not None}
+
+
+def wait_for_profile(station, params, before, fallback_url, fallback_profile, clock=time.monotonic, sleep=time.sleep):
+    """Wait until the target CSMS sees the station on the new endpoint; stop early when it fell back instead."""
+    deadline = clock() + params['timeout']
+    watched = [(station.target, before['target'])]
+    if station.target is not station.source:
+        watched.append((station.source, before['source']))
+    while True:
+        views = [(backend, earlier, station.connection_on(backend)) for backend, earlier in watched]
+        target_now = views[0][2]
+        if came_back(before['target'], target_now) and on_endpoint(
+                target_now, params['security_profile'], params['ocpp_csms_url'], station.station_id):
+            return target_now, None
+        for _backend_, earlier, now in views:
+            if fallback_url and came_back(earlier, now) and on_endpoint(now, fallback_profile, fallback_url, station.station_id):
+                return None, now
+        if clock() >= deadline:
+            return None, views[-1][2]
+        sleep(params['poll_interval'])
+
+
+def _confirm_certificate(station, connection, expected):
+    pem = connection.get('client_certificate')
+    if not pem:
+        raise ModuleFailure('station %s is back on profile 3 but the CSMS shows no client certificate' % station.station_id)
+    presented = certs.load_certificate(pem)
+    if expected is not None and presented.fingerprint(certs.hashes.SHA256()) != expected.fingerprint(certs.hashes.SHA256()):
+        raise ModuleFailure('station %s is back on profile 3 with certificate serial %s, not the expected serial %s: '
+                            'check the station certificate (identity role)' % (
+                                station.station_id, certs.ocpp_serial(presented.serial_number),
+                                certs.ocpp_serial(expected.serial_number)))
+    return certs.certificate_facts(presented, datetime.datetime.now(datetime.timezone.utc))
+
+
+def _fell_back(station, params, fallback, seen, context):
+    """The station did not come back on the new slot: put the fallback first again and fail this host."""
+    restored = None
+    if seen and seen.get('online'):
+        try:
+            restored = _set_priority(StationSession(station.source, station.station_id), [fallback])['changed']
+        except ModuleFailure as failure:
+            context.warn(str(failure))
+    where = ('back on its previous profile %s at %s' % (seen.get('security_profile'), seen.get('endpoint'))
+             if seen and seen.get('online') else 'not connected (last seen: %s)' % _seen(seen or {}))
+    raise ModuleFailure('station %s did not come back on security profile %d at %s within %ds after the Reset; it is %s%s. '
+                        'Check that the station can reach that endpoint; the next run tries again' % (
+                            station.station_id, params['security_profile'], endpoint_of(params['ocpp_csms_url'], station.station_id),
+                            params['timeout'], where,
+                            '; slot %d is first in NetworkConfigurationPriority again' % fallback if restored is not None else ''),
+                        seen=_seen(seen or {}), connect_history=[_seen(seen or {})])
+
+
+def _drop_fallback(station, params, slot, fallback, context):
+    """Take the fallback out of NetworkConfigurationPriority once the new slot works (another Reset when needed)."""
+    session = StationSession(station.target, station.station_id)
+    values = dict((key.split('.')[-1], result.get('attributeValue'))
+                  for key, result in session.get([normalise_item(_PRIORITY)]).items())
+    remaining = [item for item in (values.get('NetworkConfigurationPriority') or '').split(',') if item.strip()]
+    if str(fallback) not in remaining:
+        return 'deleted by the station (A05.FR.06)'
+    outcome = _set_priority(session, [slot])
+    if outcome['reboot_required']:
+        before = station.connection_on(station.target)
+        _reset(session)
+        now, _fallback_seen = wait_for_profile(station, params, {'target': before, 'source': before}, None, None)
+        if now is None:
+            context.warn('station %s: removing the fallback slot %d needed a Reset and the station did not come back '
+                         'within %ds' % (station.station_id, fallback, params['timeout']))
+            return 'removed, Reset pending'
+    return 'removed'
+
+
+def run_security_profile(params, context):
+    station = _Station(params, context)
+    station_id, wanted = station.station_id, params['security_profile']
+    data = connection_data(dict(params, ocpp_version='OCPP20', ocpp_transport='JSON'))
+    active = station.active_slot
+    recorded_active = station.slots.get(str(active)) if active is not None else None
+    result = {'station_id': station_id, 'from_profile': station.profile, 'to_profile': wanted,
+              'direction': direction(station.profile, wanted), 'changed': False, 'plan': [],
+              'downgrade_override': False}
+
+    if (station.profile == wanted and profile_matches(data, recorded_active)
+            and on_endpoint(station.connection, wanted, params['ocpp_csms_url'], station_id)):
+        result.update(slot=active, prerequisites={}, connection=_seen(station.connection))
+        return result
+
+    refusal = downgrade_refusal(station_id, station.profile, wanted, station.downgrade_allowed)
+    if refusal and not params['allow_downgrade']:
+        raise ModuleFailure(refusal + ' (or set allow_downgrade: true, which is audited)', refused='downgrade')
+    if refusal:
+        result['downgrade_override'] = True
+        context.warn('AUDIT station %s: allow_downgrade=true overrides the downgrade rule: %s' % (station_id, refusal))
+
+    slot = choose_slot(params.get('slot'), wanted, active)
+    fallback = active if active != slot else None
+    fallback_data = station.slots.get(str(fallback)) if fallback is not None else None
+    fallback_kept = bool(fallback_data and int(fallback_data.get('securityProfile', 0)) >= wanted)
+    prerequisites, expected_cert = check_prerequisites(params, context, station, fallback)
+    missing = dict((name, why) for name, why in prerequisites.items() if why != 'ok')
+    result.update(slot=slot, fallback_slot=fallback, prerequisites=prerequisites,
+                  plan=plan_steps(station_id, slot, fallback, data, wanted, fallback_kept), changed=True,
+                  diff={'before': {'security_profile': station.profile, 'priority': ','.join(map(str, station.priority)),
+                                   'slot %s' % slot: masked(station.slots.get(str(slot)))},
+                        'after': {'security_profile': wanted, 'priority': str(slot),
+                                  'slot %s' % slot: masked(data)}})
+    if missing and context.check_mode:
+        context.warn('station %s: the change could not start now: %s' % (station_id, '; '.join(
+            '%s: %s' % item for item in missing.items())))
+    if missing and not context.check_mode:
+        raise ModuleFailure('station %s: security profile %d refused before anything was sent, prerequisite %s' % (
+            station_id, wanted, '; prerequisite '.join('%s not met: %s' % item for item in missing.items())),
+            prerequisites=prerequisites, missing=sorted(missing))
+    if context.check_mode:
+        return result
+
+    _send_profile(station, slot, data)
+    _record_slot(station, slot, data, context)
+    _set_priority(station.session, [slot] + ([fallback] if fallback is not None else []))
+    before = {'target': station.connection_on(station.target), 'source': station.connection_on(station.source)}
+    _reset(station.session, params['reset_type'])
+    fallback_url = (fallback_data or {}).get('ocppCsmsUrl') or (station.source_connection.get('endpoint') or '').rsplit('/', 1)[0]
+    fallback_profile = int((fallback_data or {}).get('securityProfile') or station.profile or 1)
+    now, seen = wait_for_profile(station, params, before, fallback_url, fallback_profile)
+    if now is None:
+        _fell_back(station, params, fallback, seen, context)
+    if wanted == 3:
+        result['certificate'] = _confirm_certificate(station, now, expected_cert)
+    if fallback is not None:
+        result['fallback'] = _drop_fallback(station, params, slot, fallback, context)
+    result['connection'] = _seen(now)
+    return result

@@ -1,0 +1,191 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: security_profile
+short_description: Move a charging station to OCPP security profile 1, 2 or 3 without locking it out
+version_added: 0.1.0
+description:
+  - Plans the path from the station's current profile (SecurityCtrlr.SecurityProfile, OCPPCommCtrlr.NetworkConfigurationPriority
+    and the slots recorded in the CSMS station record key C(network_profiles), as M(evcs.provisioning.network_profile) records them).
+  - Refuses before anything is sent unless every prerequisite holds, and names the missing one - the URL is a CSMS of
+    this environment (O(allowed_hosts)) and fits the profile; for 2 and 3 the CSMS root O(csms_root_ca_path) is installed
+    on the station (by hash) and the endpoint answers a TLS handshake from the controller with a certificate that
+    chains to it; for 3 the station holds a client certificate from the issuing CA of O(vault_pki_mount) with CN = station
+    id, not expiring within O(renew_before) days; the station is online on a slot it can fall back to.
+  - Downgrades follow OCPP 2.0.1 A00.FR.005 - 3 to 2 only where the station has AllowSecurityProfileDowngrade, never to 1
+    from 2 or 3 - unless O(allow_downgrade=true), which is reported in the result and as an AUDIT warning.
+  - Applies SetNetworkProfile on the new slot, NetworkConfigurationPriority C(<new>,<fallback>), Reset, and waits until the
+    CSMS (O(target_csms) when given) sees the station on the new endpoint with the new profile, and for profile 3 with
+    the expected certificate. Only then is the fallback slot removed from the priority list (the station deletes
+    lower-profile slots itself, A05.FR.06; a fallback at the same profile is removed with one more Reset).
+  - When the station does not come back on the new endpoint within O(timeout), the task fails for this host with what
+    the CSMS saw; a station that came back on its fallback gets the fallback first in its priority list again.
+author: evcs.provisioning contributors (@evcs)
+extends_documentation_fragment:
+  - evcs.provisioning.csms
+  - evcs.provisioning.csms.STATION
+  - evcs.provisioning.csms.ATTRIBUTES
+  - evcs.provisioning.vault
+attributes:
+  check_mode:
+    support: full
+    details: Reads the station and checks the prerequisites; returns the plan in RV(plan), sends nothing.
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+    details: A station already online on the target profile through its recorded active slot is not touched.
+options:
+  security_profile:
+    description: The profile the station must run.
+    type: int
+    required: true
+    choices: [1, 2, 3]
+  ocpp_csms_url:
+    description: The CSMS websocket URL for that profile (C(ws://) for 1, C(wss://) for 2 and 3), without the station id.
+    type: str
+    required: true
+  slot:
+    description: Configuration slot of the new profile; default the profile's number, or another slot when that one is in use.
+    type: int
+    choices: [0, 1, 2, 3]
+  csms_root_ca_path:
+    description: PEM of the CSMS root the station must trust (required for profiles 2 and 3).
+    type: path
+  allowed_hosts:
+    description: Hosts a CSMS URL of this environment may point at.
+    type: list
+    elements: str
+  allow_downgrade:
+    description: Override the downgrade rules; the override is reported (RV(downgrade_override)) and warned about.
+    type: bool
+    default: false
+  renew_before:
+    description: For profile 3, the station certificate must be valid for more than this many days.
+    type: int
+    default: 30
+  interface:
+    description: OCPP interface of the new slot.
+    type: str
+    default: Wired0
+    choices: [Wired0, Wired1, Wired2, Wired3, Wireless0, Wireless1, Wireless2, Wireless3]
+  message_timeout:
+    description: messageTimeout of the new slot, in seconds.
+    type: int
+    default: 30
+  reset_type:
+    description: Reset type used to activate the new slot.
+    type: str
+    default: OnIdle
+    choices: [OnIdle, Immediate]
+  timeout:
+    description: Seconds to wait for the station on the new endpoint after the Reset.
+    type: int
+    default: 120
+  poll_interval:
+    description: Seconds between two looks at the station's connection.
+    type: float
+    default: 1.0
+  target_csms:
+    description:
+      - The CSMS the station connects to after the change, when it is not the one it is managed through now (promotion
+        to another environment). The new slot is recorded in its station record, and the reconnect is confirmed there.
+    type: dict
+    suboptions:
+      url:
+        description: REST endpoint of the target CSMS.
+        type: str
+        required: true
+      token:
+        description: API token of the target CSMS.
+        type: str
+        required: true
+      ca_path:
+        description: CA bundle that verifies the target CSMS REST endpoint.
+        type: path
+seealso:
+  - module: evcs.provisioning.network_profile
+  - module: evcs.provisioning.station_certificate
+'''
+
+EXAMPLES = r'''
+- name: Move the charger to security profile 3
+  evcs.provisioning.security_profile:
+    station_id: LAB-CP-0001
+    security_profile: 3
+    ocpp_csms_url: "{{ evcs_csms.ws_urls['3'] }}"
+    csms_root_ca_path: "{{ evcs_csms.root_ca_path }}"
+    allowed_hosts: "{{ evcs_environment_rules.csms_hosts }}"
+    vault_url: "{{ evcs_vault.url }}"
+    vault_pki_mount: "{{ evcs_vault.pki_mount }}"
+'''
+
+RETURN = r'''
+station_id:
+  description: The station.
+  returned: always
+  type: str
+from_profile:
+  description: The security profile the station ran before the task.
+  returned: always
+  type: int
+to_profile:
+  description: The target security profile.
+  returned: always
+  type: int
+direction:
+  description: C(upgrade), C(downgrade) or C(move) (same profile, another slot or endpoint).
+  returned: always
+  type: str
+plan:
+  description: The steps the task takes (or took); empty when nothing is to be done.
+  returned: always
+  type: list
+  elements: str
+prerequisites:
+  description: Each prerequisite checked and C(ok) or why it does not hold.
+  returned: always
+  type: dict
+slot:
+  description: The slot of the target profile.
+  returned: always
+  type: int
+fallback_slot:
+  description: The slot kept as fallback during the change.
+  returned: when a change is planned
+  type: int
+fallback:
+  description: What happened to the fallback slot after the station came back.
+  returned: when the change was applied
+  type: str
+downgrade_override:
+  description: Whether O(allow_downgrade) overrode a downgrade rule.
+  returned: always
+  type: bool
+certificate:
+  description: The client certificate the station presented on profile 3 after the change.
+  returned: when the station moved to profile 3
+  type: dict
+connection:
+  description: The station's connection as the (target) CSMS sees it after the task.
+  returned: success
+  type: dict
+'''
+
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
+from ansible_collections.evcs.provisioning.plugins.module_utils.security_profile import (
+    run_security_profile, security_profile_argument_spec,
+)
+
+
+def main():
+    run_module(security_profile_argument_spec(), run_security_profile)
+
+
+if __name__ == '__main__':
+    main()
