@@ -1,14 +1,18 @@
 """``python -m evcs_lab.demo`` (what ``make demo`` runs): the demo as numbered steps.
 
-Each step prints ``[n/N] title ... ok (Xs)``; later stages are appended to ``STEPS``.
+Start the lab, provision its chargers from ``inventories/lab`` with ``playbooks/provision.yml``, run it again to show
+that nothing changes, then show the commissioning report. Each step prints ``[n/N] title ... ok (Xs)``.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 from evcs_lab.paths import REPO_ROOT
@@ -31,8 +35,52 @@ def evcs_lab(*args: str) -> Callable[[], bool]:
     return command(sys.executable, "-m", "evcs_lab.cli", *args)
 
 
+REPORT_DIR = REPO_ROOT / "reports"
+_RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+
+
+def _playbook(*args: str, quiet: bool = False) -> subprocess.CompletedProcess:
+    argv = [str(Path(sys.executable).with_name("ansible-playbook")), "playbooks/provision.yml", *args]
+    env = dict(os.environ, EVCS_REPORT_DIR=str(REPORT_DIR), ANSIBLE_FORCE_COLOR="0")
+    if quiet:
+        return subprocess.run(argv, cwd=REPO_ROOT, env=env, check=False, capture_output=True, text=True)
+    return subprocess.run(argv, cwd=REPO_ROOT, env=env, check=False)
+
+
+def provision() -> bool:
+    """First run: provisions fresh stations; ansible-playbook's own output shows the progress."""
+    return _playbook().returncode == 0
+
+
+def provision_again() -> bool:
+    """Second run: must change nothing. Prints the recap lines of the chargers only."""
+    run = _playbook(quiet=True)
+    recap = [m for m in _RECAP.finditer(run.stdout) if m.group(1) != "localhost"]
+    for match in recap:
+        print(f"    {match.group(1):<14} changed={match.group(3)} failed={match.group(5)} unreachable={match.group(4)}")
+    changed = sum(int(m.group(3)) for m in recap)
+    if run.returncode != 0 or not recap:
+        print(run.stdout[-4000:], run.stderr[-2000:], sep="\n")
+        return False
+    print(f"    second run: changed={changed} on {len(recap)} chargers"
+          + ("" if changed == 0 else "  <- NOT idempotent"))
+    return changed == 0
+
+
+def show_report() -> bool:
+    """The per-site Markdown tables the commission role wrote."""
+    tables = sorted(REPORT_DIR.glob("commissioning-*.md"))
+    for table in tables:
+        print(f"\n--- {table.relative_to(REPO_ROOT)}")
+        print(table.read_text())
+    return bool(tables)
+
+
 STEPS: list[Step] = [
     Step("start the lab (OpenBao PKI, reference CSMS, charger simulator)", evcs_lab("up")),
+    Step("provision the lab chargers (playbooks/provision.yml, inventories/lab)", provision),
+    Step("provision again: nothing may change", provision_again),
+    Step("commissioning report", show_report),
     Step("lab status", evcs_lab("status")),
 ]
 
@@ -51,7 +99,9 @@ def run_steps(steps: Sequence[Step]) -> int:
 
 
 def main() -> int:
-    return run_steps(STEPS)
+    status = run_steps(STEPS)
+    print("\nThe lab keeps running: `make lab-status`, `make lab-down`; reports in reports/, audit trail in audit/.")
+    return status
 
 
 if __name__ == "__main__":

@@ -59,6 +59,14 @@ def vault_argument_spec():
     )
 
 
+def vault_kv_argument_spec():
+    """Where station certificate records are kept (documented in ``evcs.provisioning.vault.KV``)."""
+    return dict(
+        vault_kv_mount=dict(type='str', default='secret'),
+        environment=dict(type='str'),
+    )
+
+
 def vault_setting(params, name):
     """The option ``name`` from ``params``, else from its environment variables, else None."""
     value = params.get(name)
@@ -100,21 +108,25 @@ def _login(client, params):
                                key_pem=params['vault_cert_auth_private_key'])
 
 
-class VaultPki(object):
-    """The PKI calls of one mount, through one authenticated hvac client with bounded retries."""
+class VaultSession(object):
+    """One authenticated hvac client (one login per task) and the count of requests made through it.
 
-    def __init__(self, client, mount, retries=3, backoff=0.5):
+    Every attempt is counted by kind (``login``, ``list``, ``read``, ``write``): modules return the figures as
+    ``vault_requests`` so a run shows what it cost Vault.
+    """
+
+    def __init__(self, client, retries=3, backoff=0.5):
         self.client = client
-        self.mount = mount.strip('/')
         self.retries = retries
         self.backoff = backoff
-        #: how many write calls (sign/issue/revoke) this client made: tests and reports count them
-        self.writes = 0
+        self.requests = dict(login=0, list=0, read=0, write=0)
 
-    def _call(self, capability, path, function, *args, **kwargs):
+    def call(self, kind, capability, path, function, *args, **kwargs):
+        """``function(*args, **kwargs)`` with bounded retries; a missing path is None, other failures VaultError."""
         attempt = 0
         while True:
             attempt += 1
+            self.requests[kind] += 1
             try:
                 return function(*args, **kwargs)
             except hvac.exceptions.Forbidden:
@@ -135,65 +147,120 @@ class VaultPki(object):
                                      'unsealed and reachable' % (capability, path, attempt, exc.__class__.__name__))
                 time.sleep(min(self.backoff * (2 ** (attempt - 1)), _MAX_BACKOFF))
 
+    def read(self, path):
+        return self.call('read', 'read', path, self.client.read, path)
+
+    def write(self, path, data):
+        answer = self.call('write', 'update', path, self.client.write_data, path, data=data)
+        return (answer or {}).get('data') or {}
+
+
+class _Engine(object):
+    """A secrets engine mounted at ``mount``, reached through a VaultSession."""
+
+    def __init__(self, session, mount):
+        self.session = session
+        self.mount = mount.strip('/')
+
     def _path(self, suffix):
         return '%s/%s' % (self.mount, suffix)
 
-    def _read(self, suffix):
-        path = self._path(suffix)
-        return self._call('read', path, self.client.read, path)
+    @property
+    def writes(self):
+        """How many write requests (sign/issue/revoke/KV writes) the session made."""
+        return self.session.requests['write']
 
-    def _write(self, suffix, data):
-        path = self._path(suffix)
-        self.writes += 1
-        answer = self._call('update', path, self.client.write_data, path, data=data)
-        return (answer or {}).get('data') or {}
+
+class VaultPki(_Engine):
+    """The PKI calls of one mount."""
 
     def sign(self, role, csr_pem, common_name, ttl=None):
         """``<mount>/sign/<role>``: sign the station's CSR; returns certificate, issuing_ca, ca_chain, serial_number."""
         data = dict(csr=csr_pem, common_name=common_name)
         if ttl:
             data['ttl'] = ttl
-        return self._write('sign/%s' % role, data)
+        return self.session.write(self._path('sign/%s' % role), data)
 
     def issue(self, role, common_name, ttl=None, key_type='ec', key_bits=256):
         """``<mount>/issue/<role>``: Vault makes the key pair (factory mode); the answer holds the private key."""
         data = dict(common_name=common_name, key_type=key_type, key_bits=key_bits)
         if ttl:
             data['ttl'] = ttl
-        return self._write('issue/%s' % role, data)
+        return self.session.write(self._path('issue/%s' % role), data)
 
     def revoke(self, serial):
         """``<mount>/revoke``: revoke the certificate with this Vault serial (``aa:bb:..``)."""
-        return self._write('revoke', dict(serial_number=serial))
+        return self.session.write(self._path('revoke'), dict(serial_number=serial))
 
     def list_serials(self):
-        """Vault serials (``aa:bb:..``) of every certificate the mount issued and still stores."""
+        """Vault serials (``aa:bb:..``) of every certificate the mount issued and still stores (one request per
+        mount, but reading them all is O(certificates): prefer ``certificate(serial)`` with a known serial)."""
         path = self._path('certs')
-        answer = self._call('list', path, self.client.list, path) or {}
+        answer = self.session.call('list', 'list', path, self.session.client.list, path) or {}
         return [key.replace('-', ':') for key in answer.get('data', {}).get('keys', [])]
 
     def certificate(self, serial):
         """``<mount>/cert/<serial>``: {certificate, revocation_time, ...} or None."""
-        answer = self._read('cert/%s' % serial)
+        answer = self.session.read(self._path('cert/%s' % serial))
         return (answer or {}).get('data')
 
     def issuing_ca(self):
         """The PEM of the mount's current (default) issuer."""
-        answer = self._read('cert/ca') or {}
+        answer = self.session.read(self._path('cert/ca')) or {}
         return (answer.get('data') or {}).get('certificate')
 
     def crl_pem(self):
         """The mount's current CRL as PEM (empty string when the mount has none)."""
-        path = self._path('crl/pem')
-        return self._call('read', path, self.client.secrets.pki.read_crl, mount_point=self.mount) or ''
+        return self.session.call('read', 'read', self._path('crl/pem'), self.session.client.secrets.pki.read_crl,
+                                 mount_point=self.mount) or ''
+
+
+class VaultKv(_Engine):
+    """One KV v2 mount: read a secret and merge keys into it without losing the keys others keep there."""
+
+    #: how often a merge is retried when another writer changed the secret between read and write
+    MERGE_ATTEMPTS = 3
+
+    def read(self, path):
+        """``(data, version)`` of the secret at ``path``: ``({}, 0)`` when it does not exist (or is deleted)."""
+        answer = self.session.read(self._path('data/%s' % path)) or {}
+        body = answer.get('data') or {}
+        return dict(body.get('data') or {}), int((body.get('metadata') or {}).get('version') or 0)
+
+    def merge(self, path, values, known=None):
+        """Write ``values`` into the secret at ``path``, keeping its other keys (check-and-set on the version read).
+
+        ``known`` is ``(data, version)`` from an earlier ``read`` (saves one request); when another writer changed
+        the secret in between, it is read again and the merge repeated.
+        """
+        data, version = known if known is not None else self.read(path)
+        for _attempt in range(self.MERGE_ATTEMPTS - 1):
+            try:
+                return self._write(path, dict(data, **values), version)
+            except VaultError as exc:
+                if 'check-and-set' not in str(exc):
+                    raise
+            data, version = self._reread(path)
+        return self._write(path, dict(data, **values), version)
+
+    def _write(self, path, data, version):
+        return self.session.write(self._path('data/%s' % path), dict(data=data, options=dict(cas=version)))
+
+    def _reread(self, path):
+        """``read`` again; a secret whose newest version is deleted has a version number all the same."""
+        data, version = self.read(path)
+        if not version:
+            answer = self.session.read(self._path('metadata/%s' % path)) or {}
+            version = int((answer.get('data') or {}).get('current_version') or 0)
+        return data, version
 
 
 def _errors(exc):
     return '; '.join(getattr(exc, 'errors', None) or [str(exc)])
 
 
-def vault_client(params, warn=None):
-    """An authenticated hvac client for the options in ``params`` (login errors are retried like any call)."""
+def vault_session(params, warn=None):
+    """An authenticated VaultSession for the options in ``params`` (a login is retried like any call)."""
     if not HAS_HVAC:
         raise VaultError('the Python library hvac is required on the controller for Vault (pip install hvac)')
     url = vault_setting(params, 'vault_url')
@@ -202,13 +269,20 @@ def vault_client(params, warn=None):
                          'evcs_vault.url or environment variable VAULT_ADDR/BAO_ADDR)')
     client = hvac.Client(url=url, verify=_verify(params, warn), timeout=params.get('vault_timeout') or 30,
                          namespace=vault_setting(params, 'vault_namespace'))
-    pki = VaultPki(client, params.get('vault_pki_mount') or 'pki', retries=params.get('vault_retries', 3))
-    login_path = 'auth/%s/login' % (params.get('vault_auth_mount') or params.get('vault_auth_method') or 'token')
-    pki._call('update', login_path, _login, client, params)  # pylint: disable=protected-access
-    return client
+    session = VaultSession(client, retries=params.get('vault_retries', 3))
+    method = params.get('vault_auth_method') or 'token'
+    if method == 'token':
+        _login(client, params)  # no request: the client only carries the token
+    else:
+        session.call('login', 'update', 'auth/%s/login' % (params.get('vault_auth_mount') or method), _login, client, params)
+    return session
+
+
+def vault_client(params, warn=None):
+    """An authenticated hvac client for the options in ``params``."""
+    return vault_session(params, warn).client
 
 
 def vault_pki(params, warn=None):
-    """The PKI client of ``vault_pki_mount``."""
-    return VaultPki(vault_client(params, warn), params.get('vault_pki_mount') or 'pki',
-                    retries=params.get('vault_retries', 3))
+    """The PKI client of ``vault_pki_mount``, on a session of its own."""
+    return VaultPki(vault_session(params, warn), params.get('vault_pki_mount') or 'pki')

@@ -76,6 +76,9 @@ def build_app(hub: StationHub, api_token: str) -> web.Application:
         web.get('/api/stations/{id}/connection', _connection),
         web.get('/api/stations/{id}/csr', _csr),
         web.get('/api/stations/{id}/reports/{request_id:-?[0-9]+}', _report),
+        web.get('/api/stations/{id}/charging-profile-reports/{request_id:-?[0-9]+}', _charging_profile_report),
+        web.get('/api/stations/{id}/network-profiles', _network_profiles),
+        web.delete('/api/stations/{id}/network-profiles', _network_profiles_forget),
         web.get('/api/stations/{id}/events', _events),
         web.get('/api/stations/{id}/credentials', _credentials_count),
         web.put('/api/stations/{id}/credentials', _credentials_replace),
@@ -157,6 +160,20 @@ async def _csr(request: web.Request) -> web.Response:
 async def _report(request: web.Request) -> web.Response:
     view = _hub(request).reports.view(request.match_info['id'], int(request.match_info['request_id']))
     return web.json_response(view)
+
+
+async def _charging_profile_report(request: web.Request) -> web.Response:
+    view = _hub(request).charging_profile_reports.view(request.match_info['id'], int(request.match_info['request_id']))
+    return web.json_response(view)
+
+
+async def _network_profiles(request: web.Request) -> web.Response:
+    return web.json_response(_store(request).network_profiles(request.match_info['id']))
+
+
+async def _network_profiles_forget(request: web.Request) -> web.Response:
+    forgotten = _store(request).forget_network_profiles(request.match_info['id'])
+    return web.json_response({'forgotten': forgotten})
 
 
 async def _events(request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ from ocpp.v201 import call as ocpp_call
 from ocpp.v201.enums import MessageTriggerEnumType, RegistrationStatusEnumType
 
 from evcs_lab.csms.config import CsmsConfig
+from evcs_lab.csms.network_profiles import storable
 from evcs_lab.csms.station import StationSession, id_token_status
 from evcs_lab.csms.store import Store
 
@@ -53,11 +54,30 @@ class Reports:
         return {'complete': key in self._complete, 'report_data': report_data}
 
 
+class ChargingProfileReports:
+    """ReportChargingProfiles messages per (station, requestId), in arrival order, complete at ``tbc`` false."""
+
+    def __init__(self):
+        self._parts: dict[tuple[str, int], list[dict]] = defaultdict(list)
+        self._complete: set[tuple[str, int]] = set()
+
+    def add_part(self, station_id: str, request_id: int, part: dict, tbc: bool) -> None:
+        key = (station_id, request_id)
+        self._parts[key].append(part)
+        if not tbc:
+            self._complete.add(key)
+
+    def view(self, station_id: str, request_id: int) -> dict:
+        key = (station_id, request_id)
+        return {'complete': key in self._complete, 'reports': list(self._parts.get(key, []))}
+
+
 class StationHub:
     def __init__(self, config: CsmsConfig, store: Store):
         self.config = config
         self.store = store
         self.reports = Reports()
+        self.charging_profile_reports = ChargingProfileReports()
         self.sessions: dict[str, StationSession] = {}
         self._call_counts: dict[str, Counter] = defaultdict(Counter)
         self._background: set[asyncio.Task] = set()
@@ -69,11 +89,19 @@ class StationHub:
         self.store.log_connection(session.id, session.info.security_profile, session.info.endpoint,
                                   session.state['connected_at'], session.info.client_certificate)
         self.save_state(session)
+        self._forget_lower_network_profiles(session.id, session.info.security_profile)
         LOG.info('%s: connected with security profile %d at %s', session.id, session.info.security_profile,
                  session.info.endpoint)
         if previous is not None:
             LOG.info('%s: new connection replaces the previous one', session.id)
             self._in_background(previous.close('replaced by a new connection of the same station'))
+
+    def _forget_lower_network_profiles(self, station_id: str, security_profile: int) -> None:
+        """A05.FR.06: a station connected on a higher security profile deletes its slots of lower profiles."""
+        forgotten = self.store.forget_network_profiles(station_id, below_security_profile=security_profile)
+        if forgotten:
+            LOG.info('%s: %d network profile slot(s) below security profile %d forgotten', station_id, forgotten,
+                     security_profile)
 
     def detach(self, session: StationSession) -> None:
         session.closed.set()
@@ -153,7 +181,15 @@ class StationHub:
         self._call_counts[station_id][action] += 1
         response = await self._exchange(session, request, timeout)
         LOG.info('%s: %s answered', station_id, action)
-        return snake_to_camel_case(remove_nones(serialize_as_dict(response)))
+        answer = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
+        if action == 'SetNetworkProfile' and answer.get('status') == 'Accepted':
+            self._network_profile_accepted(station_id, payload)
+        return answer
+
+    def _network_profile_accepted(self, station_id: str, payload: dict) -> None:
+        slot = payload['configurationSlot']
+        self.store.save_network_profile(station_id, slot, storable(payload['connectionData']))
+        LOG.info('%s: network profile of slot %d accepted and kept', station_id, slot)
 
     async def _exchange(self, session: StationSession, request, timeout: float):
         action = type(request).__name__

@@ -95,6 +95,14 @@ class StationSession(ChargePoint):
         self.hub.reports.add_part(self.id, request_id, seq_no, tbc, snake_to_camel_case(report_data or []))
         return call_result.NotifyReport()
 
+    @on(Action.report_charging_profiles)
+    def on_report_charging_profiles(self, request_id, charging_limit_source, charging_profile, evse_id, tbc=False,
+                                    **_):
+        part = {'evseId': evse_id, 'chargingLimitSource': charging_limit_source,
+                'chargingProfile': snake_to_camel_case(charging_profile)}
+        self.hub.charging_profile_reports.add_part(self.id, request_id, part, tbc)
+        return call_result.ReportChargingProfiles()
+
     # -- security ----------------------------------------------------------------------------------
     @on(Action.sign_certificate)
     def on_sign_certificate(self, csr, certificate_type=None, **_):

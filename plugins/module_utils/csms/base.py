@@ -48,6 +48,18 @@ class CsmsBackend(abc.ABC):
     def last_csr(self, station_id):
         """The last SignCertificate request the station sent, or None."""
 
+    def charging_profile_report(self, station_id, request_id):
+        """The ReportChargingProfiles parts the station sent for GetChargingProfiles ``request_id``:
+        ``{'complete': bool, 'reports': [{'evseId', 'chargingLimitSource', 'chargingProfile': [...]}]}``."""
+        raise CsmsError('this CSMS backend cannot return the ReportChargingProfiles of station %s' % station_id,
+                        kind='unsupported')
+
+    def network_profiles(self, station_id):
+        """{slot (str): connectionData} the station accepted through SetNetworkProfile, as the CSMS kept it: secrets
+        (apn.apnPassword, apn.simPin, vpn.password, vpn.key) as ``{'salt': hex, 'sha256': hex}``."""
+        raise CsmsError('this CSMS backend does not keep the network profiles of station %s' % station_id,
+                        kind='unsupported')
+
     @abc.abstractmethod
     def get_record(self, collection, record_id):
         """Record and credential access: see the class docstring."""

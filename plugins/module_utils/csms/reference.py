@@ -110,6 +110,14 @@ class ReferenceCsms(CsmsBackend):
             return None
         return self._json(response, 'CSR of %s' % station_id)
 
+    def charging_profile_report(self, station_id, request_id):
+        return self._json(self._request('GET', '/api/stations/%s/charging-profile-reports/%d' % (station_id, request_id)),
+                          'charging profile report %d of %s' % (request_id, station_id))
+
+    def network_profiles(self, station_id):
+        return self._json(self._request('GET', '/api/stations/%s/network-profiles' % station_id),
+                          'network profiles of %s' % station_id)
+
     # -- backend plane -----------------------------------------------------------------------------
     def get_record(self, collection, record_id):
         response = self._request('GET', '/api/%s/%s' % (collection, record_id))
