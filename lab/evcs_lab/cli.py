@@ -315,8 +315,8 @@ def status(home=None) -> int:
 def reset(home=None) -> None:
     """Wipe the CSMS records and factory-reset every simulated station."""
     lab = LabState.load(home)
-    deleted = lab.csms.wipe()
     stations = lab.sim.stations()
+    deleted = lab.csms.wipe(item["id"] for item in stations)
     for item in stations:
         lab.sim.factory_reset(item["id"])
     print(f"reset: {deleted} CSMS records deleted, {len(stations)} stations factory-reset")

@@ -95,13 +95,16 @@ class CsmsApi:
     def reset_stats(self) -> None:
         self.http.request("DELETE", "/api/stats/ocpp")
 
-    def wipe(self) -> int:
-        """Delete every record of every collection and the call statistics; return how many records went."""
+    def wipe(self, station_ids=()) -> int:
+        """Delete every record of every collection, the call statistics and what the CSMS remembers of the
+        network profiles it sent to ``station_ids``; return how many records went."""
         deleted = 0
         for collection in RECORD_COLLECTIONS:
             for record in self.records(collection):
                 self.delete_record(collection, record["id"])
                 deleted += 1
+        for station_id in station_ids:
+            self.http.request("DELETE", f"/api/stations/{station_id}/network-profiles")
         self.reset_stats()
         return deleted
 

@@ -317,7 +317,7 @@ class _Bootstrap:
         self.client.write_data(f"{mount}/intermediate/set-signed", data={
             "certificate": f"{signed['certificate']}\n{signed['issuing_ca']}\n",
         })
-        self._changed(f"issuing CA {mount}")
+        self._changed("issuing CA" if mount == PKI_MOUNT else f"issuing CA {mount}")
 
     def _urls(self, mount: str) -> None:
         wanted = {
@@ -335,7 +335,7 @@ class _Bootstrap:
         if current is not None and all(_same(current.get(key), value) for key, value in settings.items()):
             return
         self.client.write_data(f"{mount}/roles/{name}", data=settings)
-        self._changed(f"role {mount}/{name}")
+        self._changed(f"role {name}" if mount == PKI_MOUNT else f"role {mount}/{name}")
 
     def _policy(self) -> None:
         current = (self.client.read(f"sys/policy/{POLICY}") or {}).get("data", {})
@@ -405,7 +405,7 @@ class _Bootstrap:
         write_private(files.key, issued["private_key"].strip() + "\n")
         files.cert.write_text(leaf + issuing_pem)
         files.chain.write_text(issuing_pem + root_pem)
-        self._changed(f"CSMS server certificate ({mount})")
+        self._changed("CSMS server certificate" if mount == PKI_MOUNT else f"CSMS server certificate ({mount})")
 
 
 def _same(current, wanted) -> bool:

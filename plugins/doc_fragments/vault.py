@@ -80,8 +80,34 @@ options:
     default: charging-station
 notes:
   - The Vault token's policy needs C(update) on C(<mount>/sign/<role>) (and C(<mount>/issue/<role>) for factory mode,
-    C(<mount>/revoke) for C(state=absent)), C(list) on C(<mount>/certs) and C(read) on C(<mount>/cert/*)
-    and C(<mount>/crl/pem). A refusal names the path and the missing capability.
+    C(<mount>/revoke) for C(state=absent)), C(read) on C(<mount>/cert/*), and C(list) on C(<mount>/certs) where a
+    module scans the mount. A refusal names the path and the missing capability.
+  - A task logs in once per station (one AppRole or cert login), whatever number of requests follows.
 requirements:
   - hvac (Python library, on the controller)
+'''
+
+    # Where a station's certificate is recorded (KV v2), so it is found by its serial instead of a scan of the mount.
+    KV = r'''
+options:
+  environment:
+    description:
+      - The inventory's environment (C(evcs_environment)), part of the KV v2 path
+        C(<vault_kv_mount>/data/evcs/<environment>/stations/<station_id>) where the station's certificate is recorded
+        (keys C(certificate_serial), C(certificate_not_after), C(certificate_issuer),
+        C(certificate_fingerprint_sha256); every other key of that secret, such as C(basic_auth_password), is kept).
+      - With it, the certificate this PKI last signed for the station is read by its recorded serial (one read). A
+        station without a record counts with the certificate it presents on its CSMS connection (a station enrolled
+        before records were kept, and not on security profile 3, is enrolled once more); the record is written as soon
+        as the station holds a valid certificate.
+      - Without it, the PKI mount is scanned (C(list) on C(<mount>/certs) and one read per certificate it stores),
+        so the cost grows with the number of certificates.
+    type: str
+  vault_kv_mount:
+    description: Mount path of the KV version 2 secrets engine of those records.
+    type: str
+    default: secret
+notes:
+  - The policy needs C(read) on C(<vault_kv_mount>/data/evcs/<environment>/stations/*) and C(create), C(update) there
+    to record a certificate (writes use check-and-set, so a concurrent change of the secret is merged, not lost).
 '''

@@ -3,15 +3,19 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The station's maximum: a ChargingStationMaxProfile on EVSE 0 (SetChargingProfile), set only when different.
 
-The station's capability is read first (SmartChargingCtrlr.Enabled and RateUnit). GetChargingProfiles tells
-whether the station holds a CSO ChargingStationMaxProfile at all; its content arrives at the CSMS in
-ReportChargingProfiles, which the CSMS REST API does not expose, so the profile last applied is kept in the
-CSMS station record under ``charging_limit`` and compared with the desired one.
+The station's capability is read first (SmartChargingCtrlr.Enabled and RateUnit). Then the station's real
+ChargingStationMaxProfile is read back as OCPP intends: GetChargingProfiles(requestId, purpose
+ChargingStationMaxProfile, EVSE 0) is answered NoProfiles (none) or Accepted, and the profiles follow in
+ReportChargingProfiles messages that the CSMS collects by requestId (``CsmsBackend.charging_profile_report``).
+The profile at the desired stack level is compared with the desired one; a profile changed on the station
+behind the collection's back is found and set again.
 """
 
 from __future__ import annotations
 
 import random
+import time
+from datetime import datetime
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
@@ -22,8 +26,12 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
     StationSession, normalise, normalise_item, variable_key,
 )
 
+#: station record key older runs kept the applied limit under (read by commissioning)
 RECORD_KEY = 'charging_limit'
 PURPOSE = 'ChargingStationMaxProfile'
+#: how long the ReportChargingProfiles of an Accepted GetChargingProfiles may take to reach the CSMS
+REPORT_WAIT = 10.0
+_REPORT_POLL = 0.05
 #: a fixed start keeps the profile identical from run to run (the limit applies from then on)
 SCHEDULE_START = '2020-01-01T00:00:00Z'
 _CAPABILITY = [
@@ -98,13 +106,74 @@ def _choose_unit(params, supported, context):
     return other, converted
 
 
-def _has_profile(session):
+def _wait_for_report(backend, station_id, request_id, wait):
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            report = backend.charging_profile_report(station_id, request_id)
+        except CsmsError as error:
+            raise ModuleFailure('station %s: reading its ReportChargingProfiles from the CSMS failed: %s'
+                                % (station_id, error))
+        if report.get('complete'):
+            return report
+        if time.monotonic() >= deadline:
+            raise ModuleFailure('station %s answered GetChargingProfiles with Accepted, but its ReportChargingProfiles '
+                                '(requestId %d) did not reach the CSMS within %s s: check the station\'s connection and '
+                                'run again' % (station_id, request_id, wait))
+        time.sleep(_REPORT_POLL)
+
+
+def station_max_profiles(session, backend, wait=REPORT_WAIT):
+    """The ChargingStationMaxProfiles the station holds (EVSE 0), as it reports them: a list of chargingProfile dicts."""
+    request_id = random.randint(1, 2 ** 31 - 1)
     answer = session.call('GetChargingProfiles', {
-        'requestId': random.randint(1, 2 ** 31 - 1),
-        'evseId': 0,
-        'chargingProfile': {'chargingProfilePurpose': PURPOSE, 'chargingLimitSource': ['CSO']},
-    })
-    return answer.get('status') == 'Accepted'
+        'requestId': request_id, 'evseId': 0, 'chargingProfile': {'chargingProfilePurpose': PURPOSE}})
+    if answer.get('status') != 'Accepted':
+        return []
+    report = _wait_for_report(backend, session.station_id, request_id, wait)
+    return [profile for part in report.get('reports', []) if part.get('evseId', 0) == 0
+            for profile in part.get('chargingProfile') or [] if profile.get('chargingProfilePurpose') == PURPOSE]
+
+
+def _instant(value):
+    """An RFC 3339 time in one canonical form (stations may add fractions or write +00:00 for Z)."""
+    if not value:
+        return value
+    try:
+        moment = datetime.fromisoformat(str(value).replace('Z', '+00:00'))
+    except ValueError:
+        return value
+    return moment.isoformat().replace('+00:00', 'Z') if moment.tzinfo else value
+
+
+def profile_view(profile):
+    """What this module manages in a ChargingStationMaxProfile, comparable whatever the station's formatting."""
+    if not profile:
+        return None
+    schedules = profile.get('chargingSchedule') or [{}]
+    schedule = schedules[0]
+    return {
+        'id': profile.get('id'),
+        'stack_level': profile.get('stackLevel'),
+        'kind': profile.get('chargingProfileKind'),
+        'recurrency_kind': profile.get('recurrencyKind'),
+        'valid_from': _instant(profile.get('validFrom')),
+        'valid_to': _instant(profile.get('validTo')),
+        'schedules': len(schedules),
+        'start': _instant(schedule.get('startSchedule')),
+        'duration': schedule.get('duration'),
+        'unit': schedule.get('chargingRateUnit'),
+        'periods': [{'start': period.get('startPeriod'), 'limit': float(period['limit']),
+                     'phases': period.get('numberPhases')} for period in schedule.get('chargingSchedulePeriod') or []],
+    }
+
+
+def _at_stack_level(profiles, stack_level):
+    """The profile the desired one would replace: same purpose, same EVSE and stack level (K01.FR.05)."""
+    for profile in profiles:
+        if profile.get('stackLevel') == stack_level:
+            return profile
+    return None
 
 
 def _summary(payload):
@@ -127,42 +196,34 @@ def _send(session, payload):
                                 or 'no reason given'))
 
 
-def _record(backend, station_id):
-    try:
-        return backend.get_record('stations', station_id)
-    except CsmsError as error:
-        raise ModuleFailure('station %s: reading its CSMS record failed: %s' % (station_id, error))
-
-
 def run_charging_limit(params, context):
     if params['limit'] <= 0:
         raise ModuleFailure('station %s: limit %s %s would stop all charging, and many stations reject it: give a '
                             'positive limit' % (params['station_id'], params['limit'], params['unit']))
     backend = csms_backend(params, context.warn)
-    session = StationSession(backend, params['station_id'])
+    session = StationSession.for_task(backend, params['station_id'], context)
     unit, limit = _choose_unit(params, _capability(session), context)
     payload = profile_payload(params, unit, limit)
-    desired = _summary(payload)
+    desired = profile_view(payload['chargingProfile'])
 
-    record = _record(backend, params['station_id'])
-    recorded = (record or {}).get(RECORD_KEY)
-    present = _has_profile(session)
-    changed = not present or recorded != desired
+    current = profile_view(_at_stack_level(station_max_profiles(session, backend), params['stack_level']))
+    changed = current != desired
     if changed and not context.check_mode:
         _send(session, payload)
-        if record is None:
-            context.warn('station %s has no CSMS station record, so the applied limit is not recorded and the next run '
-                         'sends it again: register the station (backend role) first' % params['station_id'])
-        else:
-            try:
-                backend.patch_record('stations', params['station_id'], {RECORD_KEY: desired})
-            except CsmsError as error:
-                raise ModuleFailure('station %s accepted the limit, but recording it in the CSMS failed: %s'
-                                    % (params['station_id'], error))
-    return {
+    outcome = {
         'changed': changed,
-        'diff': {'before': {PURPOSE: recorded if present else None}, 'after': {PURPOSE: desired}} if changed else
-                {'before': {}, 'after': {}},
-        'profile': desired,
+        'diff': _diff(current, desired) if changed else {'before': {}, 'after': {}},
+        'profile': _summary(payload),
         'requests': session.calls,
     }
+    outcome.update(session.facts())
+    return outcome
+
+
+def _diff(current, desired):
+    """Only the managed keys that differ (the whole profile when the station holds none)."""
+    if current is None:
+        return {'before': {PURPOSE: None}, 'after': {PURPOSE: desired}}
+    keys = [key for key in desired if current.get(key) != desired[key]]
+    return {'before': {PURPOSE: dict((key, current.get(key)) for key in keys)},
+            'after': {PURPOSE: dict((key, desired[key]) for key in keys)}}

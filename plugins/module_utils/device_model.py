@@ -4,8 +4,9 @@
 """OCPP 2.0.1 device model variables: batched GetVariables -> compare -> batched SetVariables of the differences.
 
 The station's own message limits (``DeviceDataCtrlr.ItemsPerMessage`` / ``BytesPerMessage`` for the
-``GetVariables`` and ``SetVariables`` instances) are read at the start of every task and every request is split
-to fit them. Nothing is cached across tasks.
+``GetVariables`` and ``SetVariables`` instances) are read once per run and host: the first task that reads them
+returns them as the host fact ``evcs_device_data_limits`` and later tasks of the run take them from there (the
+action plugins pass task variables in ``RunContext.task_vars``). Every request is split to fit them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ _TRUE = ('true', '1', 'yes', 'on')
 _FALSE = ('false', '0', 'no', 'off')
 #: value types understood by normalisation; ``auto`` infers one from the desired value
 VALUE_TYPES = ('auto', 'string', 'boolean', 'integer', 'decimal', 'list', 'set')
+#: the host fact that carries a station's message limits from the first task of a run to the next ones
+LIMITS_FACT = 'evcs_device_data_limits'
+_LIMIT_NAMES = ('ItemsPerMessage', 'BytesPerMessage')
 
 
 def variable_spec():
@@ -50,9 +54,16 @@ def variable_spec():
     )
 
 
+def _gather_spec():
+    """A variable read beside the managed ones: where it is, no value."""
+    spec = variable_spec()
+    return dict((name, spec[name]) for name in ('component', 'variable', 'attribute_type'))
+
+
 def device_model_argument_spec():
     return station_argument_spec(
         variables=dict(type='list', elements='dict', required=True, options=variable_spec()),
+        gather=dict(type='list', elements='dict', default=[], options=_gather_spec()),
         state=dict(type='str', default='merged', choices=['merged', 'gathered']),
         update_write_only=dict(type='str', default='never', choices=['always', 'on_create', 'never']),
     )
@@ -200,19 +211,52 @@ def split_batches(action, entries, items_limit=None, bytes_limit=None):
 def _limit_items():
     items = []
     for action in _LIMIT_ACTIONS:
-        for name in ('ItemsPerMessage', 'BytesPerMessage'):
+        for name in _LIMIT_NAMES:
             items.append({'component': {'name': 'DeviceDataCtrlr'}, 'variable': {'name': name, 'instance': action}})
     return items
 
 
-class StationSession(object):
-    """One task's conversation with one station: its message limits and batched Get/SetVariables."""
+def _limits_from_fact(fact, station_id):
+    """{(action, name): number} from the ``evcs_device_data_limits`` fact, or None when it is not this station's."""
+    if not isinstance(fact, dict) or fact.get('station_id') != station_id:
+        return None
+    limits = {}
+    for action in _LIMIT_ACTIONS:
+        for name, number in (fact.get(action) or {}).items():
+            if name in _LIMIT_NAMES and number:
+                limits[(action, name)] = int(number)
+    return limits
 
-    def __init__(self, backend, station_id):
+
+class StationSession(object):
+    """One task's conversation with one station: its message limits and batched Get/SetVariables.
+
+    ``limits`` ({(action, name): number}) are the station's limits when an earlier task of the run read them;
+    None makes the first request read them.
+    """
+
+    def __init__(self, backend, station_id, limits=None):
         self.backend = backend
         self.station_id = station_id
-        self.limits = {}
+        self.limits = dict(limits or {})
+        self.limits_known = limits is not None
+        self.limits_read = False
         self.calls = {}
+
+    @classmethod
+    def for_task(cls, backend, station_id, context):
+        """A session that takes the station's limits from the host fact an earlier task of the run returned."""
+        return cls(backend, station_id, _limits_from_fact(context.task_vars.get(LIMITS_FACT), station_id))
+
+    def facts(self):
+        """``{'ansible_facts': {LIMITS_FACT: ...}}`` when this task read the limits (merge it into the result)."""
+        if not self.limits_read:
+            return {}
+        fact = {'station_id': self.station_id}
+        for action in _LIMIT_ACTIONS:
+            fact[action] = dict((name, self.limits[(action, name)]) for name in _LIMIT_NAMES
+                                if (action, name) in self.limits)
+        return {'ansible_facts': {LIMITS_FACT: fact}}
 
     def call(self, action, payload):
         self.calls[action] = self.calls.get(action, 0) + 1
@@ -233,9 +277,10 @@ class StationSession(object):
                 continue
             if number > 0:
                 self.limits[(result['variable'].get('instance'), result['variable']['name'])] = number
+        self.limits_known = self.limits_read = True
 
     def _batches(self, action, entries):
-        if not self.limits:
+        if not self.limits_known:
             self.read_limits()
         return split_batches(action, entries, self.limits.get((action, 'ItemsPerMessage')),
                              self.limits.get((action, 'BytesPerMessage')))
@@ -283,7 +328,7 @@ def _refusal(station_id, action, item, result):
 
 def current_values(session, items):
     """Read ``items`` (not write-only) and return {key: value string}; fail on any refusal."""
-    readable = [item for item in items if not item['write_only']]
+    readable = list(dict((variable_key(item), item) for item in items if not item['write_only']).values())
     results = session.get(readable) if readable else {}
     values = {}
     for item in readable:
@@ -351,9 +396,12 @@ def apply_changes(session, changes):
     return reboot
 
 
-def converge_variables(session, items, check_mode, update_write_only='never'):
-    """Read -> compare -> write: the shared core of device_model, network_profile and station_reset."""
-    current = current_values(session, items)
+def converge_variables(session, items, check_mode, update_write_only='never', current=None):
+    """Read -> compare -> write: the shared core of device_model, network_profile and station_reset.
+
+    ``current`` ({key: value}) is what the caller already read in the same GetVariables, for all of ``items``."""
+    if current is None:
+        current = current_values(session, items)
     changes = differences(items, current, update_write_only)
     reboot = [] if check_mode or not changes else apply_changes(session, changes)
     return {
@@ -373,12 +421,15 @@ def _gathered(items, current):
 
 
 def _validate(params):
+    if params['gather'] and params['state'] == 'gathered':
+        raise ModuleFailure('station %s: gather reads variables beside the ones state=merged sets; with state=gathered '
+                            'list every variable to read under variables' % params['station_id'])
     if params['state'] == 'merged':
         missing = [variable_key(item) for item in params['variables'] if item.get('value') is None]
         if missing:
             raise ModuleFailure('station %s: state=merged needs a value for %s: give value, or use state=gathered to read'
                                 % (params['station_id'], ', '.join(missing)))
-    for item in params['variables']:
+    for item in params['variables'] + params['gather']:
         if item['component'].get('connector') is not None and item['component'].get('evse') is None:
             raise ModuleFailure('station %s: %s names a connector without its evse: add component.evse'
                                 % (params['station_id'], variable_key(item)))
@@ -390,11 +441,16 @@ def run_device_model(params, context):
     for item in items:
         if item['write_only'] and item.get('value') is not None:
             context.add_secret(render(item['value'], value_type(item)))
-    session = StationSession(csms_backend(params, context.warn), params['station_id'])
+    gather = [normalise_item(item) for item in params['gather']]
+    session = StationSession.for_task(csms_backend(params, context.warn), params['station_id'], context)
+    # one GetVariables (split only at the station's limits) reads what is set and what is gathered beside it
+    current = current_values(session, items + gather)
     if params['state'] == 'gathered':
-        current = current_values(session, items)
-        return {'changed': False, 'variables': _gathered(items, current), 'requests': session.calls}
-    outcome = converge_variables(session, items, context.check_mode, params['update_write_only'])
-    outcome['variables'] = _gathered(items, outcome.pop('current'))
+        outcome = {'changed': False, 'variables': _gathered(items, current)}
+    else:
+        outcome = converge_variables(session, items, context.check_mode, params['update_write_only'], current=current)
+        outcome['variables'] = _gathered(items, outcome.pop('current'))
+        outcome['gathered'] = _gathered(gather, current)
     outcome['requests'] = session.calls
+    outcome.update(session.facts())
     return outcome

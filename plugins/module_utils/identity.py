@@ -22,18 +22,20 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection 
     csms_backend, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
-    VaultError, vault_argument_spec, vault_pki, vault_setting,
+    VaultError, VaultKv, VaultPki, vault_argument_spec, vault_kv_argument_spec, vault_session, vault_setting,
 )
 
 STATION_CERTIFICATE = 'ChargingStationCertificate'
 TRUST_ANCHOR_TYPES = ['CSMSRootCertificate', 'ManufacturerRootCertificate', 'V2GRootCertificate', 'MORootCertificate']
 _ORGANIZATION = {'component': {'name': 'SecurityCtrlr'}, 'variable': {'name': 'OrganizationName'}}
 _CSR_POLL_SECONDS = 0.5
+#: the keys of the station's Vault KV secret that record its certificate (other keys there are left alone)
+_RECORD_KEYS = ('certificate_serial', 'certificate_not_after', 'certificate_issuer', 'certificate_fingerprint_sha256')
 
 
 # -- argument specs ----------------------------------------------------------------------------------
 def station_certificate_argument_spec():
-    spec = station_argument_spec(**vault_argument_spec())
+    spec = _vault_options()
     spec.update(
         state=dict(type='str', default='present', choices=['present', 'absent']),
         mode=dict(type='str', default='station', choices=['station', 'factory']),
@@ -61,7 +63,13 @@ def trust_anchors_argument_spec():
 
 
 def station_certificate_info_argument_spec():
-    return station_argument_spec(**vault_argument_spec())
+    return _vault_options()
+
+
+def _vault_options():
+    options = vault_argument_spec()
+    options.update(vault_kv_argument_spec())
+    return station_argument_spec(**options)
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -90,34 +98,91 @@ def _csms(params, context):
         raise ModuleFailure(str(exc))
 
 
+def record_path(params):
+    """KV v2 path of the station's secret (``evcs/<environment>/stations/<id>``); None without ``environment``."""
+    if not params.get('environment'):
+        return None
+    return 'evcs/%s/stations/%s' % (params['environment'], params['station_id'])
+
+
+def _record(certificate):
+    facts = certs.certificate_facts(certificate, _now())
+    return dict(zip(_RECORD_KEYS, (facts['serial'], facts['not_after'], facts['issuer'], facts['fingerprint_sha256'])))
+
+
 class _Pki(object):
-    """The issuing CA, its CRL and the station's certificates as Vault knows them, read once per run."""
+    """The issuing CA and the station's certificates as Vault knows them, through one login per task.
+
+    The certificate this PKI last signed for a station is recorded in the station's KV v2 secret
+    (``<vault_kv_mount>/data/evcs/<environment>/stations/<id>``) and read back by its serial: a constant number of
+    requests per station. Without ``environment`` the mount is scanned (one read per certificate it stores). A station
+    without a record counts with the certificate it presents; the record is written as soon as it holds a valid one.
+    """
 
     def __init__(self, params, context):
-        self.client = _vault(vault_pki, params, context.warn)
+        self.session = _vault(vault_session, params, context.warn)
+        self.client = VaultPki(self.session, params.get('vault_pki_mount') or 'pki')
+        self.kv = VaultKv(self.session, params.get('vault_kv_mount') or 'secret')
+        self.record_path = record_path(params)
         self.role = params.get('vault_pki_role')
+        self._record = None
+        #: revocation status by serial number, for every certificate read from the mount
+        self._revoked = {}
         ca_pem = _vault(self.client.issuing_ca)
         if not ca_pem:
             raise ModuleFailure('Vault PKI mount %s has no issuing CA: check vault_pki_mount' % self.client.mount)
         self.issuer = certs.load_certificate(ca_pem)
-        crl_pem = _vault(self.client.crl_pem)
-        self.crl = certs.x509.load_pem_x509_crl(crl_pem.encode('ascii')) if crl_pem.strip() else None
+
+    @property
+    def revoked_serials(self):
+        return set(serial for serial, revoked in self._revoked.items() if revoked)
+
+    def _certificate(self, record):
+        if not (record or {}).get('certificate'):
+            return None
+        certificate = certs.load_certificate(record['certificate'])
+        self._revoked[certificate.serial_number] = bool(record.get('revocation_time'))
+        return certificate
+
+    def certificate(self, serial_number):
+        """The certificate of this mount with that serial (its revocation status noted), or None."""
+        return self._certificate(_vault(self.client.certificate, certs.vault_serial(serial_number)))
+
+    def check_revocation(self, certificate):
+        """Note whether ``certificate`` is revoked: one read unless it was read from the mount already."""
+        if certificate.serial_number not in self._revoked:
+            self.certificate(certificate.serial_number)
 
     def station_certificates(self, station_id):
-        """Every certificate of this mount with CN = station id, newest first: [(certificate, revoked)]."""
+        """Every certificate of this mount with CN = station id, newest first: [(certificate, revoked)] (a scan)."""
         found = []
         for serial in _vault(self.client.list_serials):
-            record = _vault(self.client.certificate, serial) or {}
-            if not record.get('certificate'):
-                continue
-            certificate = certs.load_certificate(record['certificate'])
-            if certs.common_name(certificate.subject) == station_id:
-                found.append((certificate, bool(record.get('revocation_time'))))
+            certificate = self._certificate(_vault(self.client.certificate, serial))
+            if certificate is not None and certs.common_name(certificate.subject) == station_id:
+                found.append((certificate, self._revoked[certificate.serial_number]))
         return sorted(found, key=lambda item: item[0].not_valid_before_utc, reverse=True)
 
+    def _read_record(self):
+        if self._record is None:
+            self._record = _vault(self.kv.read, self.record_path)
+        return self._record[0]
+
     def last_signed(self, station_id):
-        signed = self.station_certificates(station_id)
-        return signed[0][0] if signed else None
+        """The certificate recorded for the station (None without a record); without ``environment`` the newest
+        certificate with its CN, found by a scan of the mount."""
+        if not self.record_path:
+            signed = self.station_certificates(station_id)
+            return signed[0][0] if signed else None
+        serial = self._read_record().get('certificate_serial')
+        return self.certificate(int(serial, 16)) if serial else None
+
+    def remember(self, certificate):
+        """Record ``certificate`` as the station's in its KV secret, unless it is recorded already (or no path)."""
+        if not self.record_path or self._read_record().get('certificate_serial') == certs.ocpp_serial(certificate.serial_number):
+            return False
+        _vault(self.kv.merge, self.record_path, _record(certificate), self._record)
+        self._record = None
+        return True
 
     def chain_pem(self, answer):
         chain = answer.get('ca_chain') or [answer.get('issuing_ca')]
@@ -129,7 +194,7 @@ def _wanted(params, pki):
         'common_name': params['station_id'],
         'organization': params.get('organization'),
         'issuer': pki.issuer,
-        'crl': pki.crl,
+        'revoked_serials': pki.revoked_serials,
         'renew_before': datetime.timedelta(days=params['renew_before']),
         'renew_at_fraction': params['renew_at_fraction'],
         'force': params['force'],
@@ -178,7 +243,11 @@ def _presented(csms, station_id):
 def _current(csms, pki, station_id):
     """The station's certificate: the newer of what it presents on mTLS and what this PKI last signed for it."""
     candidates = [cert for cert in (_presented(csms, station_id), pki.last_signed(station_id)) if cert is not None]
-    return max(candidates, key=lambda cert: cert.not_valid_before_utc) if candidates else None
+    if not candidates:
+        return None
+    current = max(candidates, key=lambda cert: cert.not_valid_before_utc)
+    pki.check_revocation(current)
+    return current
 
 
 def _await_csr(csms, station_id, previous, timeout):
@@ -230,6 +299,19 @@ def _enroll(csms, pki, params):
     return certs.load_certificate(answer['certificate'])
 
 
+def _keep_record(pki, current, context):
+    """Record the station's valid certificate when its KV record names another one (never in check mode)."""
+    if current is not None and not context.check_mode:
+        pki.remember(current)
+
+
+def _issued(result, pki, issued, now):
+    """Record the certificate just signed or issued and report it."""
+    pki.remember(issued)
+    result.update(certificate=_facts(issued, now), diff=_diff(result['certificate'], _facts(issued, now)))
+    return result
+
+
 def _present_on_station(params, context, pki, now):
     station_id = params['station_id']
     csms = _csms(params, context)
@@ -238,6 +320,7 @@ def _present_on_station(params, context, pki, now):
     action = ('renewed' if current is not None else 'enrolled') if needed else 'none'
     result = dict(changed=needed, action=action, reason=reason, certificate=_facts(current, now))
     if not needed:
+        _keep_record(pki, current, context)
         return result
     if params.get('organization'):
         previous = ensure_organization(csms, station_id, params['organization'], context.check_mode)
@@ -247,9 +330,7 @@ def _present_on_station(params, context, pki, now):
         result['diff'] = _diff(result['certificate'], '(a new certificate for CN=%s from %s)'
                                % (station_id, pki.issuer.subject.rfc4514_string()))
         return result
-    issued = _enroll(csms, pki, params)
-    result.update(certificate=_facts(issued, now), diff=_diff(result['certificate'], _facts(issued, now)))
-    return result
+    return _issued(result, pki, _enroll(csms, pki, params), now)
 
 
 def _absent_on_station(params, context, pki, now):
@@ -307,12 +388,16 @@ def _write(path, text, mode):
 def _in_factory(params, context, pki, now):
     paths = _factory_paths(params)
     current = _read_existing(paths)
+    if current is not None:
+        pki.check_revocation(current)
     needed, reason = certs.needs_enrollment(current, _wanted(params, pki), now)
     action = ('renewed' if current is not None else 'enrolled') if needed else 'none'
     result = dict(changed=needed, action=action, reason=reason, certificate=_facts(current, now), files=paths)
-    if not needed or context.check_mode:
-        if needed:
-            result['diff'] = _diff(result['certificate'], '(a new key and certificate in %s)' % params['dest'])
+    if not needed:
+        _keep_record(pki, current, context)
+        return result
+    if context.check_mode:
+        result['diff'] = _diff(result['certificate'], '(a new key and certificate in %s)' % params['dest'])
         return result
     curves = (params.get('key_policy') or {}).get('ec_curves') or certs.EC_CURVES
     answer = _vault(pki.client.issue, pki.role, params['station_id'], params.get('ttl'), 'ec',
@@ -322,9 +407,7 @@ def _in_factory(params, context, pki, now):
     _write(paths['key'], answer['private_key'].strip() + '\n', 0o600)
     _write(paths['certificate'], answer['certificate'].strip() + '\n', 0o644)
     _write(paths['chain'], pki.chain_pem(answer), 0o644)
-    issued = certs.load_certificate(answer['certificate'])
-    result.update(certificate=_facts(issued, now), diff=_diff(result['certificate'], _facts(issued, now)))
-    return result
+    return _issued(result, pki, certs.load_certificate(answer['certificate']), now)
 
 
 def run_station_certificate(params, context):
@@ -338,7 +421,7 @@ def run_station_certificate(params, context):
         outcome = _absent_on_station(params, context, pki, now)
     else:
         outcome = _present_on_station(params, context, pki, now)
-    outcome['station_id'] = params['station_id']
+    outcome.update(station_id=params['station_id'], vault_requests=dict(pki.session.requests))
     _flatten(outcome)
     return outcome
 
@@ -429,5 +512,6 @@ def run_station_certificate_info(params, context):
                   installed=installed_certificates(csms, station_id),
                   presented=_facts(_presented(csms, station_id), now), last_signed=None)
     if vault_setting(params, 'vault_url'):
-        result['last_signed'] = _facts(_Pki(params, context).last_signed(station_id), now)
+        pki = _Pki(params, context)
+        result.update(last_signed=_facts(pki.last_signed(station_id), now), vault_requests=dict(pki.session.requests))
     return result

@@ -4,10 +4,12 @@
 """SetNetworkProfile for one configuration slot, plus OCPPCommCtrlr.NetworkConfigurationPriority.
 
 OCPP 2.0.1 has no call that reads a network connection profile back (there is no GetNetworkProfile, and the
-device model does not expose slot contents), so the module records what it applied in the CSMS station record,
-key ``network_profiles`` -> {slot: connection data}, with every secret replaced by a salted SHA-256
-fingerprint, and compares the desired profile with that record. Without a station record the profile is sent
-(and a warning says that idempotence needs the station registered in the CSMS).
+device model does not expose slot contents), so the CSMS is the authority on what it sent: it keeps the connection
+data of every SetNetworkProfile the station accepted, per slot, with each secret replaced by
+``{'salt': ..., 'sha256': sha256(salt + value)}`` (``CsmsBackend.network_profiles``). The module compares the
+desired profile with that, secrets by recomputing the salted hash, whether or not the station has a CSMS record.
+
+``recordable``/``fingerprint``/``RECORD_KEY`` remain for callers that keep slots in a station record themselves.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection 
     csms_backend, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
-    MASK, StationSession, converge_variables, current_values, normalise_item,
+    MASK, StationSession, converge_variables, current_values, normalise_item, variable_key,
 )
 
+#: station record key of callers that keep slots in the record themselves (see ``recordable``)
 RECORD_KEY = 'network_profiles'
 INTERFACES = ['Wired0', 'Wired1', 'Wired2', 'Wired3', 'Wireless0', 'Wireless1', 'Wireless2', 'Wireless3']
 _SCHEMES = {1: 'ws', 2: 'wss', 3: 'wss'}
@@ -101,7 +104,18 @@ def fingerprint(value, salt=None):
     return 'sha256:%s:%s' % (salt, digest)
 
 
+def salted_hash_matches(stored, value):
+    """Whether the CSMS's ``{'salt', 'sha256'}`` of a secret is the hash of ``value``."""
+    if not isinstance(stored, dict) or not stored.get('salt') or not stored.get('sha256'):
+        return False
+    digest = hashlib.sha256((str(stored['salt']) + str(value)).encode('utf-8')).hexdigest()
+    return hmac.compare_digest(digest, str(stored['sha256']))
+
+
 def _fingerprint_matches(stored, value):
+    """A secret kept by the CSMS (salted hash object) or by a record (``sha256:<salt>:<hex>``) against ``value``."""
+    if isinstance(stored, dict):
+        return salted_hash_matches(stored, value)
     parts = str(stored or '').split(':')
     return len(parts) == 3 and hmac.compare_digest(fingerprint(value, parts[1]), str(stored))
 
@@ -131,7 +145,7 @@ def recordable(data):
 
 
 def profile_matches(desired, recorded):
-    """Whether the recorded (fingerprinted) slot content equals the desired connection data."""
+    """Whether the kept slot content (secrets hashed, by the CSMS or in a record) equals the desired connection data."""
     if not recorded:
         return False
     plain, stored = _copy(desired), _copy(recorded)
@@ -173,11 +187,10 @@ def check_url(station_id, url, security_profile, allowed_hosts):
                                 station_id, url, parts.hostname, ', '.join(allowed_hosts) or 'none'))
 
 
-def _check_security_profile(session, wanted):
-    current = current_values(session, [normalise_item(_SECURITY_PROFILE)])
+def _check_security_profile(session, wanted, current):
     try:
-        active = int(list(current.values())[0])
-    except (TypeError, ValueError, IndexError):
+        active = int(current[variable_key(normalise_item(_SECURITY_PROFILE))])
+    except (TypeError, ValueError, KeyError):
         return None
     if wanted < active:
         raise ModuleFailure('station %s runs security profile %d; a slot with security profile %d would be a '
@@ -209,26 +222,15 @@ def _check_certificates(session, backend, wanted):
                                 'identity role first' % session.station_id)
 
 
-# -- record --------------------------------------------------------------------------------------------------
-def _read_record(backend, station_id):
+# -- what the CSMS sent ----------------------------------------------------------------------------------------
+def sent_profile(backend, station_id, slot):
+    """The connection data the station accepted for ``slot`` as the CSMS kept it (secrets hashed), or None."""
     try:
-        return backend.get_record('stations', station_id)
+        return (backend.network_profiles(station_id) or {}).get(str(slot))
     except CsmsError as error:
-        raise ModuleFailure('station %s: reading its CSMS record failed: %s' % (station_id, error))
-
-
-def _store(backend, station_id, record, slot, data, warn):
-    if record is None:
-        warn('station %s has no CSMS station record, so the network profile applied to slot %d is not recorded and '
-             'the next run will send it again: register the station (backend role) first' % (station_id, slot))
-        return
-    profiles = dict(record.get(RECORD_KEY) or {})
-    profiles[str(slot)] = recordable(data)
-    try:
-        backend.patch_record('stations', station_id, {RECORD_KEY: profiles})
-    except CsmsError as error:
-        raise ModuleFailure('station %s accepted the network profile for slot %d, but recording it in the CSMS failed: '
-                            '%s' % (station_id, slot, error))
+        raise ModuleFailure('station %s: reading the network profiles the CSMS sent it failed: %s: the CSMS must keep '
+                            'accepted SetNetworkProfile requests (GET /api/stations/%s/network-profiles)'
+                            % (station_id, error, station_id))
 
 
 def _send_profile(session, slot, data):
@@ -258,36 +260,33 @@ def run_network_profile(params, context):
         context.add_secret((params.get(section) or {}).get(key))
     station_id, slot = params['station_id'], params['slot']
     backend = csms_backend(params, context.warn)
-    session = StationSession(backend, station_id)
+    session = StationSession.for_task(backend, station_id, context)
     data = connection_data(params)
 
-    _check_security_profile(session, params['security_profile'])
-    record = _read_record(backend, station_id)
-    recorded = ((record or {}).get(RECORD_KEY) or {}).get(str(slot))
-    profile_changed = not profile_matches(data, recorded)
+    # one GetVariables: the active security profile and the slot order
+    current = current_values(session, [normalise_item(_SECURITY_PROFILE), normalise_item(_PRIORITY)])
+    _check_security_profile(session, params['security_profile'], current)
+    sent = sent_profile(backend, station_id, slot)
+    profile_changed = not profile_matches(data, sent)
     if profile_changed:
         _check_certificates(session, backend, params['security_profile'])
 
     priority_items = []
     if params.get('priority') is not None:
         priority_items = [normalise_item(dict(_PRIORITY, value=params['priority']))]
-    current_priority = current_values(session, [normalise_item(_PRIORITY)])
-    slot_in_use = (list(current_priority.values())[0] or '').split(',')[0].strip()
+    slot_in_use = (current[variable_key(normalise_item(_PRIORITY))] or '').split(',')[0].strip()
 
     if profile_changed and not context.check_mode:
         _send_profile(session, slot, data)
-        _store(backend, station_id, record, slot, data, context.warn)
-    priority = converge_variables(session, priority_items, context.check_mode)
+    priority = converge_variables(session, priority_items, context.check_mode, current=current)
 
     new_first = str(params['priority'][0]) if params.get('priority') else slot_in_use
-    # without a station record the module cannot tell a changed slot from a re-sent one: no reboot for that alone
-    known_change = profile_changed and record is not None
-    reboot = (known_change and str(slot) == slot_in_use) or new_first != slot_in_use
+    reboot = (profile_changed and str(slot) == slot_in_use) or new_first != slot_in_use
     diff = {'before': dict(priority['diff']['before']), 'after': dict(priority['diff']['after'])}
     if profile_changed:
-        diff['before']['slot %d' % slot] = masked(recorded)
+        diff['before']['slot %d' % slot] = masked(sent)
         diff['after']['slot %d' % slot] = masked(data)
-    return {
+    outcome = {
         'changed': profile_changed or priority['changed'],
         'diff': diff,
         'slot': slot,
@@ -296,3 +295,5 @@ def run_network_profile(params, context):
         'reboot_required': bool(reboot and (profile_changed or priority['changed'])),
         'requests': session.calls,
     }
+    outcome.update(session.facts())
+    return outcome

@@ -205,7 +205,10 @@ def _rfc3339(moment):
     return moment.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def is_revoked(certificate, crl):
+def is_revoked(certificate, crl=None, revoked_serials=()):
+    """Whether ``certificate`` is on ``crl`` or its serial number among ``revoked_serials`` (as Vault reports them)."""
+    if certificate.serial_number in revoked_serials:
+        return True
     return crl is not None and crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None
 
 
@@ -239,13 +242,14 @@ def needs_enrollment(current_cert, wanted, now):
     """Whether the station must get a new certificate, and why: ``(bool, reason)``.
 
     ``wanted`` keys (all optional): ``common_name``, ``organization``, ``issuer`` (the current issuing CA
-    certificate), ``crl`` (its CRL), ``renew_before`` (timedelta), ``renew_at_fraction`` (0..1), ``force``.
+    certificate), ``crl`` (its CRL) and/or ``revoked_serials`` (serial numbers known revoked), ``renew_before``
+    (timedelta), ``renew_at_fraction`` (0..1), ``force``.
     """
     if wanted.get('force'):
         return True, 'force=true'
     if current_cert is None:
         return True, 'the station has no certificate'
-    if is_revoked(current_cert, wanted.get('crl')):
+    if is_revoked(current_cert, wanted.get('crl'), wanted.get('revoked_serials') or ()):
         return True, 'serial %s is revoked' % ocpp_serial(current_cert.serial_number)
     reason = _identity_differs(current_cert, wanted) or _renewal_due(current_cert, wanted, now)
     if reason:

@@ -12,10 +12,11 @@ version_added: 0.1.0
 description:
   - Reads C(SmartChargingCtrlr.Enabled) and C(SmartChargingCtrlr.RateUnit); fails when smart charging is off, and
     converts between A and W (with a warning) when the station accepts only the other unit.
-  - Asks C(GetChargingProfiles) whether the station holds a CSO C(ChargingStationMaxProfile), and sends
-    C(SetChargingProfile) on EVSE 0 only when it holds none or the profile differs from the one last applied.
-  - The station reports its profiles to the CSMS in C(ReportChargingProfiles), which the CSMS REST API does not expose,
-    so the applied profile is kept in the CSMS station record (key C(charging_limit)) and compared with that.
+  - Reads the station's real C(ChargingStationMaxProfile) back as OCPP intends - C(GetChargingProfiles) (EVSE 0,
+    purpose C(ChargingStationMaxProfile)) answered C(NoProfiles) or C(Accepted), then the C(ReportChargingProfiles)
+    the station sends, which the CSMS collects by request id - and sends C(SetChargingProfile) on EVSE 0 only when
+    the station holds no such profile at O(stack_level) or it differs from the desired one (limit, unit, phases, id,
+    schedule start, validity). A profile changed on the station behind the collection's back is found and set again.
   - C(Rejected) or C(NotSupported) fail the task with the station's reason.
 author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
@@ -29,7 +30,6 @@ attributes:
     support: full
   idempotent:
     support: full
-    details: Needs the station's CSMS record to exist; without it the profile is sent again on every run.
 options:
   limit:
     description: The maximum, in O(unit) (A per phase, or W in total). Must be positive.
@@ -78,6 +78,14 @@ requests:
   description: OCPP calls sent, per action.
   returned: always
   type: dict
+ansible_facts:
+  description: Set the first time a run reads the station's message limits (see M(evcs.provisioning.device_model)).
+  returned: when this task read the limits
+  type: dict
+  contains:
+    evcs_device_data_limits:
+      description: The station's C(DeviceDataCtrlr) limits per message type.
+      type: dict
 '''
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.charging_limit import (

@@ -14,7 +14,11 @@ description:
     integers, decimals and comma-separated lists compared by meaning, measurand lists order-insensitive), and
     writes only the differences in one batched C(SetVariables).
   - Every request is split to fit the station's C(DeviceDataCtrlr.ItemsPerMessage) and C(BytesPerMessage) limits for
-    C(GetVariables) and C(SetVariables), read at the start of each task (nothing is cached across tasks).
+    C(GetVariables) and C(SetVariables). They are read once per run and host - the first task that reads them returns
+    them as the host fact C(evcs_device_data_limits) and later tasks of the run use that fact instead of reading
+    them again (also M(evcs.provisioning.network_profile) and M(evcs.provisioning.charging_limit)).
+  - O(gather) reads more variables in the same C(GetVariables) as the managed ones and returns them in RV(gathered),
+    so a check beside the settings costs no extra round trip.
   - A variable the station answers with C(RebootRequired) is listed in RV(reboot_required_variables); the task does not
     reboot the station (see M(evcs.provisioning.station_reset) and the roles' C(evcs_reboot) setting).
   - C(Rejected), C(UnknownComponent), C(UnknownVariable) or C(NotSupportedAttributeType) fail the task with the station,
@@ -93,6 +97,49 @@ options:
         description: The station cannot return this value (WriteOnly mutability); it is never read and never shown.
         type: bool
         default: false
+  gather:
+    description:
+      - Variables to read, not set, in the same C(GetVariables) as O(variables); returned in RV(gathered).
+      - Only with O(state=merged) (with O(state=gathered) list them under O(variables)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      component:
+        description: The component that holds the variable.
+        type: dict
+        required: true
+        suboptions:
+          name:
+            description: Component name.
+            type: str
+            required: true
+          instance:
+            description: Component instance.
+            type: str
+          evse:
+            description: EVSE id for EVSE- or connector-level components.
+            type: int
+          connector:
+            description: Connector id on O(gather[].component.evse).
+            type: int
+      variable:
+        description: The variable.
+        type: dict
+        required: true
+        suboptions:
+          name:
+            description: Variable name.
+            type: str
+            required: true
+          instance:
+            description: Variable instance.
+            type: str
+      attribute_type:
+        description: The attribute to read.
+        type: str
+        default: Actual
+        choices: [Actual, Target, MinSet, MaxSet]
   state:
     description:
       - C(merged) sets the variables that differ; C(gathered) only reads and returns them in RV(variables).
@@ -131,6 +178,15 @@ EXAMPLES = r'''
     variables:
       - {component: {name: NetworkInterface, instance: Cellular0}, variable: {name: Iccid}}
   register: sim
+
+- name: Set the heartbeat and check the EVSE's phases in the same GetVariables
+  evcs.provisioning.device_model:
+    station_id: LAB-CP-0001
+    variables:
+      - {component: {name: OCPPCommCtrlr}, variable: {name: HeartbeatInterval}, value: 300}
+    gather:
+      - {component: {name: EVSE, evse: 1}, variable: {name: SupplyPhases}}
+  register: settings
 '''
 
 RETURN = r'''
@@ -141,6 +197,13 @@ variables:
   elements: dict
   sample: [{key: OCPPCommCtrlr.HeartbeatInterval, component: {name: OCPPCommCtrlr}, variable: {name: HeartbeatInterval},
             attribute_type: Actual, value: "60"}]
+gathered:
+  description: The variables of O(gather) with the values the station reported, in the order given.
+  returned: state is merged
+  type: list
+  elements: dict
+  sample: [{key: "EVSE[1].SupplyPhases", component: {name: EVSE, evse: 1}, variable: {name: SupplyPhases},
+            attribute_type: Actual, value: "3"}]
 changes:
   description: Keys (C(Component[instance][evse/connector].Variable[instance])) of the variables set, or that would be set.
   returned: state is merged
@@ -161,6 +224,16 @@ requests:
   returned: always
   type: dict
   sample: {GetVariables: 2, SetVariables: 1}
+ansible_facts:
+  description: Set the first time a run reads the station's message limits.
+  returned: when this task read the limits
+  type: dict
+  contains:
+    evcs_device_data_limits:
+      description: The station's C(DeviceDataCtrlr) limits per message type, used by later tasks of the run.
+      type: dict
+      sample: {station_id: LAB-CP-0001, GetVariables: {ItemsPerMessage: 20, BytesPerMessage: 4000},
+               SetVariables: {ItemsPerMessage: 20, BytesPerMessage: 4000}}
 '''
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module

@@ -16,12 +16,12 @@ description:
     station's C(SecurityCtrlr.SecurityProfile), a URL scheme that does not fit the profile (C(ws) for 1, C(wss) for 2
     and 3), a URL host outside O(allowed_hosts), no C(CSMSRootCertificate) installed for profiles 2 and 3, or no
     ChargingStationCertificate request seen by the CSMS for profile 3.
-  - OCPP 2.0.1 cannot read a slot back, so the module records what it applied in the CSMS station record (key
-    C(network_profiles), secrets replaced by salted SHA-256 fingerprints) and compares with that record. Without a
-    station record it sends the profile every run and warns.
+  - OCPP 2.0.1 cannot read a slot back, so the CSMS is the authority on what it sent - it keeps the connection data of
+    every C(SetNetworkProfile) the station accepted, per slot, secrets replaced by salted SHA-256 hashes - and the
+    module compares the desired profile with that (secrets by recomputing the hash). No station record is needed.
+    A profile sent to the station by other means than this CSMS is not seen.
   - The station uses a new profile after a reboot. RV(reboot_required) is true when the slot in use changed or a
-    different slot comes first in the priority. Without a station record a re-sent slot alone does not ask for a reboot,
-    since the module cannot tell whether its content changed.
+    different slot comes first in the priority.
 author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
@@ -34,7 +34,6 @@ attributes:
     support: full
   idempotent:
     support: full
-    details: Needs the station's CSMS record to exist; without it the profile is sent again on every run.
 options:
   slot:
     description: The configuration slot (C(configurationSlot)).
@@ -80,10 +79,10 @@ options:
         description: APN user name.
         type: str
       apn_password:
-        description: APN password. Never logged; recorded only as a salted fingerprint.
+        description: APN password. Never logged; kept by the CSMS only as a salted hash.
         type: str
       sim_pin:
-        description: The SIM's PIN. Never logged; recorded only as a salted fingerprint.
+        description: The SIM's PIN. Never logged; kept by the CSMS only as a salted hash.
         type: int
       preferred_network:
         description: Preferred network as MCC and MNC, for example C(20404).
@@ -112,11 +111,11 @@ options:
         description: VPN group.
         type: str
       password:
-        description: VPN password. Never logged; recorded only as a salted fingerprint.
+        description: VPN password. Never logged; kept by the CSMS only as a salted hash.
         type: str
         required: true
       key:
-        description: VPN shared key. Never logged; recorded only as a salted fingerprint.
+        description: VPN shared key. Never logged; kept by the CSMS only as a salted hash.
         type: str
         required: true
       type:
@@ -181,6 +180,14 @@ requests:
   description: OCPP calls sent, per action.
   returned: always
   type: dict
+ansible_facts:
+  description: Set the first time a run reads the station's message limits (see M(evcs.provisioning.device_model)).
+  returned: when this task read the limits
+  type: dict
+  contains:
+    evcs_device_data_limits:
+      description: The station's C(DeviceDataCtrlr) limits per message type.
+      type: dict
 '''
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module

@@ -14,7 +14,11 @@ description:
     O(renew_before) days or is past O(renew_at_fraction) of its lifetime; its subject CN/O or issuer differ; the
     issuing CA was rotated; it is revoked; or O(force=true).
   - The station's certificate is the one it presents on its security profile 3 connection, or the newer
-    certificate this PKI mount last signed for its CN (before the station reconnects on profile 3).
+    certificate this PKI mount last signed for its CN (before the station reconnects on profile 3). That one is found
+    by the serial recorded in Vault KV (see O(environment)) - an idempotent run costs one login and three reads
+    (the record, the certificate with its revocation status, the issuing CA), whatever the size of the fleet.
+  - After signing or issuing, the certificate's serial, expiry, issuer and fingerprint are recorded in the station's
+    KV v2 secret; the revocation status comes from Vault's C(<mount>/cert/<serial>) (its C(revocation_time)).
   - Enrollment over OCPP 2.0.1 keeps the private key on the station - TriggerMessage(SignChargingStationCertificate),
     the station's CSR is read from the CSMS and checked (CN = station id, O = O(organization), key type and size,
     signature), Vault C(<mount>/sign/<role>) signs it, and CertificateSigned installs leaf and issuing CA.
@@ -29,6 +33,7 @@ extends_documentation_fragment:
   - evcs.provisioning.csms.STATION
   - evcs.provisioning.csms.ATTRIBUTES
   - evcs.provisioning.vault
+  - evcs.provisioning.vault.KV
 attributes:
   check_mode:
     support: full
@@ -108,6 +113,8 @@ EXAMPLES = r'''
     vault_secret_id: "{{ vault_secret_id }}"
     vault_pki_mount: pki_lab
     vault_pki_role: charging-station
+    vault_kv_mount: secret
+    environment: lab
 
 - name: Stage key and certificate for a firmware image
   evcs.provisioning.station_certificate:
@@ -164,6 +171,13 @@ files:
   description: Paths written in factory mode.
   returned: when mode is factory
   type: dict
+vault_requests:
+  description:
+    - Requests this task made to Vault, by kind; C(login) is the AppRole/cert login (0 with a token), C(list) the
+      scans of C(<mount>/certs) (0 once the station's certificate is recorded).
+  returned: always
+  type: dict
+  sample: {login: 1, list: 0, read: 3, write: 0}
 organization_before:
   description: SecurityCtrlr.OrganizationName before it was set.
   returned: when it was changed

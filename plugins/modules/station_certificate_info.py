@@ -19,6 +19,7 @@ extends_documentation_fragment:
   - evcs.provisioning.csms.STATION
   - evcs.provisioning.csms.ATTRIBUTES
   - evcs.provisioning.vault
+  - evcs.provisioning.vault.KV
 attributes:
   check_mode:
     support: full
@@ -45,9 +46,16 @@ presented:
   returned: always
   type: dict
 last_signed:
-  description: The newest certificate of the PKI mount with CN = station id, same keys as RV(presented).
+  description:
+    - The certificate recorded for the station in Vault KV (see O(environment)), else the newest certificate of the
+      PKI mount with CN = station id; same keys as RV(presented).
   returned: always
   type: dict
+vault_requests:
+  description: Requests this task made to Vault, by kind (login, list, read, write).
+  returned: when Vault is configured
+  type: dict
+  sample: {login: 1, list: 0, read: 3, write: 0}
 '''
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.evcs.provisioning.plugins.module_utils import identity
+from ansible_collections.evcs.provisioning.plugins.module_utils import identity, vault as vault_utils
 from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as certs
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure, RunContext
 
 ENROLLED = 'IDT-CP-0001'
 WRONG_IDENTITY = 'IDT-CP-0002'
 PLAYBOOK_STATION = 'IDT-CP-0003'
+RECORDED = 'IDT-CP-0004'
 LAB_INVENTORY = Path(__file__).resolve().parents[2] / 'inventories' / 'lab'
 #: an OpenBao service token (the AppRole login's token included) anywhere in the output
 _SERVICE_TOKEN = re.compile(r'\bs\.[A-Za-z0-9]{24}\b')
@@ -30,6 +31,7 @@ def _params(lab, station_id, **extra):
         'vault_retries': 1, 'vault_auth_method': 'approle', 'vault_role_id': vault['role_id'],
         'vault_secret_id': vault['secret_id'], 'vault_pki_mount': vault['pki_mount'], 'vault_pki_role': vault['station_role'],
         'vault_namespace': None, 'vault_token': None, 'vault_auth_mount': None,
+        'vault_kv_mount': vault['kv_mount'], 'environment': lab['environment'],
         'state': 'present', 'mode': 'station', 'organization': vault['organization'], 'ttl': '720h', 'renew_before': 7,
         'renew_at_fraction': 0.6667, 'force': False, 'key_policy': {}, 'csr_timeout': 30, 'dest': None,
     }
@@ -174,3 +176,49 @@ def test_renew_playbook_output_holds_no_secret(lab, run_playbook, playbook_inven
                    if line and not line.startswith('-----'))
     assert [name for name, value in secrets.items() if value in output] == []
     assert _SERVICE_TOKEN.findall(output) == []
+
+
+def _station_secret(lab, station_id):
+    """The station's KV v2 secret, read with the collection's own AppRole (no root token)."""
+    session = vault_utils.vault_session(_params(lab, station_id))
+    return vault_utils.VaultKv(session, lab['vault']['kv_mount']).read(identity.record_path(_params(lab, station_id)))
+
+
+def test_rerun_finds_the_certificate_by_its_recorded_serial(lab):
+    """Enrolment records the certificate in the station's KV secret next to keys others keep there; a re-run then
+    costs 1 login and at most 3 reads, never a scan of <mount>/certs, whatever the number of certificates."""
+    _add_stations(lab, RECORDED)
+    session = vault_utils.vault_session(_params(lab, RECORDED))
+    kv = vault_utils.VaultKv(session, lab['vault']['kv_mount'])
+    path = identity.record_path(_params(lab, RECORDED))
+    kv.merge(path, {'basic_auth_password': 'kept-by-another-role'})
+
+    enrolled = identity.run_station_certificate(_params(lab, RECORDED), RunContext())
+    assert enrolled['changed'] and enrolled['vault_requests'] == {'login': 1, 'list': 0, 'read': 2, 'write': 2}
+    secret, _version = _station_secret(lab, RECORDED)
+    assert secret['basic_auth_password'] == 'kept-by-another-role'
+    assert secret['certificate_serial'] == enrolled['serial'] and secret['certificate_not_after'] == enrolled['not_after']
+    assert secret['certificate_fingerprint_sha256'] == enrolled['fingerprint_sha256']
+    assert secret['certificate_issuer'] == enrolled['issuer']
+
+    rerun = identity.run_station_certificate(_params(lab, RECORDED), RunContext())
+    assert not rerun['changed'] and rerun['serial'] == enrolled['serial']
+    assert rerun['vault_requests'] == {'login': 1, 'list': 0, 'read': 3, 'write': 0}
+
+    scanned = identity.run_station_certificate(_params(lab, RECORDED, environment=None), RunContext())
+    assert not scanned['changed'] and scanned['serial'] == enrolled['serial']
+    assert scanned['vault_requests']['list'] == 1 and scanned['vault_requests']['read'] > rerun['vault_requests']['read']
+    print('\nVault requests of an idempotent re-run of %s: by recorded serial %s; scanning the mount (before) %s'
+          % (RECORDED, rerun['vault_requests'], scanned['vault_requests']))
+
+
+def test_revocation_is_seen_through_the_recorded_certificate(lab):
+    """A revoked certificate is replaced: its status comes with the same read of <mount>/cert/<serial>."""
+    current = identity.run_station_certificate(_params(lab, RECORDED), RunContext())
+    session = vault_utils.vault_session(_params(lab, RECORDED))
+    vault_utils.VaultPki(session, lab['vault']['pki_mount']).revoke(certs.vault_serial(int(current['serial'], 16)))
+    checked = identity.run_station_certificate(_params(lab, RECORDED), RunContext(check_mode=True))
+    assert checked['changed'] and 'revoked' in checked['reason'] and checked['vault_requests']['write'] == 0
+    replaced = identity.run_station_certificate(_params(lab, RECORDED), RunContext())
+    assert replaced['changed'] and replaced['serial'] != current['serial']
+    assert _station_secret(lab, RECORDED)[0]['certificate_serial'] == replaced['serial']

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from security_helpers import add_stations, ocpp_writes, wait_for, write_inventory  # noqa: E402
+from security_helpers import add_stations, ocpp_writes, write_inventory  # noqa: E402
 
 GROUP = ["SEC-CP-0001", "SEC-CP-0002", "SEC-CP-0003"]
 PLAYBOOK = "playbooks/security_upgrade.yml"

@@ -1,7 +1,8 @@
 """Station configuration against the lab: the network, ocpp and load_management roles on real simulated stations.
 
-The backend role registers stations in the CSMS; here the records are created directly (as that role would), since
-network_profile and charging_limit keep what they applied in the station record.
+No station record exists here (the backend role registers stations later in provision.yml): idempotence must come
+from the station (charging profiles read back with GetChargingProfiles -> ReportChargingProfiles) and from what the
+CSMS itself sent (network profiles), never from a record.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ import yaml
 PLAYBOOK = "tests/integration/station_config/configure.yml"
 STATIONS = ["LAB-CP-0001", "LAB-CP-0002", "LAB-CP-0003", "LAB-CP-0004"]
 SET_ACTIONS = ("SetVariables", "SetNetworkProfile", "SetChargingProfile", "Reset")
+#: OCPP reads per station a re-run of the three roles may send: the DeviceDataCtrlr limits once per run, one
+#: GetVariables per role task that reads (network variables + SIM, network_profile, ocpp settings + hardware,
+#: smart charging capability) and GetChargingProfiles
+MAX_RERUN_READS = 6
 
 
 def _variable(station, component, variable, instance=None, variable_instance=None):
@@ -40,14 +45,29 @@ def _set_calls(stats, station_id):
     return {action: count for action, count in calls.items() if action in SET_ACTIONS}
 
 
+def _reads(stats, station_id):
+    calls = stats.get("stations", {}).get(station_id, {})
+    return sum(count for action, count in calls.items() if action.startswith("Get"))
+
+
+def _station_limit(lab, station_id):
+    profiles = [p["profile"] for p in lab.sim.station(station_id)["charging_profiles"] if p["evse_id"] == 0]
+    return profiles[0]["chargingSchedule"][0]["chargingSchedulePeriod"][0]["limit"]
+
+
+def _kept_network_profiles(lab, station_id):
+    return lab.csms.http.request("GET", f"/api/stations/{station_id}/network-profiles")
+
+
 @pytest.fixture(scope="module")
 def fresh(lab):
-    """Factory-fresh stations with CSMS records, and the first (converging) run's outcome."""
+    """Factory-fresh, unregistered stations (no CSMS record: BootNotification stays Pending, configuration over OCPP
+    is allowed), and the number of resets each had before the first run."""
     for station_id in STATIONS:
+        lab.csms.delete_record("stations", station_id)
         lab.sim.factory_reset(station_id)
-        # registered but not yet commissioned: BootNotification stays Pending, so the CSMS's boot interval does not
-        # overwrite the HeartbeatInterval the ocpp role sets (an Accepted boot sets it to the CSMS's own interval)
-        lab.csms.put_record("stations", station_id, {"id": station_id, "status": "commissioning"})
+        # the station forgot its slots: so does the CSMS
+        lab.csms.http.request("DELETE", f"/api/stations/{station_id}/network-profiles")
     _wait_connected(lab, STATIONS)
     lab.csms.reset_stats()
     before = {station_id: lab.sim.station(station_id)["resets"] for station_id in STATIONS}
@@ -91,18 +111,52 @@ def test_fresh_stations_converge_in_one_run(lab, run_playbook, fresh):
     office = lab.sim.station("LAB-CP-0003")
     assert _variable(office, "OCPPCommCtrlr", "HeartbeatInterval") == "600"
 
-    record = lab.csms.record("stations", "LAB-CP-0001")
-    assert record["network_profiles"]["1"]["ocppCsmsUrl"] == lab["csms"]["ws_urls"]["1"]
-    assert record["charging_limit"]["limit"] == 32.0
+    assert _kept_network_profiles(lab, "LAB-CP-0001")["1"]["ocppCsmsUrl"] == lab["csms"]["ws_urls"]["1"]
+    assert all(lab.csms.record("stations", station_id) is None for station_id in STATIONS)
 
 
-def test_second_run_changes_nothing_and_sends_no_set_call(lab, run_playbook, fresh):
+def test_second_run_changes_nothing_without_station_records_and_reads_little(lab, run_playbook, fresh):
+    assert all(lab.csms.record("stations", station_id) is None for station_id in STATIONS)
     lab.csms.reset_stats()
     rc, output, recap = run_playbook(PLAYBOOK)
     assert rc == 0, output[-4000:]
     assert {station_id: recap[station_id]["changed"] for station_id in STATIONS} == dict.fromkeys(STATIONS, 0), output[-4000:]
     stats = lab.csms.stats()
     assert {station_id: _set_calls(stats, station_id) for station_id in STATIONS} == dict.fromkeys(STATIONS, {})
+    reads = {station_id: _reads(stats, station_id) for station_id in STATIONS}
+    print(f"re-run OCPP reads per station: {reads}; calls: {stats['stations']}")
+    assert all(count <= MAX_RERUN_READS for count in reads.values()), stats
+    assert all(stats["stations"][station_id]["GetChargingProfiles"] == 1 for station_id in STATIONS), stats
+
+
+def test_charging_limit_changed_on_the_station_is_read_back_and_fixed(lab, run_playbook, fresh):
+    profile = next(p for p in lab.sim.station("LAB-CP-0002")["charging_profiles"] if p["evse_id"] == 0)["profile"]
+    lowered = dict(profile, chargingSchedule=[dict(profile["chargingSchedule"][0], chargingSchedulePeriod=[
+        {"startPeriod": 0, "limit": 6.0, "numberPhases": 3}])])
+    answer = lab.csms.call("LAB-CP-0002", "SetChargingProfile", {"evseId": 0, "chargingProfile": lowered})
+    assert answer["status"] == "Accepted" and _station_limit(lab, "LAB-CP-0002") == 6.0
+    lab.csms.reset_stats()
+    rc, output, recap = run_playbook(PLAYBOOK, diff=True)
+    assert rc == 0, output[-4000:]
+    assert recap["LAB-CP-0002"]["changed"] == 1 and recap["LAB-CP-0001"]["changed"] == 0, output[-4000:]
+    assert _station_limit(lab, "LAB-CP-0002") == profile["chargingSchedule"][0]["chargingSchedulePeriod"][0]["limit"]
+    assert _set_calls(lab.csms.stats(), "LAB-CP-0002") == {"SetChargingProfile": 1}
+
+
+def test_network_profile_changed_through_the_csms_is_fixed(lab, run_playbook, fresh):
+    slot = lab.sim.station("LAB-CP-0003")["network_profiles"]["1"]
+    answer = lab.csms.call("LAB-CP-0003", "SetNetworkProfile", {
+        "configurationSlot": 1, "connectionData": dict(slot, messageTimeout=slot["messageTimeout"] + 15)})
+    assert answer["status"] == "Accepted"
+    assert _kept_network_profiles(lab, "LAB-CP-0003")["1"]["messageTimeout"] == slot["messageTimeout"] + 15
+    lab.csms.reset_stats()
+    rc, output, recap = run_playbook(PLAYBOOK)
+    assert rc == 0, output[-4000:]
+    assert recap["LAB-CP-0003"]["changed"] >= 1 and recap["LAB-CP-0001"]["changed"] == 0, output[-4000:]
+    assert lab.sim.station("LAB-CP-0003")["network_profiles"]["1"] == slot
+    assert _kept_network_profiles(lab, "LAB-CP-0003")["1"]["messageTimeout"] == slot["messageTimeout"]
+    assert _set_calls(lab.csms.stats(), "LAB-CP-0003").get("SetNetworkProfile") == 1
+    _wait_connected(lab, ["LAB-CP-0003"])
 
 
 def test_check_diff_shows_the_exact_change_and_leaves_the_station_alone(lab, run_playbook, fresh, inventory):

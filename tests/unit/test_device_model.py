@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure, RunContext
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
-    MASK, WRITE_ONLY_CHANGED, StationSession, build_diff, differences, message_size, normalise, normalise_item,
-    render, split_batches, value_type, variable_key,
+    LIMITS_FACT, MASK, WRITE_ONLY_CHANGED, StationSession, build_diff, current_values, differences, message_size,
+    normalise, normalise_item, render, split_batches, value_type, variable_key,
 )
 
 
@@ -136,3 +136,41 @@ def test_session_reads_limits_first_and_splits_gets():
     sizes = [len(payload['getVariableData']) for _, payload in backend.requests]
     assert sizes == [4, 2, 2, 1]
     assert session.limits[('GetVariables', 'ItemsPerMessage')] == 2
+
+
+def test_limits_are_returned_as_a_host_fact_once_and_reused_from_it():
+    backend = _RecordingBackend()
+    first = StationSession.for_task(backend, 'CP1', RunContext())
+    first.get([_item('C1', 'V')])
+    fact = first.facts()['ansible_facts'][LIMITS_FACT]
+    assert fact == {'station_id': 'CP1', 'GetVariables': {'ItemsPerMessage': 2, 'BytesPerMessage': 4000},
+                    'SetVariables': {'ItemsPerMessage': 2, 'BytesPerMessage': 4000}}
+    backend.requests.clear()
+    later = StationSession.for_task(backend, 'CP1', RunContext(task_vars={LIMITS_FACT: fact}))
+    later.get([_item('C%d' % n, 'V') for n in range(3)])
+    assert [len(payload['getVariableData']) for _, payload in backend.requests] == [2, 1]
+    assert later.facts() == {}, 'a task that did not read the limits returns no fact'
+    other = StationSession.for_task(backend, 'CP2', RunContext(task_vars={LIMITS_FACT: fact}))
+    assert not other.limits_known, "another station's limits are never used"
+
+
+def test_limits_without_any_accepted_value_are_read_only_once():
+    class _NoLimits(_RecordingBackend):
+        def call(self, station_id, action, payload, timeout=None):
+            self.requests.append((action, payload))
+            return {'getVariableResult': [dict(entry, attributeStatus='UnknownVariable')
+                                          for entry in payload['getVariableData']]}
+    backend = _NoLimits()
+    session = StationSession(backend, 'CP1')
+    session.get([_item('C1', 'V')])
+    session.get([_item('C2', 'V')])
+    assert len(backend.requests) == 3
+    assert session.facts()['ansible_facts'][LIMITS_FACT]['GetVariables'] == {}
+
+
+def test_current_values_reads_a_variable_listed_twice_once():
+    backend = _RecordingBackend()
+    session = StationSession(backend, 'CP1', limits={})
+    values = current_values(session, [_item('C1', 'V', 1), _item('C1', 'V')])
+    assert values == {'C1.V': '7'}
+    assert [len(payload['getVariableData']) for _, payload in backend.requests] == [1]

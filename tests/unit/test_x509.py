@@ -191,6 +191,13 @@ def test_revoked(ca):
     assert needed and 'revoked' in reason
 
 
+def test_revoked_as_vault_reports_it(ca):
+    leaf = _leaf(ca)
+    needed, reason = certs.needs_enrollment(leaf, _wanted(ca, revoked_serials={leaf.serial_number}), NOW)
+    assert needed and 'revoked' in reason
+    assert not certs.needs_enrollment(leaf, _wanted(ca, revoked_serials={leaf.serial_number + 1}), NOW)[0]
+
+
 def test_certificate_facts(ca):
     leaf = _leaf(ca, not_before=NOW - 10 * DAY, days=40, serial=0x1F)
     facts = certs.certificate_facts(leaf, NOW)

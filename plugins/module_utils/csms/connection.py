@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 
+from ansible.module_utils.common.parameters import env_fallback
+
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 
 _ENV = {
@@ -24,8 +26,8 @@ def csms_argument_spec():
         csms_token=dict(type='str', no_log=True),
         csms_ca_path=dict(type='path'),
         csms_validate_certs=dict(type='bool', default=True),
-        csms_timeout=dict(type='int', default=30),
-        csms_retries=dict(type='int', default=3),
+        csms_timeout=dict(type='int', default=30, fallback=(env_fallback, ['EVCS_CSMS_TIMEOUT'])),
+        csms_retries=dict(type='int', default=3, fallback=(env_fallback, ['EVCS_CSMS_RETRIES'])),
     )
 
 
@@ -61,7 +63,9 @@ def csms_backend(params, warn=None):
                         'evcs_csms_token or environment variable EVCS_CSMS_TOKEN)', kind='config')
     if not params.get('csms_validate_certs', True) and warn is not None:
         warn('csms_validate_certs=false: the CSMS certificate at %s is not verified; anyone on the path can read the '
-             'API token and impersonate the CSMS' % url)
+             'API token and impersonate the CSMS: give csms_ca_path (inventory: evcs_csms.ca_path) instead' % url)
+    if not url.lower().startswith('https://') and warn is not None:
+        warn('csms_url %s is not https: the API token and every station setting cross the network in clear' % url)
     return ReferenceCsms(url, token, ca_path=_from_env(params, 'csms_ca_path'),
                          validate_certs=params.get('csms_validate_certs', True),
                          timeout=params.get('csms_timeout') or 30, retries=params.get('csms_retries', 3))

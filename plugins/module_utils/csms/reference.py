@@ -17,7 +17,12 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import
     CsmsBackend, CsmsError, StationOffline, StationTimeout,
 )
 
-_TRANSIENT_STATUS = (502, 503, 429)
+#: answers that say "try again later": retried with a bounded exponential backoff
+_TRANSIENT_STATUS = (429, 502, 503)
+#: the longest single wait between two attempts, in seconds (a Retry-After answer is capped to it too)
+_MAX_BACKOFF = 8.0
+#: writes that leave the same state when repeated (other writes are not repeated after a timeout)
+_IDEMPOTENT_WRITES = ('PUT', 'DELETE')
 
 
 class ReferenceCsms(CsmsBackend):
@@ -39,27 +44,54 @@ class ReferenceCsms(CsmsBackend):
 
     # -- transport -------------------------------------------------------------------------------
     def _request(self, method, path, json_body=None, params=None, timeout=None, write=False):
-        attempt = 0
+        """One API call; connection errors, timeouts of calls that are safe to repeat and 429/502/503 answers are
+        retried ``retries`` times with a bounded exponential backoff."""
         self.requests_made['write' if write else 'read'] += 1
+        timeout = timeout or self.timeout
+        repeatable = not write or method in _IDEMPOTENT_WRITES
+        attempt = 0
         while True:
             attempt += 1
             try:
                 response = self._session.request(method, self.url + path, json=json_body, params=params,
-                                                 timeout=timeout or self.timeout, verify=self._verify)
+                                                 timeout=timeout, verify=self._verify)
             except requests.exceptions.SSLError as exc:
-                raise CsmsError('TLS verification of the CSMS at %s failed (%s): set csms_ca_path to the CA that '
-                                'issued its certificate' % (self.url, exc), kind='tls')
+                raise CsmsError('TLS verification of the CSMS at %s failed (%s): set csms_ca_path (inventory: '
+                                'evcs_csms.ca_path) to the CA that issued its certificate' % (self.url, _reason(exc)),
+                                kind='tls')
+            except requests.exceptions.ReadTimeout:
+                if attempt <= self.retries and repeatable:
+                    self._pause(attempt)
+                    continue
+                raise self._timed_out(method, path, timeout, attempt, repeatable)
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 if attempt <= self.retries:
-                    time.sleep(self.backoff * (2 ** (attempt - 1)))
+                    self._pause(attempt)
                     continue
-                raise CsmsError('the CSMS at %s is unreachable after %d attempts (%s): check csms_url and that the '
-                                'CSMS is running' % (self.url, attempt, exc.__class__.__name__), kind='unreachable',
-                                transient=True)
-            if response.status_code in _TRANSIENT_STATUS and attempt <= self.retries:
-                time.sleep(self.backoff * (2 ** (attempt - 1)))
+                raise CsmsError('the CSMS at %s is unreachable after %d attempts (%s): check csms_url (inventory: '
+                                'evcs_csms.url) and that the CSMS is running, then run again' % (self.url, attempt, _reason(exc)),
+                                kind='unreachable', transient=True)
+            if _transient(response) and attempt <= self.retries:
+                self._pause(attempt, response.headers.get('Retry-After'))
                 continue
+            response.attempts = attempt
             return response
+
+    def _pause(self, attempt, retry_after=None):
+        wait = self.backoff * (2 ** (attempt - 1))
+        if retry_after and retry_after.strip().isdigit():
+            wait = max(wait, float(retry_after))
+        time.sleep(min(wait, _MAX_BACKOFF))
+
+    def _timed_out(self, method, path, timeout, attempt, repeatable):
+        if repeatable:
+            advice = 'the CSMS is overloaded or hangs: check it, or raise csms_timeout (EVCS_CSMS_TIMEOUT), then run again'
+        else:
+            advice = ('the call may still have been applied, so it was not repeated: run again, the next run reads '
+                      'the current state and sends only what is missing; raise csms_timeout (EVCS_CSMS_TIMEOUT) for a '
+                      'slow CSMS')
+        return CsmsError('the CSMS at %s did not answer %s %s within %d s (attempt %d): %s'
+                         % (self.url, method, path, timeout, attempt, advice), kind='timeout', transient=True)
 
     @staticmethod
     def _error(response):
@@ -67,16 +99,26 @@ class ReferenceCsms(CsmsBackend):
             body = response.json()
         except ValueError:
             body = {'message': response.text[:300]}
+        if not isinstance(body, dict):
+            body = {'message': str(body)[:300]}
         return body.get('error', 'http_%d' % response.status_code), body.get('message', ''), body
 
     def _json(self, response, what):
         if response.status_code == 401 or response.status_code == 403:
-            raise CsmsError('the CSMS refused the API token (%d) for %s: check csms_token' % (response.status_code, what),
-                            kind='unauthorized', status=response.status_code)
+            raise CsmsError('the CSMS refused the API token (%d) for %s: check csms_token (inventory: evcs_csms.token)'
+                            % (response.status_code, what), kind='unauthorized', status=response.status_code)
+        if response.status_code >= 500:
+            code, message, body = self._error(response)
+            attempts = getattr(response, 'attempts', 1)
+            raise CsmsError('CSMS %s failed with HTTP %d (%s%s)%s: the CSMS has a server-side problem; check its '
+                            'health and logs, then run again (a run is safe to repeat: it writes only what is missing)'
+                            % (what, response.status_code, code, ': %s' % message if message else '',
+                               ' after %d attempts' % attempts if attempts > 1 else ''),
+                            kind=code, status=response.status_code, transient=True, details=body)
         if response.status_code >= 400:
             code, message, body = self._error(response)
             raise CsmsError('CSMS %s failed: %s %s' % (what, code, message), kind=code, status=response.status_code,
-                            transient=response.status_code >= 500, details=body)
+                            details=body)
         if response.status_code == 204 or not response.content:
             return {}
         return response.json()
@@ -158,3 +200,23 @@ class ReferenceCsms(CsmsBackend):
         return bool(self._json(self._request('POST', '/api/stations/%s/credentials/verify' % station_id,
                                              json_body={'password': password}),
                                'credential check of %s' % station_id).get('valid'))
+
+
+def _transient(response):
+    """429/502/503, except a 502 that carries the station's CALLERROR (an answer, not an outage)."""
+    if response.status_code not in _TRANSIENT_STATUS:
+        return False
+    if response.status_code == 502:
+        try:
+            return (response.json() or {}).get('error') != 'call_error'
+        except (ValueError, AttributeError):
+            return True
+    return True
+
+
+def _reason(exc):
+    """The innermost cause of a requests exception, without the URL noise."""
+    while getattr(exc, 'args', None) and isinstance(exc.args[0], Exception):
+        exc = exc.args[0]
+    reason = getattr(exc, 'reason', None) or exc
+    return '%s: %s' % (exc.__class__.__name__, reason) if str(reason) else exc.__class__.__name__

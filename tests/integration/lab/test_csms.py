@@ -11,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 import datetime
+import hashlib
 import http.server
 import ipaddress
 import json
@@ -275,12 +276,12 @@ def _basic(station_id: str, password: str) -> dict:
 
 
 @contextlib.asynccontextmanager
-async def station_online(url, station_id, password=None, tls=None, serve=True):
+async def station_online(url, station_id, password=None, tls=None, serve=True, station_class=None):
     """A connected station; ``serve=False`` gives a station that never reads (so never answers)."""
     headers = _basic(station_id, password) if password is not None else None
     async with connect(url, subprotocols=['ocpp2.0.1'], additional_headers=headers, ssl=tls,
                        open_timeout=5) as websocket:
-        station = Station(station_id, websocket)
+        station = (station_class or Station)(station_id, websocket)
         task = asyncio.ensure_future(station.start()) if serve else None
         try:
             yield station
@@ -488,3 +489,84 @@ def test_records_crud_and_persistence_across_a_restart(csms):
     assert csms.api('GET', '/api/stations/CP-CSR/csr').status_code == 200
     connection = csms.api('GET', '/api/stations/CP-P1/connection').json()
     assert connection['online'] is False and connection['connections_total'] == 1
+
+
+class ConfigurableStation(Station):
+    """Accepts a SetNetworkProfile unless its URL says ``reject``; holds one charging profile it reports in two parts."""
+
+    PROFILE = {'id': 1, 'stack_level': 0, 'charging_profile_purpose': 'ChargingStationMaxProfile',
+               'charging_profile_kind': 'Absolute',
+               'charging_schedule': [{'id': 1, 'charging_rate_unit': 'A',
+                                      'charging_schedule_period': [{'start_period': 0, 'limit': 32.0}]}]}
+
+    @on(Action.set_network_profile)
+    def on_set_network_profile(self, configuration_slot, connection_data, **_):
+        return call_result.SetNetworkProfile(status='Rejected' if 'reject' in connection_data['ocpp_csms_url'] else 'Accepted')
+
+    @on(Action.get_charging_profiles)
+    def on_get_charging_profiles(self, request_id, charging_profile, **_):
+        return call_result.GetChargingProfiles(status='Accepted')
+
+    @after(Action.get_charging_profiles)
+    async def after_get_charging_profiles(self, request_id, **_):
+        for evse_id, tbc in ((0, True), (1, False)):
+            await self.call(call.ReportChargingProfiles(request_id=request_id, charging_limit_source='CSO',
+                                                        charging_profile=[self.PROFILE], evse_id=evse_id, tbc=tbc))
+
+
+def test_charging_profile_reports_and_kept_network_profiles(csms):
+    url = 'ws://csms.example.net/ocpp'
+    slot_1 = {'configurationSlot': 1, 'connectionData': {
+        'ocppVersion': 'OCPP20', 'ocppTransport': 'JSON', 'ocppCsmsUrl': url, 'messageTimeout': 30,
+        'securityProfile': 1, 'ocppInterface': 'Wireless1',
+        'apn': {'apn': 'iot.example', 'apnPassword': 'apn-secret', 'simPin': 1234, 'apnAuthentication': 'AUTO'},
+        'vpn': {'server': 'vpn.example', 'user': 'u', 'password': 'vpn-secret', 'key': 'vpn-key', 'type': 'IKEv2'}}}
+    rejected = {'configurationSlot': 2, 'connectionData': dict(slot_1['connectionData'], ocppCsmsUrl=url + '/reject')}
+    station_path = '/api/stations/CP-CONF'
+    assert csms.api('GET', station_path + '/charging-profile-reports/77').json() == {'complete': False, 'reports': []}
+    assert csms.api('GET', station_path + '/network-profiles').json() == {}
+
+    async def scenario():
+        async with station_online(csms.ws_url(1, 'CP-CONF'), 'CP-CONF', STAGING_PASSWORD,
+                                  station_class=ConfigurableStation):
+            for body in (slot_1, rejected):
+                await csms.api_async('POST', station_path + '/ocpp/SetNetworkProfile', json=body)
+            await csms.api_async('POST', station_path + '/ocpp/GetChargingProfiles', json={
+                'requestId': 77, 'chargingProfile': {'chargingProfilePurpose': 'ChargingStationMaxProfile'}})
+
+            async def complete():
+                return (await csms.api_async('GET', station_path + '/charging-profile-reports/77')).json()['complete']
+            await _wait_for(complete)
+        async with station_online(csms.ws_url(2, 'CP-CONF'), 'CP-CONF', STAGING_PASSWORD, tls=_client_tls(csms.pki)):
+            raised = (await csms.api_async('GET', station_path + '/network-profiles')).json()
+        return raised
+
+    raised = asyncio.run(scenario())
+    report = csms.api('GET', station_path + '/charging-profile-reports/77').json()
+    assert report['complete'] is True
+    assert [(part['evseId'], part['chargingLimitSource']) for part in report['reports']] == [(0, 'CSO'), (1, 'CSO')]
+    assert report['reports'][0]['chargingProfile'][0]['chargingSchedule'][0]['chargingSchedulePeriod'][0]['limit'] == 32.0
+    assert report['reports'][0]['chargingProfile'][0]['chargingProfilePurpose'] == 'ChargingStationMaxProfile'
+    assert raised == {}, 'a connection on security profile 2 forgets the profile-1 slot (A05.FR.06)'
+
+    # the same again on profile 1 only, to read the kept slot and check it survives a restart
+    async def send_again():
+        async with station_online(csms.ws_url(1, 'CP-CONF2'), 'CP-CONF2', STAGING_PASSWORD,
+                                  station_class=ConfigurableStation):
+            for body in (slot_1, rejected):
+                await csms.api_async('POST', '/api/stations/CP-CONF2/ocpp/SetNetworkProfile', json=body)
+    asyncio.run(send_again())
+    assert csms.stop() == 0
+    csms.start()
+    kept_after_restart = csms.api('GET', '/api/stations/CP-CONF2/network-profiles').json()
+    assert list(kept_after_restart) == ['1'], 'only the slot the station accepted is kept'
+    kept = kept_after_restart['1']
+    secrets = {'apnPassword': 'apn-secret', 'simPin': 1234, 'password': 'vpn-secret', 'key': 'vpn-key'}
+    for section, field in (('apn', 'apnPassword'), ('apn', 'simPin'), ('vpn', 'password'), ('vpn', 'key')):
+        stored = kept[section][field]
+        assert set(stored) == {'salt', 'sha256'} and len(stored['salt']) >= 16
+        assert stored['sha256'] == hashlib.sha256((stored['salt'] + str(secrets[field])).encode()).hexdigest()
+    assert 'secret' not in json.dumps(kept) and 'vpn-key' not in json.dumps(kept)
+    assert kept['ocppCsmsUrl'] == url and kept['apn']['apn'] == 'iot.example' and kept['vpn']['user'] == 'u'
+    assert csms.api('DELETE', '/api/stations/CP-CONF2/network-profiles').json() == {'forgotten': 1}
+    assert csms.api('GET', '/api/stations/CP-CONF2/network-profiles').json() == {}

@@ -1,0 +1,53 @@
+"""Planning decisions of security_profile and basic_auth_password (pure functions, no lab)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from ansible_collections.evcs.provisioning.plugins.module_utils.basic_auth import kv_path, new_password
+from ansible_collections.evcs.provisioning.plugins.module_utils.security_profile import (
+    choose_slot, direction, downgrade_refusal, on_endpoint, tls_chain_problem,
+)
+
+
+@pytest.mark.parametrize("wanted, profile, fallback, slot", [
+    (None, 2, 0, 2), (None, 3, 3, 0), (None, 1, 1, 0), (1, 3, 3, 1),
+])
+def test_choose_slot_never_overwrites_the_fallback(wanted, profile, fallback, slot):
+    assert choose_slot(wanted, profile, fallback) == slot
+
+
+@pytest.mark.parametrize("current, wanted, result", [(1, 2, "upgrade"), (None, 1, "upgrade"), (3, 3, "move"), (3, 2, "downgrade")])
+def test_direction(current, wanted, result):
+    assert direction(current, wanted) == result
+
+
+def test_downgrade_rules_follow_a00_fr_005():
+    assert downgrade_refusal("CP1", 1, 3, False) is None
+    assert "never allowed" in downgrade_refusal("CP1", 3, 1, True)
+    assert "never allowed" in downgrade_refusal("CP1", 2, 1, True)
+    assert "AllowSecurityProfileDowngrade" in downgrade_refusal("CP1", 3, 2, False)
+    assert downgrade_refusal("CP1", 3, 2, True) is None
+
+
+def test_on_endpoint_needs_profile_and_url():
+    connection = {"online": True, "security_profile": 2, "endpoint": "wss://h:1/ocpp/CP1"}
+    assert on_endpoint(connection, 2, "wss://h:1/ocpp/", "CP1")
+    assert not on_endpoint(connection, 3, "wss://h:1/ocpp", "CP1")
+    assert not on_endpoint(dict(connection, online=False), 2, "wss://h:1/ocpp", "CP1")
+
+
+def test_tls_check_reports_a_closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    problem = tls_chain_problem("wss://127.0.0.1:%d/ocpp" % port, None, timeout=2)
+    assert problem.startswith("it does not answer")
+
+
+def test_password_fits_ocpp_and_kv_path_names_environment():
+    password = new_password(32)
+    assert len(password) == 32 and password != new_password(32)
+    assert kv_path({"environment": "production", "station_id": "CP1"}) == "evcs/production/stations/CP1"
