@@ -35,7 +35,7 @@ def evcs_lab(*args: str) -> Callable[[], bool]:
     return command(sys.executable, "-m", "evcs_lab.cli", *args)
 
 
-REPORT_DIR = REPO_ROOT / "reports"
+REPORT_DIR = REPO_ROOT / "reports" / "demo"
 _RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 
@@ -49,6 +49,8 @@ def _playbook(*args: str, quiet: bool = False) -> subprocess.CompletedProcess:
 
 def provision() -> bool:
     """First run: provisions fresh stations; ansible-playbook's own output shows the progress."""
+    for old in REPORT_DIR.glob("commissioning-*"):
+        old.unlink()
     return _playbook().returncode == 0
 
 

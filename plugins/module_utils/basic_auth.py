@@ -21,8 +21,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection 
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, apply_changes, normalise_item,
 )
-from ansible_collections.evcs.provisioning.plugins.module_utils.security_profile import send_reset
-from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import wait_for_return
+from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import send_reset_and_wait
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
     VaultError, vault_argument_spec, vault_client,
 )
@@ -149,11 +148,10 @@ def _set_on_station(session, password):
     apply_changes(session, [dict(item, rendered=password)])
 
 
-def _reconnect(backend, session, params):
-    before = _csms_call(session.station_id, 'reading the connection', backend.connection, session.station_id) or {}
-    send_reset(session, hint='the CSMS accepts both passwords, reset the station on site and run again to retire '
-                             'the old one')
-    return wait_for_return(backend, session.station_id, before, params['wait_timeout'], params['poll_interval'])
+def _reconnect(session, params):
+    return send_reset_and_wait(session, hint='the CSMS accepts both passwords, reset the station on site and run again '
+                                              'to retire the old one',
+                               wait_timeout=params['wait_timeout'], poll_interval=params['poll_interval'])[1]
 
 
 def run_basic_auth_password(params, context):
@@ -191,7 +189,7 @@ def run_basic_auth_password(params, context):
     kv.write(dict(stored, **dict([(key, password)] + ([(previous_key, previous)] if previous else []))))
     _register(backend, station_id, password, previous, params.get('current_password'))
     _set_on_station(session, password)
-    now = _reconnect(backend, session, params)
+    now = _reconnect(session, params)
     _csms_call(station_id, 'retiring the old password', backend.set_station_passwords, station_id, [password])
     kv.write(dict((name, value) for name, value in dict(stored, **{key: password}).items() if name != previous_key))
     result.update(connected_at=now.get('connected_at'), security_profile=now.get('security_profile'))

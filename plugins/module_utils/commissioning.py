@@ -10,7 +10,6 @@ Observation and evaluation are apart: ``observe()`` does every read (read-only, 
 from __future__ import annotations
 
 import datetime
-import random
 import socket
 import ssl
 
@@ -23,7 +22,9 @@ try:
 except ImportError:  # pragma: no cover - reported as a failed item
     HAS_CRYPTOGRAPHY = False
 
-from ansible_collections.evcs.provisioning.plugins.module_utils.charging_limit import PURPOSE, RECORD_KEY, convert
+from ansible_collections.evcs.provisioning.plugins.module_utils.charging_limit import (
+    PURPOSE, convert, profile_view, station_max_profiles,
+)
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
@@ -72,11 +73,12 @@ def run_commissioning_check(params, context):
         backend = csms_backend(params, warn=context.warn)
     except CsmsError as exc:
         raise ModuleFailure('station %s: %s' % (params['station_id'], exc))
-    observations = observe(params, backend)
+    session = StationSession.for_task(backend, params['station_id'], context)
+    observations = observe(params, session)
     checklist = evaluate(params, observations)
     failed = [item['name'] for item in checklist if item['status'] == FAIL and item['required']]
     outcome = dict(changed=False, station_id=params['station_id'], checklist=checklist, passed=not failed,
-                   failed_items=failed)
+                   failed_items=failed, **session.facts())
     if failed:
         raise ModuleFailure(failure_message(params['station_id'], checklist), **outcome)
     return outcome
@@ -110,8 +112,9 @@ def endpoint_of(url):
     return parts.scheme, parts.hostname, parts.port or _DEFAULT_PORTS[parts.scheme]
 
 
-def observe(params, backend):
-    """Every observation ``evaluate()`` needs; errors are recorded as ``{"error": text}``, never raised."""
+def observe(params, session):
+    """Every observation ``evaluate()`` needs, read through ``session`` (a ``StationSession`` of the station's CSMS);
+    errors are recorded as ``{"error": text}``, never raised."""
     scheme, host, port = endpoint_of(params['csms_endpoint'])
     timeout = params['network_timeout']
     observations = {'now': datetime.datetime.now(datetime.timezone.utc), 'endpoint': {'scheme': scheme, 'host': host, 'port': port}}
@@ -120,25 +123,27 @@ def observe(params, backend):
         observations['tcp'] = _connect(host, port, timeout)
         if scheme == 'wss' and 'error' not in observations['tcp']:
             observations['tls'] = _handshake(host, port, params.get('trust_anchor_path'), timeout)
-    observations['connection'] = _guarded(backend.connection, params['station_id'])
+    observations['connection'] = _guarded(session.backend.connection, session.station_id)
     if _online(observations['connection']):
-        observations.update(_station_reads(params, backend))
+        observations.update(_station_reads(params, session))
     return observations
 
 
-def _station_reads(params, backend):
-    station_id = params['station_id']
+def _station_reads(params, session):
+    backend, station_id = session.backend, session.station_id
     reads = {'station_record': _guarded(backend.get_record, 'stations', station_id) or {}}
     readable = readable_variables(params['device_model'])
     if readable:
-        reads['variables'] = _guarded(StationSession(backend, station_id).get, readable)
-    reads['local_list'] = _guarded(backend.call, station_id, 'GetLocalListVersion', {})
+        reads['variables'] = _guarded(session.get, readable)
+    reads['local_list'] = _guarded(session.call, 'GetLocalListVersion', {})
     if params.get('charging_limit'):
-        reads['charging_profiles'] = _guarded(backend.call, station_id, 'GetChargingProfiles', {
-            'requestId': random.randint(1, 2 ** 31 - 1),
-            'evseId': 0,
-            'chargingProfile': {'chargingProfilePurpose': PURPOSE, 'chargingLimitSource': ['CSO']}})
+        reads['charging_profiles'] = _guarded(_max_profile_views, session)
     return reads
+
+
+def _max_profile_views(session):
+    """``{'profiles': [profile_view, ...]}``: the station's ChargingStationMaxProfiles, read back as charging_limit does."""
+    return {'profiles': [profile_view(profile) for profile in station_max_profiles(session, session.backend)]}
 
 
 def readable_variables(device_model):
@@ -372,12 +377,14 @@ def _check_local_list(params, obs):
     return _from(obs['local_list'], _compare)
 
 
-def applied_limit(record):
-    """The station maximum the charging_limit module recorded as applied in the CSMS station record."""
-    applied = (record or {}).get(RECORD_KEY) or {}
-    if applied.get('limit') is None:
+def limit_in_force(profiles):
+    """``{'limit', 'unit', 'stack_level'}`` of the ChargingStationMaxProfile in force (the highest stack level, as
+    ``profile_view`` shows it), or None when the station holds none."""
+    scheduled = [view for view in profiles if view and view.get('periods')]
+    if not scheduled:
         return None
-    return {'limit': float(applied['limit']), 'unit': applied.get('unit', 'A')}
+    view = max(scheduled, key=lambda item: item.get('stack_level') or 0)
+    return {'limit': float(view['periods'][0]['limit']), 'unit': view['unit'], 'stack_level': view.get('stack_level')}
 
 
 def expected_limit(desired, unit):
@@ -392,21 +399,19 @@ def _check_load_management(params, obs):
         return SKIP, 'no charging limit given'
     if 'charging_profiles' not in obs:
         return SKIP, 'the station is offline'
-    for key in ('charging_profiles', 'station_record'):
-        if 'error' in obs[key]:
-            return FAIL, obs[key]
-    status = obs['charging_profiles'].get('status')
-    applied = applied_limit(obs['station_record'])
-    expected = expected_limit(desired, applied['unit'] if applied else desired['unit'])
-    evidence = {'station_max_profile': status, 'applied': applied, 'expected': expected}
-    if status != 'Accepted':
-        return FAIL, dict(evidence, error='the station holds no %s (GetChargingProfiles: %s)' % (PURPOSE, status))
-    if applied is None:
-        return PASS, dict(evidence, note='the CSMS station record holds no applied limit, so only the profile was checked')
-    if applied != expected:
-        return FAIL, dict(evidence, error='applied limit %s %s differs from the expected %s %s' % (
-            applied['limit'], applied['unit'], expected['limit'], expected['unit']))
-    return PASS, evidence
+
+    def _compare(read):
+        in_force = limit_in_force(read['profiles'])
+        if in_force is None:
+            return FAIL, {'in_force': None, 'expected': dict(desired),
+                          'error': 'the station holds no %s (GetChargingProfiles)' % PURPOSE}
+        expected = expected_limit(desired, in_force['unit'])
+        evidence = {'in_force': in_force, 'expected': expected}
+        if in_force['limit'] != expected['limit']:
+            return FAIL, dict(evidence, error='%s %s %s at stack level %s differs from the planned %s %s' % (
+                PURPOSE, in_force['limit'], in_force['unit'], in_force['stack_level'], expected['limit'], expected['unit']))
+        return PASS, evidence
+    return _from(obs['charging_profiles'], _compare)
 
 
 _EVALUATORS = {

@@ -3,6 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Lockout-safe security profile changes: plan, check every prerequisite, apply with a fallback slot, confirm.
 
+What each slot holds is read from the CSMS the changes are sent through, which keeps every SetNetworkProfile the
+station accepted (``CsmsBackend.network_profiles``, secrets as salted hashes): OCPP 2.0.1 cannot read a slot back.
+
 The station keeps the slot it works on (the fallback) in NetworkConfigurationPriority behind the new slot
 until the CSMS has seen it back on the new endpoint with the new profile. Raising the profile makes the
 station delete lower-profile slots itself (OCPP 2.0.1 A05.FR.06); a fallback that survives (a move at the same
@@ -31,9 +34,9 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
     StationSession, converge_variables, normalise_item,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.network_profile import (
-    INTERFACES, RECORD_KEY, check_url, connection_data, masked, profile_matches, recordable,
+    INTERFACES, check_url, connection_data, masked, profile_matches,
 )
-from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import came_back
+from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import came_back, send_reset_and_wait
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
     VaultError, vault_argument_spec, vault_pki, vault_setting,
 )
@@ -71,7 +74,7 @@ def security_profile_argument_spec():
 
 # -- reading ---------------------------------------------------------------------------------------------------
 class _Station(object):
-    """What the module reads about one station: device model, recorded slots and both CSMS views."""
+    """What the module reads about one station: device model, the slots its CSMS sent and both CSMS views."""
 
     def __init__(self, params, context):
         self.station_id = params['station_id']
@@ -83,8 +86,8 @@ class _Station(object):
         self.priority = [int(slot) for slot in (values.get('NetworkConfigurationPriority') or '').split(',')
                          if slot.strip().isdigit()]
         self.downgrade_allowed = str(values.get('AllowSecurityProfileDowngrade')).lower() == 'true'
-        self.record = _read(self.target.get_record, 'stations', self.station_id, what='its CSMS record')
-        self.slots = dict((self.record or {}).get(RECORD_KEY) or {})
+        self.slots = dict(_read(self.source.network_profiles, self.station_id,
+                                what='the network profiles the CSMS sent the station') or {})
         self.connection = self.connection_on(self.target)
         self.source_connection = self.connection if self.target is self.source else self.connection_on(self.source)
 
@@ -329,35 +332,6 @@ def _send_profile(station, slot, data):
                                                           info.get('reasonCode') or 'no reason given'))
 
 
-def _record_slot(station, slot, data, context):
-    if station.record is None:
-        context.warn('station %s has no CSMS station record on the target CSMS, so slot %d is not recorded and the '
-                     'next run cannot tell it is done: register the station (backend role) first' % (station.station_id, slot))
-        return
-    station.slots[str(slot)] = recordable(data)
-    try:
-        station.target.patch_record('stations', station.station_id, {RECORD_KEY: station.slots})
-    except CsmsError as error:
-        context.warn('station %s: recording slot %d in the CSMS failed: %s' % (station.station_id, slot, error))
-
-
-def send_reset(session, reset_type='OnIdle', hint='reset it on site'):
-    """Reset; a station that drops the connection while its answer is on the way has reset (the wait confirms)."""
-    try:
-        answer = session.call('Reset', {'type': reset_type})
-    except ModuleFailure as failure:
-        if failure.details.get('kind') == 'station_offline':
-            return 'Disconnected'
-        raise
-    if answer.get('status') not in ('Accepted', 'Scheduled'):
-        raise ModuleFailure('station %s answered Reset with %s: %s' % (session.station_id, answer.get('status'), hint))
-    return answer['status']
-
-
-def _reset(session, reset_type='OnIdle'):
-    send_reset(session, reset_type, 'reset it on site; the new slot is configured with the old one as fallback')
-
-
 def _seen(connection):
     return {key: connection.get(key) for key in ('online', 'security_profile', 'endpoint', 'connected_at',
                                                   'connections_total', 'error') if connection.get(key) is not None}
@@ -424,9 +398,9 @@ def _drop_fallback(station, params, slot, fallback, context):
         return 'deleted by the station (A05.FR.06)'
     outcome = _set_priority(session, [slot])
     if outcome['reboot_required']:
-        before = station.connection_on(station.target)
-        _reset(session)
-        now, _fallback_seen = wait_for_profile(station, params, {'target': before, 'source': before}, None, None)
+        _status, (now, _fallback_seen) = send_reset_and_wait(
+            session, params['reset_type'], 'reset it on site to take slot %d out of use' % fallback,
+            confirm=lambda before: wait_for_profile(station, params, {'target': before, 'source': before}, None, None))
         if now is None:
             context.warn('station %s: removing the fallback slot %d needed a Reset and the station did not come back '
                          'within %ds' % (station.station_id, fallback, params['timeout']))
@@ -439,12 +413,12 @@ def run_security_profile(params, context):
     station_id, wanted = station.station_id, params['security_profile']
     data = connection_data(dict(params, ocpp_version='OCPP20', ocpp_transport='JSON'))
     active = station.active_slot
-    recorded_active = station.slots.get(str(active)) if active is not None else None
+    sent_active = station.slots.get(str(active)) if active is not None else None
     result = {'station_id': station_id, 'from_profile': station.profile, 'to_profile': wanted,
               'direction': direction(station.profile, wanted), 'changed': False, 'plan': [],
               'downgrade_override': False}
 
-    if (station.profile == wanted and profile_matches(data, recorded_active)
+    if (station.profile == wanted and profile_matches(data, sent_active)
             and on_endpoint(station.connection, wanted, params['ocpp_csms_url'], station_id)):
         result.update(slot=active, prerequisites={}, connection=_seen(station.connection))
         return result
@@ -479,13 +453,15 @@ def run_security_profile(params, context):
         return result
 
     _send_profile(station, slot, data)
-    _record_slot(station, slot, data, context)
     _set_priority(station.session, [slot] + ([fallback] if fallback is not None else []))
-    before = {'target': station.connection_on(station.target), 'source': station.connection_on(station.source)}
-    _reset(station.session, params['reset_type'])
     fallback_url = (fallback_data or {}).get('ocppCsmsUrl') or (station.source_connection.get('endpoint') or '').rsplit('/', 1)[0]
     fallback_profile = int((fallback_data or {}).get('securityProfile') or station.profile or 1)
-    now, seen = wait_for_profile(station, params, before, fallback_url, fallback_profile)
+    target_before = station.connection_on(station.target)
+    _status, (now, seen) = send_reset_and_wait(
+        station.session, params['reset_type'],
+        'reset it on site; the new slot is configured with the old one as fallback',
+        confirm=lambda before: wait_for_profile(station, params, {'target': target_before, 'source': before},
+                                                fallback_url, fallback_profile))
     if now is None:
         _fell_back(station, params, fallback, seen, context)
     if wanted == 3:

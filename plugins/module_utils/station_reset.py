@@ -92,24 +92,53 @@ def _verify(session, items):
     return [variable_key(item) for item in items]
 
 
-def run_station_reset(params, context):
-    station_id = params['station_id']
-    backend = csms_backend(params, context.warn)
-    session = StationSession(backend, station_id)
-    if context.check_mode:
-        return {'changed': True, 'diff': {'before': {'reset': None}, 'after': {'reset': params['type']}}}
-    before = _connection(backend, station_id)
-    answer = session.call('Reset', {'type': params['type']})
+#: what a Reset whose answer never reached the CSMS reports: the station closed its websocket to reboot (409
+#: station_offline) or went down before answering (504 station_timeout); the reconnect wait confirms it
+RESET_UNANSWERED = ('station_offline', 'station_timeout')
+
+
+def send_reset(session, reset_type='OnIdle', hint='reset it on site'):
+    """Reset; the station's answer status, or ``'Unanswered'`` when it rebooted before its answer reached the CSMS."""
+    try:
+        answer = session.call('Reset', {'type': reset_type})
+    except ModuleFailure as failure:
+        if failure.details.get('kind') in RESET_UNANSWERED:
+            return 'Unanswered'
+        raise
     if answer.get('status') not in ('Accepted', 'Scheduled'):
         info = answer.get('statusInfo') or {}
-        raise ModuleFailure('station %s answered Reset (%s) with %s (%s): try type=Immediate or reset it on site' % (
-            station_id, params['type'], answer.get('status'), info.get('reasonCode', 'no reason given')))
-    now = wait_for_return(backend, station_id, before, params['wait_timeout'], params['poll_interval'])
+        raise ModuleFailure('station %s answered Reset (%s) with %s (%s): %s' % (
+            session.station_id, reset_type, answer.get('status'), info.get('reasonCode', 'no reason given'), hint))
+    return answer['status']
+
+
+def send_reset_and_wait(session, reset_type='OnIdle', hint='reset it on site', wait_timeout=180, poll_interval=1.0,
+                        confirm=None):
+    """Reset the station and wait until it is back: ``(reset status, connection after the Reset)``.
+
+    ``confirm(before)`` (``before``: the connection the session's CSMS saw before the Reset) replaces the default
+    wait (a new connection and BootNotification on that CSMS, ``wait_for_return``) and returns what it found.
+    """
+    backend, station_id = session.backend, session.station_id
+    before = _connection(backend, station_id)
+    status = send_reset(session, reset_type, hint)
+    if confirm is not None:
+        return status, confirm(before)
+    return status, wait_for_return(backend, station_id, before, wait_timeout, poll_interval)
+
+
+def run_station_reset(params, context):
+    station_id = params['station_id']
+    session = StationSession(csms_backend(params, context.warn), station_id)
+    if context.check_mode:
+        return {'changed': True, 'diff': {'before': {'reset': None}, 'after': {'reset': params['type']}}}
+    status, now = send_reset_and_wait(session, params['type'], 'try type=Immediate or reset it on site',
+                                      params['wait_timeout'], params['poll_interval'])
     verified = _verify(session, params['verify_variables'])
     return {
         'changed': True,
         'diff': {'before': {'reset': None}, 'after': {'reset': params['type']}},
-        'reset_status': answer.get('status'),
+        'reset_status': status,
         'connected_at': now.get('connected_at'),
         'boot': now.get('boot'),
         'verified': verified,

@@ -20,8 +20,9 @@ description:
     GetVariables read-back equals O(device_model)); C(certificate_validity) (days left above
     O(certificate_min_days)); C(connectors_available) (every connector reports C(Available));
     C(local_list_version) (GetLocalListVersion equals the expected version); C(load_management_cap)
-    (GetChargingProfiles finds a ChargingStationMaxProfile and the applied limit that M(evcs.provisioning.charging_limit)
-    recorded in the CSMS station record equals O(charging_limit))."
+    (the station's ChargingStationMaxProfiles, read back with GetChargingProfiles and the ReportChargingProfiles the CSMS
+    collected, as M(evcs.provisioning.charging_limit) reads them: the one at the highest stack level holds O(charging_limit),
+    converted to the unit the station took))."
   - The task fails when a required item fails; items named in O(optional_checks) are reported but never fail it.
   - Read-only. It sends only Get requests to the station and changes nothing, in check mode or not.
 extends_documentation_fragment:
@@ -225,6 +226,16 @@ checklist:
       description: What was observed (addresses, certificate CN/issuer/serial, mismatching variables, an error).
       type: raw
       sample: {subject_cn: CP-0001, issuer_cn: Charger Issuing CA, serial: 3a9f01}
+ansible_facts:
+  description:
+    - Set when this task was the first of the run to read the station's message limits (see M(evcs.provisioning.device_model));
+      a task that finds them in the host fact reads them no more.
+  returned: when this task read the limits
+  type: dict
+  contains:
+    evcs_device_data_limits:
+      description: The station's C(DeviceDataCtrlr) limits per message type.
+      type: dict
 '''
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.commissioning import (

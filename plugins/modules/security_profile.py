@@ -11,7 +11,8 @@ short_description: Move a charging station to OCPP security profile 1, 2 or 3 wi
 version_added: 0.1.0
 description:
   - Plans the path from the station's current profile (SecurityCtrlr.SecurityProfile, OCPPCommCtrlr.NetworkConfigurationPriority
-    and the slots recorded in the CSMS station record key C(network_profiles), as M(evcs.provisioning.network_profile) records them).
+    and what each slot holds, as the CSMS it is managed through kept every SetNetworkProfile the station accepted -
+    OCPP 2.0.1 cannot read a slot back).
   - Refuses before anything is sent unless every prerequisite holds, and names the missing one - the URL is a CSMS of
     this environment (O(allowed_hosts)) and fits the profile; for 2 and 3 the CSMS root O(csms_root_ca_path) is installed
     on the station (by hash) and the endpoint answers a TLS handshake from the controller with a certificate that
@@ -39,7 +40,7 @@ attributes:
     support: full
   idempotent:
     support: full
-    details: A station already online on the target profile through its recorded active slot is not touched.
+    details: A station already online on the target profile through an active slot that holds the desired profile is not touched.
 options:
   security_profile:
     description: The profile the station must run.
@@ -94,7 +95,7 @@ options:
   target_csms:
     description:
       - The CSMS the station connects to after the change, when it is not the one it is managed through now (promotion
-        to another environment). The new slot is recorded in its station record, and the reconnect is confirmed there.
+        to another environment). The reconnect is confirmed there.
     type: dict
     suboptions:
       url:

@@ -115,7 +115,7 @@ options:
     description:
       - Seconds between heartbeats that the CSMS gives the station in its BootNotification answer.
       - Keep it equal to the station's C(OCPPCommCtrlr.HeartbeatInterval) (the C(ocpp) role sets both from the same
-        inventory value): a station takes the interval of every accepted BootNotification.
+        inventory value), because a station takes the interval of every accepted BootNotification.
     type: int
   asset:
     description: Asset metadata.

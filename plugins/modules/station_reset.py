@@ -112,7 +112,10 @@ EXAMPLES = r'''
 
 RETURN = r'''
 reset_status:
-  description: The station's answer to Reset (C(Accepted) or C(Scheduled)).
+  description:
+    - The station's answer to Reset (C(Accepted) or C(Scheduled)), or C(Unanswered) when the station closed its
+      connection to reboot before its answer reached the CSMS (the CSMS reported it offline or timed out); the wait
+      for its reconnection confirms such a reset.
   returned: success and not check mode
   type: str
 connected_at:

@@ -36,10 +36,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 def lab_env(home: Path, extra: dict | None = None) -> dict:
-    """The environment of a lab command: the venv first on PATH, the repo's ansible.cfg, this lab's home."""
+    """The environment of a lab command: the venv first on PATH, the repo's ansible.cfg, this lab's home, and the
+    audit trail and commissioning reports kept in the lab home (tests never write into the working tree)."""
     env = dict(os.environ)
     env.update({
         "EVCS_LAB_HOME": str(home),
+        "EVCS_AUDIT_FILE": str(Path(home) / "audit" / "audit.jsonl"),
+        "EVCS_REPORT_DIR": str(Path(home) / "reports"),
         "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
         "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.evcs.provisioning.plugins.module_utils import commissioning
+from ansible_collections.evcs.provisioning.plugins.module_utils.charging_limit import profile_payload, profile_view
 from ansible_collections.evcs.provisioning.plugins.module_utils.commissioning import (
     CHECKS, FAIL, PASS, SKIP, certificate_facts, endpoint_of, evaluate, expected_limit, failure_message,
 )
@@ -81,8 +82,8 @@ def _observations(client_pem, **overrides):
         'connection': connection,
         'variables': _read_back(),
         'local_list': {'versionNumber': 3},
-        'charging_profiles': {'status': 'Accepted'},
-        'station_record': {'id': STATION, 'charging_limit': {'limit': 32, 'unit': 'A'}},
+        'charging_profiles': {'profiles': [_max_profile(32.0)]},
+        'station_record': {'id': STATION},
     }
     for key, value in overrides.items():
         if key in connection:
@@ -90,6 +91,12 @@ def _observations(client_pem, **overrides):
         else:
             observations[key] = value
     return observations
+
+
+def _max_profile(limit, unit='A', stack_level=0):
+    """A ChargingStationMaxProfile as the station reports it, in the form charging_limit compares (profile_view)."""
+    payload = profile_payload({'profile_id': 1, 'stack_level': stack_level, 'phases': 3}, unit, limit)
+    return profile_view(payload['chargingProfile'])
 
 
 @pytest.fixture(scope='module')
@@ -198,24 +205,31 @@ def test_local_list_version_is_compared_with_the_given_or_the_recorded_version(s
     assert _items(evaluate(_params(local_list_version=None), observations))['local_list_version']['status'] == PASS
 
 
-def test_load_management_cap_needs_a_profile_and_the_expected_applied_limit(station_pem):
-    observations = _observations(station_pem, charging_profiles={'status': 'NoProfiles'})
-    assert _items(evaluate(_params(), observations))['load_management_cap']['status'] == FAIL
-    observations = _observations(station_pem, station_record={'id': STATION, 'charging_limit': {'limit': 16, 'unit': 'A'}})
+def test_load_management_cap_needs_a_max_profile_with_the_planned_limit(station_pem):
+    item = _items(evaluate(_params(), _observations(station_pem, charging_profiles={'profiles': []})))['load_management_cap']
+    assert item['status'] == FAIL and item['evidence']['in_force'] is None and 'holds no' in item['evidence']['error']
+    item = _items(evaluate(_params(), _observations(station_pem, charging_profiles={'profiles': [_max_profile(16.0)]})))
+    item = item['load_management_cap']
+    assert item['status'] == FAIL and item['evidence']['in_force']['limit'] == 16.0 and '32.0 A' in item['evidence']['error']
+
+
+def test_the_highest_stack_level_is_the_limit_in_force(station_pem):
+    profiles = [_max_profile(32.0, stack_level=0), _max_profile(10.0, stack_level=5)]
+    item = _items(evaluate(_params(), _observations(station_pem, charging_profiles={'profiles': profiles})))['load_management_cap']
+    assert item['status'] == FAIL and item['evidence']['in_force'] == {'limit': 10.0, 'unit': 'A', 'stack_level': 5}
+
+
+def test_a_failed_read_back_of_the_profiles_fails_with_the_error(station_pem):
+    observations = _observations(station_pem, charging_profiles={'error': 'ReportChargingProfiles did not reach the CSMS'})
     item = _items(evaluate(_params(), observations))['load_management_cap']
-    assert item['status'] == FAIL and item['evidence']['applied'] == {'limit': 16.0, 'unit': 'A'}
-
-
-def test_a_profile_without_a_recorded_limit_passes_with_a_note(station_pem):
-    item = _items(evaluate(_params(), _observations(station_pem, station_record={'id': STATION})))['load_management_cap']
-    assert item['status'] == PASS and item['evidence']['applied'] is None and 'only the profile' in item['evidence']['note']
+    assert item['status'] == FAIL and 'did not reach' in item['evidence']['error']
 
 
 def test_a_limit_the_station_took_in_watts_is_compared_converted(station_pem):
-    record = {'id': STATION, 'charging_limit': {'limit': expected_limit({'limit': 32.0, 'unit': 'A'}, 'W')['limit'], 'unit': 'W'}}
-    assert record['charging_limit']['limit'] == 22080.0
-    item = _items(evaluate(_params(), _observations(station_pem, station_record=record)))['load_management_cap']
-    assert item['status'] == PASS
+    watts = expected_limit({'limit': 32.0, 'unit': 'A'}, 'W')['limit']
+    assert watts == 22080.0
+    observations = _observations(station_pem, charging_profiles={'profiles': [_max_profile(watts, unit='W')]})
+    assert _items(evaluate(_params(), observations))['load_management_cap']['status'] == PASS
 
 
 def test_an_optional_item_is_reported_but_not_required(station_pem):

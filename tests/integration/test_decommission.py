@@ -1,0 +1,104 @@
+"""decommission.yml against the lab: a provisioned station of its own is taken out of service, once.
+
+The station is added through the simulator control API and provisioned from an inventory of its own (the lab's
+group_vars). Decommissioning points it at the staging slot (one Reset, since NetworkConfigurationPriority needs a
+reboot), removes its id tokens, revokes its certificate in Vault and retires its record; a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import hvac
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from conftest import PLAYBOOK_TIMEOUT, REPO_ROOT, VENV_BIN, lab_env, parse_recap  # noqa: E402
+from security_helpers import add_stations, ocpp_writes  # noqa: E402
+
+STATION = "DECOM-CP-0001"
+TOKEN = "DEC0A1B2C3D4E5"
+SOURCE = REPO_ROOT / "inventories" / "lab"
+CONFIRMED = {"evcs_decommission_confirmed": True}
+
+
+def _inventory(directory: Path) -> str:
+    """The lab's group_vars (all + the depot site) and one host: LAB-CP-0001's hardware under this station's id."""
+    shutil.copytree(SOURCE / "group_vars" / "all", directory / "group_vars" / "all")
+    shutil.copy(SOURCE / "group_vars" / "lab_depot.yml", directory / "group_vars" / "lab_depot.yml")
+    station = yaml.safe_load((SOURCE / "host_vars" / "LAB-CP-0001.yml").read_text())["evcs_station"]
+    station.update(id=STATION, serial_number="SIM-DECOM-1")
+    (directory / "host_vars").mkdir()
+    (directory / "host_vars" / f"{STATION}.yml").write_text(yaml.safe_dump({"evcs_station": station}))
+    hosts = {"all": {"vars": {"ansible_connection": "local"},
+                     "children": {"lab_depot": {"hosts": {STATION: None}}}}}
+    (directory / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    return str(directory)
+
+
+def _decommission(lab, inventory: str, **extra):
+    """decommission.yml --limit STATION (the playbook refuses a run without --limit): ``(rc, output, recap)``."""
+    argv = [str(VENV_BIN / "ansible-playbook"), "-i", inventory, "playbooks/decommission.yml", "--limit", STATION,
+            "-e", yaml.safe_dump(dict(CONFIRMED, **extra), default_flow_style=True).strip()]
+    done = subprocess.run(argv, env=lab_env(lab.home), cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=PLAYBOOK_TIMEOUT, check=False)
+    return done.returncode, done.stdout + done.stderr, parse_recap(done.stdout)
+
+
+def _vault_certificates(lab) -> list[tuple[str, bool]]:
+    """(serial, revoked) of every certificate the lab's issuing mount holds for the station."""
+    vault = lab["vault"]
+    client = hvac.Client(url=vault["addr"], token=vault["token"], verify=vault["ca_cert"])
+    mount = vault["pki_mount"]
+    found = []
+    for serial in client.secrets.pki.list_certificates(mount_point=mount)["data"]["keys"]:
+        data = client.secrets.pki.read_certificate(serial, mount_point=mount)["data"]
+        certificate = x509.load_pem_x509_certificate(data["certificate"].encode())
+        names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if names and names[0].value == STATION:
+            found.append((serial, bool(data.get("revocation_time"))))
+    return found
+
+
+@pytest.fixture(scope="module")
+def provisioned(lab, run_playbook, tmp_path_factory):
+    add_stations(lab, [STATION])
+    directory = tmp_path_factory.mktemp("decommission")
+    inventory = _inventory(directory / "inventory")
+    rc, output, recap = run_playbook("playbooks/provision.yml", inventory=inventory,
+                                     env={"EVCS_REPORT_DIR": str(directory / "reports")})
+    assert rc == 0 and recap[STATION]["failed"] == 0, output[-4000:]
+    assert _vault_certificates(lab) and not any(revoked for _serial, revoked in _vault_certificates(lab))
+    # a tag the operator gave the station in the CSMS (the id_tokens module's group = the station id)
+    lab.csms.put_record("id-tokens", f"{STATION}.{TOKEN}",
+                        {"group": STATION, "id_token": TOKEN, "type": "ISO14443", "status": "Accepted"})
+    return inventory
+
+
+def test_decommission_retires_the_station_once(lab, provisioned):
+    resets = lab.sim.station(STATION)["resets"]
+    lab.csms.reset_stats()
+    rc, output, recap = _decommission(lab, provisioned)
+    assert rc == 0 and recap[STATION]["failed"] == 0, output[-4000:]
+
+    station = lab.sim.station(STATION)
+    assert station["resets"] == resets + 1 and ocpp_writes(lab.csms.stats(), STATION)["Reset"] == 1
+    assert station["slot"] == 0, station["connect_history"][-3:]
+    certificates = _vault_certificates(lab)
+    assert certificates and all(revoked for _serial, revoked in certificates), certificates
+    assert lab.csms.record("stations", STATION)["status"] == "retired"
+    assert lab.csms.records("id-tokens", group=STATION) == []
+    assert not (station["local_list"] or {}).get("entries")
+
+    lab.csms.reset_stats()
+    rc, output, recap = _decommission(lab, provisioned)
+    assert rc == 0 and recap[STATION]["changed"] == 0, output[-4000:]
+    assert ocpp_writes(lab.csms.stats(), STATION) == {}
+    assert lab.sim.station(STATION)["resets"] == resets + 1
