@@ -37,11 +37,15 @@ options:
     type: bool
     default: true
   csms_timeout:
-    description: Seconds to wait for one CSMS call, including the station's answer to an OCPP call.
+    description:
+      - Seconds to wait for one CSMS call, including the station's answer to an OCPP call.
+      - Falls back to the environment variable E(EVCS_CSMS_TIMEOUT).
     type: int
     default: 30
   csms_retries:
-    description: How often a call that failed for a transient reason (connection refused, 502, 503) is retried, with exponential backoff.
+    description:
+      - How often a call that failed for a transient reason (connection refused, 429, 502, 503) is retried, with exponential backoff.
+      - Falls back to the environment variable E(EVCS_CSMS_RETRIES).
     type: int
     default: 3
 '''

@@ -22,7 +22,8 @@ except ImportError:  # pragma: no cover - the controller venv has it; a module r
     HAS_NETADDR = False
 
 #: keys whose values are secrets: never shown in a message or a result
-SECRET_KEYS = frozenset(('password', 'passphrase', 'token', 'secret_id', 'role_id', 'api_token', 'staging_password', 'pin'))
+SECRET_KEYS = frozenset(('password', 'passphrase', 'token', 'secret_id', 'role_id', 'api_token', 'staging_password', 'pin',
+                         'key'))
 MASK = '********'
 #: longest value accepted where no tighter limit applies
 MAX_TEXT = 500

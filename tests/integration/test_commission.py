@@ -8,8 +8,14 @@ the audit trail holds every change of the run and none of the lab's secrets.
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from module_task import csms_arguments, run_module  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -97,6 +103,29 @@ def test_verify_passes_on_an_unchanged_fleet(provisioned, run_playbook):
     rc, output, recap = run_playbook('playbooks/verify.yml', env=_env(provisioned[0]))
     assert rc == 0, output[-6000:]
     assert all(counts['changed'] == 0 for counts in _stations(recap).values())
+
+
+def test_load_management_cap_is_read_back_from_the_station(provisioned, lab):
+    """The cap in force is the station's own ChargingStationMaxProfile (GetChargingProfiles read-back): a higher stack
+    level set behind the collection's back fails the item, naming the limit the station really applies."""
+    report = json.loads(sorted((provisioned[0] / 'reports').glob('commissioning-*.json'))[-1].read_text())
+    station = sorted(report, key=lambda entry: entry['station_id'])[0]
+    cap = dict((item['name'], item) for item in station['checklist'])['load_management_cap']
+    assert cap['status'] == 'pass' and cap['evidence']['in_force']['limit'] == cap['evidence']['expected']['limit'], cap
+    others = [item['name'] for item in station['checklist'] if item['name'] != 'load_management_cap']
+    arguments = dict(csms_arguments(lab, station['station_id']), optional_checks=others,
+                     csms_endpoint='%s/%s' % (lab['csms']['ws_urls']['1'], station['station_id']),
+                     charging_limit=dict(cap['evidence']['expected'], phases=3))
+    assert run_module(lab, 'commissioning_check', arguments)[0] == 0
+    lab.csms.call(station['station_id'], 'SetChargingProfile', {'evseId': 0, 'chargingProfile': {
+        'id': 99, 'stackLevel': 5, 'chargingProfilePurpose': 'ChargingStationMaxProfile', 'chargingProfileKind': 'Absolute',
+        'chargingSchedule': [{'id': 99, 'startSchedule': '2020-01-01T00:00:00Z', 'chargingRateUnit': 'A',
+                              'chargingSchedulePeriod': [{'startPeriod': 0, 'limit': 6.0}]}]}})
+    try:
+        rc, output = run_module(lab, 'commissioning_check', arguments)
+    finally:
+        lab.csms.call(station['station_id'], 'ClearChargingProfile', {'chargingProfileId': 99})
+    assert rc != 0 and 'load_management_cap' in output and '6.0 A at stack level 5' in output, output[-3000:]
 
 
 def _variable_value(lab, station_id):
