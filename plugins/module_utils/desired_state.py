@@ -255,6 +255,7 @@ CSMS_FIELDS = {
 VAULT_FIELDS = {
     'url': _text(required=True, checks=(_https_url,)),
     'ca_path': _text(),
+    'validate_certs': Field('bool', default=True),
     'auth_method': Field('str', default='approle', choices=('token', 'approle', 'cert')),
     'role_id': _secret(),
     'secret_id': _secret(),
