@@ -17,7 +17,9 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export EVCS_LAB_HOME ?= $(CURDIR)/.lab
 # One line per stage: "[stage] ok (12s)" or "[stage] FAILED (12s)"; the stage's own output comes first.
-stage = start=$$SECONDS; echo "==> $(1)"; if $(2); then echo "[$(1)] ok ($$((SECONDS-start))s)"; else echo "[$(1)] FAILED ($$((SECONDS-start))s)"; exit 1; fi
+# `make test` runs every stage, then prints the summary and fails when any stage failed.
+stage = start=$$SECONDS; echo "==> $(1)"; if $(2); then r="ok"; else r="FAILED"; fi; \
+  echo "[$(1)] $$r ($$((SECONDS-start))s)" | tee -a $(BUILD)/test-summary.txt
 
 .PHONY: help venv demo test unit sanity lint build integration molecule lab-up lab-down lab-status bench clean
 
@@ -45,13 +47,15 @@ lab-status: venv
 	@$(BIN)/evcs-lab status
 
 test: venv
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/test-summary.txt
 	@$(call stage,unit,$(MAKE) -s unit)
 	@$(call stage,build,$(MAKE) -s build)
 	@$(call stage,sanity,$(MAKE) -s sanity)
 	@$(call stage,lint,$(MAKE) -s lint)
 	@$(call stage,integration,$(MAKE) -s integration)
 	@$(call stage,molecule,$(MAKE) -s molecule)
-	@echo "make test: all stages passed"
+	@echo "make test summary:"; cat $(BUILD)/test-summary.txt
+	@! grep -q FAILED $(BUILD)/test-summary.txt
 
 unit: venv
 	@$(BIN)/pytest -q tests/unit

@@ -148,10 +148,12 @@ def _set_on_station(session, password):
     apply_changes(session, [dict(item, rendered=password)])
 
 
+_RECONNECT_HINT = 'the CSMS accepts both passwords, reset the station on site and run again to retire the old one'
+
+
 def _reconnect(session, params):
-    return send_reset_and_wait(session, hint='the CSMS accepts both passwords, reset the station on site and run again '
-                                              'to retire the old one',
-                               wait_timeout=params['wait_timeout'], poll_interval=params['poll_interval'])[1]
+    return send_reset_and_wait(session, hint=_RECONNECT_HINT, wait_timeout=params['wait_timeout'],
+                               poll_interval=params['poll_interval'])[1]
 
 
 def run_basic_auth_password(params, context):

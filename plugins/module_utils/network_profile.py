@@ -53,15 +53,7 @@ def network_profile_argument_spec():
         ocpp_version=dict(type='str', default='OCPP20', choices=['OCPP20']),
         ocpp_transport=dict(type='str', default='JSON', choices=['JSON']),
         message_timeout=dict(type='int', default=30),
-        apn=dict(type='dict', options=dict(
-            apn=dict(type='str', required=True),
-            apn_user_name=dict(type='str'),
-            apn_password=dict(type='str', no_log=True),
-            sim_pin=dict(type='int', no_log=True),
-            preferred_network=dict(type='str'),
-            use_only_preferred_network=dict(type='bool'),
-            apn_authentication=dict(type='str', default='AUTO', choices=['CHAP', 'NONE', 'PAP', 'AUTO']),
-        )),
+        apn=apn_argument_spec(),
         vpn=dict(type='dict', options=dict(
             server=dict(type='str', required=True),
             user=dict(type='str', required=True),
@@ -73,6 +65,26 @@ def network_profile_argument_spec():
         priority=dict(type='list', elements='int'),
         allowed_hosts=dict(type='list', elements='str'),
     )
+
+
+
+def apn_argument_spec():
+    """The ``apn`` option of a connection profile (shared with the security_profile module's new slot)."""
+    return dict(type='dict', options=dict(
+        apn=dict(type='str', required=True),
+        apn_user_name=dict(type='str'),
+        apn_password=dict(type='str', no_log=True),
+        sim_pin=dict(type='int', no_log=True),
+        preferred_network=dict(type='str'),
+        use_only_preferred_network=dict(type='bool'),
+        apn_authentication=dict(type='str', default='AUTO', choices=['CHAP', 'NONE', 'PAP', 'AUTO']),
+    ))
+
+
+def add_connection_secrets(params, context):
+    """Hide the secrets of the ``apn``/``vpn`` options from every output."""
+    for section, key in (('apn', 'apn_password'), ('apn', 'sim_pin'), ('vpn', 'password'), ('vpn', 'key')):
+        context.add_secret((params.get(section) or {}).get(key))
 
 
 # -- connection data -----------------------------------------------------------------------------------------
@@ -256,8 +268,7 @@ def _validate(params):
 
 def run_network_profile(params, context):
     _validate(params)
-    for section, key in (('apn', 'apn_password'), ('apn', 'sim_pin'), ('vpn', 'password'), ('vpn', 'key')):
-        context.add_secret((params.get(section) or {}).get(key))
+    add_connection_secrets(params, context)
     station_id, slot = params['station_id'], params['slot']
     backend = csms_backend(params, context.warn)
     session = StationSession.for_task(backend, station_id, context)

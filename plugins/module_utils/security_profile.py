@@ -34,7 +34,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
     StationSession, converge_variables, normalise_item,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.network_profile import (
-    INTERFACES, check_url, connection_data, masked, profile_matches,
+    INTERFACES, add_connection_secrets, apn_argument_spec, check_url, connection_data, masked, profile_matches,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import came_back, send_reset_and_wait
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
@@ -60,6 +60,7 @@ def security_profile_argument_spec():
         renew_before=dict(type='int', default=certs.RENEW_BEFORE_DAYS),
         interface=dict(type='str', default='Wired0', choices=INTERFACES),
         message_timeout=dict(type='int', default=30),
+        apn=apn_argument_spec(),
         reset_type=dict(type='str', default='OnIdle', choices=['OnIdle', 'Immediate']),
         timeout=dict(type='int', default=120),
         poll_interval=dict(type='float', default=1.0),
@@ -332,9 +333,11 @@ def _send_profile(station, slot, data):
                                                           info.get('reasonCode') or 'no reason given'))
 
 
+_SEEN_KEYS = ('online', 'security_profile', 'endpoint', 'connected_at', 'connections_total', 'error')
+
+
 def _seen(connection):
-    return {key: connection.get(key) for key in ('online', 'security_profile', 'endpoint', 'connected_at',
-                                                  'connections_total', 'error') if connection.get(key) is not None}
+    return {key: connection.get(key) for key in _SEEN_KEYS if connection.get(key) is not None}
 
 
 def wait_for_profile(station, params, before, fallback_url, fallback_profile, clock=time.monotonic, sleep=time.sleep):
@@ -409,6 +412,7 @@ def _drop_fallback(station, params, slot, fallback, context):
 
 
 def run_security_profile(params, context):
+    add_connection_secrets(params, context)
     station = _Station(params, context)
     station_id, wanted = station.station_id, params['security_profile']
     data = connection_data(dict(params, ocpp_version='OCPP20', ocpp_transport='JSON'))

@@ -79,6 +79,36 @@ options:
     description: messageTimeout of the new slot, in seconds.
     type: int
     default: 30
+  apn:
+    description:
+      - Cellular access point of the new slot (the same as the slot the station leaves, so a cellular station keeps
+        its data connection). Secrets are compared and shown only as salted hashes.
+    type: dict
+    suboptions:
+      apn:
+        description: Access point name.
+        type: str
+        required: true
+      apn_user_name:
+        description: APN user name.
+        type: str
+      apn_password:
+        description: APN password.
+        type: str
+      sim_pin:
+        description: SIM PIN.
+        type: int
+      preferred_network:
+        description: Preferred network (MCC and MNC).
+        type: str
+      use_only_preferred_network:
+        description: Use only the preferred network.
+        type: bool
+      apn_authentication:
+        description: APN authentication method.
+        type: str
+        default: AUTO
+        choices: [CHAP, NONE, PAP, AUTO]
   reset_type:
     description: Reset type used to activate the new slot.
     type: str

@@ -6,6 +6,7 @@ fault is cleared the next run enrolls what is missing and the one after changes 
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -18,24 +19,24 @@ from faults.lab import add_stations, changed, fault_lab, issued_certificates, se
 
 pytestmark = pytest.mark.integration
 
-IDS = ["FV-0001", "FV-0002"]
 SIGN = r"/v1/pki_lab/sign/"
+_BATCHES = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     with fault_lab(tmp_path_factory.mktemp("vault-faults")) as running:
-        add_stations(running, IDS)
         yield running
 
 
 @pytest.fixture()
 def fleet(lab, tmp_path):
-    """Fresh stations for each test: the identity stage has something to enroll."""
-    for station_id in IDS:
-        lab.sim.factory_reset(station_id)
-        lab.csms.delete_record("stations", station_id)
-    yield Fleet(lab, tmp_path / "inventory", IDS, tags="backend,identity")
+    """Two new stations for each test, so the identity stage has something to enroll (a factory reset would not do:
+    OCPP cannot read a station's client certificate back, so the PKI's record of what it signed stands for it)."""
+    batch = next(_BATCHES)
+    ids = [f"FV-{batch}-0001", f"FV-{batch}-0002"]
+    add_stations(lab, ids)
+    yield Fleet(lab, tmp_path / "inventory", ids, tags="backend,identity")
     lab.vault_proxy.clear()
     lab.vault_proxy.resume()
     unseal_vault(lab)
@@ -47,7 +48,7 @@ def _enrolled(fleet):
     rc, output, recap, failures = fleet.provision()
     assert rc == 0 and not failures, output[-5000:]
     assert all(count > 0 for count in changed(recap).values()), recap
-    assert issued_certificates(fleet.lab) == before + len(IDS)
+    assert issued_certificates(fleet.lab) == before + len(fleet.ids)
     rc, output, recap, failures = fleet.provision()
     assert rc == 0 and set(changed(recap).values()) == {0}, (changed(recap), output[-5000:])
 
@@ -55,7 +56,7 @@ def _enrolled(fleet):
 def test_policy_too_narrow_403_names_path_and_capability(lab, fleet):
     lab.vault_proxy.fail(403, path=SIGN)
     rc, output, _recap, failures = fleet.provision()
-    assert rc != 0 and sorted(failures) == IDS, output[-5000:]
+    assert rc != 0 and sorted(failures) == fleet.ids, output[-5000:]
     for message in failures.values():
         assert "403" in message and 'pki_lab/sign/charging-station' in message and '"update" capability' in message
     lab.vault_proxy.clear()
@@ -71,7 +72,7 @@ def test_transient_5xx_is_retried_and_enrollment_succeeds(lab, fleet):
 def test_permanent_5xx_fails_with_what_to_check(lab, fleet):
     lab.vault_proxy.fail(500, path=SIGN)
     rc, output, _recap, failures = fleet.provision()
-    assert rc != 0 and sorted(failures) == IDS, output[-5000:]
+    assert rc != 0 and sorted(failures) == fleet.ids, output[-5000:]
     for message in failures.values():
         assert "failed after 4 attempts" in message and "unsealed and reachable" in message, message
     lab.vault_proxy.clear()
@@ -81,10 +82,10 @@ def test_permanent_5xx_fails_with_what_to_check(lab, fleet):
 def test_vault_sealed_mid_run_then_unsealed_converges(lab, fleet):
     lab.vault_proxy.before(lambda: seal_vault(lab), path=r"/v1/auth/")
     rc, output, _recap, failures = fleet.provision()
-    assert rc != 0 and sorted(failures) == IDS, output[-5000:]
+    assert rc != 0 and sorted(failures) == fleet.ids, output[-5000:]
     for message in failures.values():
         assert "unsealed and reachable" in message, message
-    assert lab.csms.record("stations", "FV-0001"), "the stages before identity ran"
+    assert lab.csms.record("stations", fleet.ids[0]), "the stages before identity ran"
     unseal_vault(lab)
     _enrolled(fleet)
 
@@ -92,7 +93,7 @@ def test_vault_sealed_mid_run_then_unsealed_converges(lab, fleet):
 def test_vault_unreachable_fails_with_what_to_check(lab, fleet):
     lab.vault_proxy.refuse()
     rc, output, _recap, failures = fleet.provision()
-    assert rc != 0 and sorted(failures) == IDS, output[-5000:]
+    assert rc != 0 and sorted(failures) == fleet.ids, output[-5000:]
     for message in failures.values():
         assert "check vault_url" in message, message
     lab.vault_proxy.resume()

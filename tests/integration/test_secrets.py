@@ -1,4 +1,4 @@
-"""Secrets never leak, and TLS is verified unless told otherwise (a warning when it is).
+"""Secrets never leak (TLS defaults: tests/integration/test_tls_defaults.py).
 
 The secrets test seeds distinctive values into an inventory of two stations on a lab of its own (the lab's Vault
 token and AppRole secret id, a basic-auth staging password, an APN password, a Wi-Fi passphrase, a VPN key), runs
@@ -24,25 +24,6 @@ pytestmark = pytest.mark.integration
 APN_PASSWORD = "apn-Zq7SEKRETx41"
 WIFI_PASSPHRASE = "wifi-Kp2SEKRETm93"
 VPN_KEY = "vpn-Tr5SEKRETq08"
-PROBE = """---
-- name: Probe the TLS defaults
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Read a station's certificate information
-      evcs.provisioning.station_certificate_info:
-        station_id: TLS-PROBE
-        csms_url: "{{ csms.url }}"
-        csms_token: "{{ csms.token }}"
-        csms_ca_path: "{{ csms.ca_path | default(omit) }}"
-        csms_validate_certs: "{{ csms_validate_certs | default(true) }}"
-        vault_url: "{{ vault.url }}"
-        vault_ca_path: "{{ vault.ca_path | default(omit) }}"
-        vault_validate_certs: "{{ vault_validate_certs | default(true) }}"
-        vault_auth_method: token
-        vault_token: "{{ vault.token }}"
-        vault_pki_mount: pki_lab
-"""
 
 
 @pytest.fixture(scope="module")
@@ -111,32 +92,3 @@ def _decommission(lab, inventory, env):
                           timeout=600, check=False)
     return done.returncode, done.stdout + done.stderr
 
-
-def _probe(lab, tmp_path, **extra_vars):
-    playbook = tmp_path / "probe.yml"
-    playbook.write_text(PROBE)
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
-    csms, vault = lab["csms"], lab["vault"]
-    variables = {"csms": {"url": csms["api_url"], "token": csms["api_token"], "ca_path": csms["ca_cert"]},
-                 "vault": {"url": vault["addr"], "token": vault["token"], "ca_path": vault["ca_cert"]}}
-    variables.update(extra_vars)
-    return run(lab, str(playbook), str(inventory), extra_vars=variables)
-
-
-def test_switching_verification_off_prints_a_warning(lab, tmp_path):
-    rc, output, _recap = _probe(lab, tmp_path, csms_validate_certs=False, vault_validate_certs=False)
-    assert rc == 0, output[-3000:]
-    flat = " ".join(output.split())
-    assert "csms_validate_certs=false: the CSMS certificate" in flat, output[-3000:]
-    assert "vault_validate_certs=false: the Vault server certificate is not verified" in flat, output[-3000:]
-    assert _leaks(output, _secrets(lab)) == []
-
-
-def test_csms_without_its_ca_is_refused_with_a_tls_message(lab, tmp_path):
-    csms = {"url": lab["csms"]["api_url"], "token": lab["csms"]["api_token"]}
-    rc, output, _recap = _probe(lab, tmp_path, csms=csms)
-    assert rc != 0
-    flat = " ".join(output.split())
-    assert "TLS verification of the CSMS at %s failed" % lab["csms"]["api_url"] in flat, output[-3000:]
-    assert "set csms_ca_path" in flat
