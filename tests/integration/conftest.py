@@ -9,6 +9,7 @@ Fixtures:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -65,11 +66,10 @@ def skip_unless_components() -> None:
                     "(python -m evcs_lab.<name> does not run)")
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    """A running lab (stations from lab/stations.yml) for the whole session; always taken down at the end."""
+@contextlib.contextmanager
+def running_lab(home: Path):
+    """``evcs-lab up`` in ``home`` (stations from lab/stations.yml), yielding its ``LabState``; always taken down."""
     skip_unless_components()
-    home = tmp_path_factory.mktemp("evcs-lab")
     try:
         started = evcs_lab(home, "up")
         if started.returncode != 0:
@@ -77,6 +77,13 @@ def lab(tmp_path_factory):
         yield LabState.load(home)
     finally:
         evcs_lab(home, "down", timeout=120)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """A running lab for the whole session."""
+    with running_lab(tmp_path_factory.mktemp("evcs-lab")) as state:
+        yield state
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import json
 import pytest
 import yaml
 
-ROLES = ['validate', 'identity', 'network', 'ocpp', 'load_management', 'backend', 'commission', 'decommission']
+ROLES = ['validate', 'identity', 'network', 'ocpp', 'load_management', 'security', 'backend', 'commission', 'decommission']
 LAB_HOSTS = ['LAB-CP-0001', 'LAB-CP-0002', 'LAB-CP-0003', 'LAB-CP-0004']
 #: a tag no task of the collection carries: only tasks tagged `always` (the role argument validation) run
 ONLY_VALIDATION = 'evcs_argument_validation_only'
