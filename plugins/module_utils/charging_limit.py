@@ -26,8 +26,6 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
     StationSession, normalise, normalise_item, variable_key,
 )
 
-#: station record key older runs kept the applied limit under (read by commissioning)
-RECORD_KEY = 'charging_limit'
 PURPOSE = 'ChargingStationMaxProfile'
 #: how long the ReportChargingProfiles of an Accepted GetChargingProfiles may take to reach the CSMS
 REPORT_WAIT = 10.0

@@ -8,15 +8,12 @@ device model does not expose slot contents), so the CSMS is the authority on wha
 data of every SetNetworkProfile the station accepted, per slot, with each secret replaced by
 ``{'salt': ..., 'sha256': sha256(salt + value)}`` (``CsmsBackend.network_profiles``). The module compares the
 desired profile with that, secrets by recomputing the salted hash, whether or not the station has a CSMS record.
-
-``recordable``/``fingerprint``/``RECORD_KEY`` remain for callers that keep slots in a station record themselves.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
@@ -29,11 +26,9 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
     MASK, StationSession, converge_variables, current_values, normalise_item, variable_key,
 )
 
-#: station record key of callers that keep slots in the record themselves (see ``recordable``)
-RECORD_KEY = 'network_profiles'
 INTERFACES = ['Wired0', 'Wired1', 'Wired2', 'Wired3', 'Wireless0', 'Wireless1', 'Wireless2', 'Wireless3']
 _SCHEMES = {1: 'ws', 2: 'wss', 3: 'wss'}
-#: option name -> OCPP key, per part of the connection data; secrets are fingerprinted, never stored
+#: option name -> OCPP key, per part of the connection data; the CSMS keeps secrets only as salted hashes
 _APN_KEYS = {'apn': 'apn', 'apn_user_name': 'apnUserName', 'apn_password': 'apnPassword', 'sim_pin': 'simPin',
              'preferred_network': 'preferredNetwork', 'use_only_preferred_network': 'useOnlyPreferredNetwork',
              'apn_authentication': 'apnAuthentication'}
@@ -109,27 +104,12 @@ def connection_data(params):
     return data
 
 
-def fingerprint(value, salt=None):
-    """``sha256:<salt>:<hex>``: a salted SHA-256 of a secret, safe to keep in a CSMS record."""
-    salt = salt or os.urandom(16).hex()
-    digest = hashlib.sha256((salt + ':' + str(value)).encode('utf-8')).hexdigest()
-    return 'sha256:%s:%s' % (salt, digest)
-
-
 def salted_hash_matches(stored, value):
     """Whether the CSMS's ``{'salt', 'sha256'}`` of a secret is the hash of ``value``."""
     if not isinstance(stored, dict) or not stored.get('salt') or not stored.get('sha256'):
         return False
     digest = hashlib.sha256((str(stored['salt']) + str(value)).encode('utf-8')).hexdigest()
     return hmac.compare_digest(digest, str(stored['sha256']))
-
-
-def _fingerprint_matches(stored, value):
-    """A secret kept by the CSMS (salted hash object) or by a record (``sha256:<salt>:<hex>``) against ``value``."""
-    if isinstance(stored, dict):
-        return salted_hash_matches(stored, value)
-    parts = str(stored or '').split(':')
-    return len(parts) == 3 and hmac.compare_digest(fingerprint(value, parts[1]), str(stored))
 
 
 def _copy(data):
@@ -146,18 +126,8 @@ def _walk_secrets(data, visit):
                 visit(name, section, key)
 
 
-def recordable(data):
-    """Connection data with every secret replaced by a fresh salted fingerprint."""
-    record = _copy(data)
-
-    def _replace(_name, section, key):
-        section[key] = fingerprint(section[key])
-    _walk_secrets(record, _replace)
-    return record
-
-
 def profile_matches(desired, recorded):
-    """Whether the kept slot content (secrets hashed, by the CSMS or in a record) equals the desired connection data."""
+    """Whether the slot content the CSMS kept (secrets as salted hashes) equals the desired connection data."""
     if not recorded:
         return False
     plain, stored = _copy(desired), _copy(recorded)
@@ -165,7 +135,7 @@ def profile_matches(desired, recorded):
 
     def _compare(name, section, key):
         other = stored.get(name) or {}
-        if not _fingerprint_matches(other.get(key), section[key]):
+        if not salted_hash_matches(other.get(key), section[key]):
             mismatched.append(key)
         section[key] = other.get(key)
     _walk_secrets(plain, _compare)
