@@ -62,7 +62,6 @@ def network_profile_argument_spec():
     )
 
 
-
 def apn_argument_spec():
     """The ``apn`` option of a connection profile (shared with the security_profile module's new slot)."""
     return dict(type='dict', options=dict(
