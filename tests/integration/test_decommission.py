@@ -3,19 +3,24 @@
 The station is added through the simulator control API and provisioned from an inventory of its own (the lab's
 group_vars). Decommissioning points it at the staging slot (one Reset, since NetworkConfigurationPriority needs a
 reboot), removes its id tokens, revokes its certificate in Vault and retires its record; a second run changes nothing.
+The station runs security profile 3, so once the CSMS has refreshed the CRL it refuses the revoked certificate.
 """
 
 from __future__ import annotations
 
 import shutil
+import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import hvac
 import pytest
 import yaml
 from cryptography import x509
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 from cryptography.x509.oid import NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,6 +32,8 @@ STATION = "DECOM-CP-0001"
 TOKEN = "DEC0A1B2C3D4E5"
 SOURCE = REPO_ROOT / "inventories" / "lab"
 CONFIRMED = {"evcs_decommission_confirmed": True}
+CRL_REFRESH_WAIT = 15
+PRESENTED = "presented.crt"  # next to the inventory: the certificate the station presented on profile 3
 
 
 def _inventory(directory: Path) -> str:
@@ -34,7 +41,7 @@ def _inventory(directory: Path) -> str:
     shutil.copytree(SOURCE / "group_vars" / "all", directory / "group_vars" / "all")
     shutil.copy(SOURCE / "group_vars" / "lab_depot.yml", directory / "group_vars" / "lab_depot.yml")
     station = yaml.safe_load((SOURCE / "host_vars" / "LAB-CP-0001.yml").read_text())["evcs_station"]
-    station.update(id=STATION, serial_number="SIM-DECOM-1")
+    station.update(id=STATION, serial_number="SIM-DECOM-1", security_profile=3)
     (directory / "host_vars").mkdir()
     (directory / "host_vars" / f"{STATION}.yml").write_text(yaml.safe_dump({"evcs_station": station}))
     hosts = {"all": {"vars": {"ansible_connection": "local"},
@@ -76,6 +83,9 @@ def provisioned(lab, run_playbook, tmp_path_factory):
                                      env={"EVCS_REPORT_DIR": str(directory / "reports")})
     assert rc == 0 and recap[STATION]["failed"] == 0, output[-4000:]
     assert _vault_certificates(lab) and not any(revoked for _serial, revoked in _vault_certificates(lab))
+    connection = lab.csms.connection(STATION)
+    assert connection["online"] and connection["security_profile"] == 3 and connection["client_certificate"]
+    (directory / PRESENTED).write_text(connection["client_certificate"])
     # a tag the operator gave the station in the CSMS (the id_tokens module's group = the station id)
     lab.csms.put_record("id-tokens", f"{STATION}.{TOKEN}",
                         {"group": STATION, "id_token": TOKEN, "type": "ISO14443", "status": "Accepted"})
@@ -102,3 +112,33 @@ def test_decommission_retires_the_station_once(lab, provisioned):
     assert rc == 0 and recap[STATION]["changed"] == 0, output[-4000:]
     assert ocpp_writes(lab.csms.stats(), STATION) == {}
     assert lab.sim.station(STATION)["resets"] == resets + 1
+
+
+def _mtls_refusal(lab, certificate: Path) -> int | None:
+    """The HTTP status with which the CSMS's profile-3 endpoint refuses a WebSocket upgrade presenting the station's
+    certificate and private key (the simulator's key file); None when it admits it."""
+    context = ssl.create_default_context(cafile=lab["csms"]["root_ca_pem"])
+    context.load_cert_chain(certificate, lab.home / "simulator" / "stations" / f"{STATION}.key")
+    try:
+        with connect(f"{lab['csms']['ws_urls']['3']}/{STATION}", ssl=context, subprotocols=["ocpp2.0.1"],
+                     open_timeout=10):
+            return None
+    except InvalidStatus as refused:
+        return refused.response.status_code
+
+
+def test_csms_refuses_the_revoked_certificate(lab, provisioned):
+    """After decommissioning, the station's certificate (revoked in Vault) no longer opens an mTLS connection."""
+    certificate = Path(provisioned).parent / PRESENTED
+    if lab.csms.record("stations", STATION)["status"] != "retired":
+        rc, output, recap = _decommission(lab, provisioned)
+        assert rc == 0 and recap[STATION]["failed"] == 0, output[-4000:]
+    assert all(revoked for _serial, revoked in _vault_certificates(lab))
+    serial = "%x" % x509.load_pem_x509_certificate(certificate.read_bytes()).serial_number
+
+    deadline = time.monotonic() + CRL_REFRESH_WAIT
+    while (status := _mtls_refusal(lab, certificate)) is None and time.monotonic() < deadline:
+        time.sleep(1)
+    assert status == 403, f"the CSMS still admits the revoked certificate {serial} after {CRL_REFRESH_WAIT}s"
+    log = (lab.home / "csms" / "csms.log").read_text()
+    assert f"refused {STATION} on security profile 3 (HTTP 403): client certificate serial {serial} is revoked" in log
