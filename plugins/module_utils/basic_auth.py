@@ -16,7 +16,7 @@ import secrets
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_backend, station_argument_spec,
+    task_backend, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, apply_changes, normalise_item,
@@ -89,13 +89,6 @@ def _vault(function, *args, **kwargs):
                             % (where, exc.__class__.__name__, exc, where))
 
 
-def _csms(params, context):
-    try:
-        return csms_backend(params, context.warn)
-    except CsmsError as exc:
-        raise ModuleFailure(str(exc))
-
-
 def _csms_call(station_id, what, function, *args):
     try:
         return function(*args)
@@ -165,7 +158,7 @@ def run_basic_auth_password(params, context):
     stored = kv.read()
     for value in stored.values():
         context.add_secret(value)
-    backend = _csms(params, context)
+    backend = task_backend(params, context)
     session = StationSession(backend, station_id)
     profile = _station_profile(session)
     if profile == 3:

@@ -20,7 +20,7 @@ from datetime import datetime
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_backend, station_argument_spec,
+    task_backend, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, normalise, normalise_item, variable_key,
@@ -198,7 +198,7 @@ def run_charging_limit(params, context):
     if params['limit'] <= 0:
         raise ModuleFailure('station %s: limit %s %s would stop all charging, and many stations reject it: give a '
                             'positive limit' % (params['station_id'], params['limit'], params['unit']))
-    backend = csms_backend(params, context.warn)
+    backend = task_backend(params, context)
     session = StationSession.for_task(backend, params['station_id'], context)
     unit, limit = _choose_unit(params, _capability(session), context)
     payload = profile_payload(params, unit, limit)

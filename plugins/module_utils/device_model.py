@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_backend, station_argument_spec,
+    task_backend, station_argument_spec,
 )
 
 MASK = '********'
@@ -442,7 +442,7 @@ def run_device_model(params, context):
         if item['write_only'] and item.get('value') is not None:
             context.add_secret(render(item['value'], value_type(item)))
     gather = [normalise_item(item) for item in params['gather']]
-    session = StationSession.for_task(csms_backend(params, context.warn), params['station_id'], context)
+    session = StationSession.for_task(task_backend(params, context), params['station_id'], context)
     # one GetVariables (split only at the station's limits) reads what is set and what is gathered beside it
     current = current_values(session, items + gather)
     if params['state'] == 'gathered':

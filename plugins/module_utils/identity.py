@@ -19,7 +19,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as c
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_backend, station_argument_spec,
+    task_backend, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
     VaultError, VaultKv, VaultPki, vault_argument_spec, vault_kv_argument_spec, vault_session, vault_setting,
@@ -88,13 +88,6 @@ def _vault(function, *args):
     try:
         return function(*args)
     except VaultError as exc:
-        raise ModuleFailure(str(exc))
-
-
-def _csms(params, context):
-    try:
-        return csms_backend(params, context.warn)
-    except CsmsError as exc:
         raise ModuleFailure(str(exc))
 
 
@@ -314,7 +307,7 @@ def _issued(result, pki, issued, now):
 
 def _present_on_station(params, context, pki, now):
     station_id = params['station_id']
-    csms = _csms(params, context)
+    csms = task_backend(params, context)
     current = _current(csms, pki, station_id)
     needed, reason = certs.needs_enrollment(current, _wanted(params, pki), now)
     action = ('renewed' if current is not None else 'enrolled') if needed else 'none'
@@ -344,7 +337,7 @@ def _absent_on_station(params, context, pki, now):
         result['diff'] = _diff([_facts(cert, now) for cert in live], None)
     if not live or context.check_mode:
         return result
-    csms = _csms(params, context)
+    csms = task_backend(params, context)
     for cert in live:
         _vault(pki.client.revoke, certs.vault_serial(cert.serial_number))
         _delete_from_station(csms, station_id, certs.hash_data(cert, pki.issuer), context)
@@ -475,7 +468,7 @@ def installed_certificates(csms, station_id, certificate_types=None):
 def run_trust_anchors(params, context):
     station_id, kind = params['station_id'], params['certificate_type']
     wanted = _wanted_anchors(params)
-    csms = _csms(params, context)
+    csms = task_backend(params, context)
     installed = dict((certs.hash_key(data), data) for data in installed_certificates(csms, station_id, [kind]).get(kind, []))
     wanted_keys = set().union(*[keys for keys, _cert in wanted]) if wanted else set()
     missing = [cert for keys, cert in wanted if not keys & set(installed)]
@@ -507,7 +500,7 @@ def run_trust_anchors(params, context):
 def run_station_certificate_info(params, context):
     now = _now()
     station_id = params['station_id']
-    csms = _csms(params, context)
+    csms = task_backend(params, context)
     result = dict(changed=False, station_id=station_id,
                   installed=installed_certificates(csms, station_id),
                   presented=_facts(_presented(csms, station_id), now), last_signed=None)

@@ -18,9 +18,9 @@ import json
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError, StationOffline
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import csms_argument_spec
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import csms_argument_spec, task_backend
 from ansible_collections.evcs.provisioning.plugins.module_utils.records import (
-    apply_record, backend_from, call_records, remove_record,
+    apply_record, call_records, remove_record,
 )
 
 _ID_TOKEN_TYPES = ['Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress', 'NoAuthorization']
@@ -53,7 +53,7 @@ ID_TOKENS_REQUIRED_IF = [('local_list', True, ('station_id',))]
 
 def run_id_tokens(params, context):
     """Synchronise the group's id-token records, then (``local_list``) the station's local list."""
-    backend = backend_from(params, context)
+    backend = task_backend(params, context)
     result = dict(changed=False, diff={'before': {}, 'after': {}})
     if params['records']:
         _merge(result, 'id_tokens', sync_token_records(backend, params['group'], params['tokens'], params['state'],

@@ -20,7 +20,7 @@ from ansible.module_utils.six.moves.urllib.parse import urlsplit
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_backend, station_argument_spec,
+    task_backend, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     MASK, StationSession, converge_variables, current_values, normalise_item, variable_key,
@@ -245,7 +245,7 @@ def run_network_profile(params, context):
     _validate(params)
     add_connection_secrets(params, context)
     station_id, slot = params['station_id'], params['slot']
-    backend = csms_backend(params, context.warn)
+    backend = task_backend(params, context)
     session = StationSession.for_task(backend, station_id, context)
     data = connection_data(params)
 

@@ -16,7 +16,7 @@ import json
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_argument_spec, csms_backend, station_argument_spec,
+    csms_argument_spec, task_backend, station_argument_spec,
 )
 
 #: keys the CSMS manages itself: never compared, never written
@@ -119,14 +119,6 @@ def call_records(method, collection, record_id, *args):
         raise ModuleFailure('CSMS record %s/%s: %s' % (collection, record_id, exc), error=exc.kind)
 
 
-def backend_from(params, context):
-    """The CSMS backend the connection options name; configuration errors become task failures."""
-    try:
-        return csms_backend(params, warn=context.warn)
-    except CsmsError as exc:
-        raise ModuleFailure(str(exc), error=exc.kind)
-
-
 def record_result(outcome, name):
     """The module result of one ``sync_record``: ``changed``, ``diff``, ``operation`` and the record as ``name``."""
     return dict(changed=outcome['changed'], diff=outcome['diff'], operation=outcome['operation'],
@@ -152,7 +144,7 @@ class RecordKind(object):
         self.unordered = unordered
 
     def run(self, params, context, fields=None):
-        backend = backend_from(params, context)
+        backend = task_backend(params, context)
         if fields is None:
             fields = dict((key, params.get(key)) for key in self.fields)
         outcome = sync_record(backend, self.collection, params[self.id_option], fields, params['state'],

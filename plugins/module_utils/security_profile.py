@@ -28,7 +28,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as c
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_backend, station_argument_spec,
+    task_backend, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, converge_variables, normalise_item,
@@ -79,8 +79,8 @@ class _Station(object):
 
     def __init__(self, params, context):
         self.station_id = params['station_id']
-        self.source = _backend(params, context)
-        self.target = _backend(_target_params(params), context) if params.get('target_csms') else self.source
+        self.source = task_backend(params, context)
+        self.target = task_backend(_target_params(params), context) if params.get('target_csms') else self.source
         self.session = StationSession(self.source, self.station_id)
         values = self._variables()
         self.profile = _integer(values.get('SecurityProfile'))
@@ -113,13 +113,6 @@ def _integer(value):
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _backend(params, context):
-    try:
-        return csms_backend(params, context.warn)
-    except CsmsError as error:
-        raise ModuleFailure(str(error))
 
 
 def _target_params(params):

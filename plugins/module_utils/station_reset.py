@@ -11,7 +11,7 @@ from datetime import datetime
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_backend, station_argument_spec,
+    task_backend, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, current_values, differences, normalise_item, variable_key, variable_spec,
@@ -129,7 +129,7 @@ def send_reset_and_wait(session, reset_type='OnIdle', hint='reset it on site', w
 
 def run_station_reset(params, context):
     station_id = params['station_id']
-    session = StationSession(csms_backend(params, context.warn), station_id)
+    session = StationSession(task_backend(params, context), station_id)
     if context.check_mode:
         return {'changed': True, 'diff': {'before': {'reset': None}, 'after': {'reset': params['type']}}}
     status, now = send_reset_and_wait(session, params['type'], 'try type=Immediate or reset it on site',

@@ -114,7 +114,7 @@ def _station_params(**overrides):
 
 def test_station_evses_are_ordered_and_filled_from_inventory_values(monkeypatch):
     backend = MemoryCsms()
-    monkeypatch.setattr(records, 'csms_backend', lambda params, warn=None: backend)
+    monkeypatch.setattr(records, 'task_backend', lambda params, context: backend)
     result = records.run_station(_station_params(), RunContext())
     evses = result['station']['evses']
     assert [evse['id'] for evse in evses] == [1, 2]
@@ -125,7 +125,7 @@ def test_station_evses_are_ordered_and_filled_from_inventory_values(monkeypatch)
 
 
 def test_station_refusals_name_station_and_field(monkeypatch):
-    monkeypatch.setattr(records, 'csms_backend', lambda params, warn=None: MemoryCsms())
+    monkeypatch.setattr(records, 'task_backend', lambda params, context: MemoryCsms())
     with pytest.raises(ModuleFailure, match='station CP-1: serial_number is missing'):
         records.run_station(_station_params(serial_number=None), RunContext())
     doubled = _station_params()

@@ -9,6 +9,7 @@ import os
 
 from ansible.module_utils.common.parameters import env_fallback
 
+from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 
 _ENV = {
@@ -69,3 +70,11 @@ def csms_backend(params, warn=None):
     return ReferenceCsms(url, token, ca_path=_from_env(params, 'csms_ca_path'),
                          validate_certs=params.get('csms_validate_certs', True),
                          timeout=params.get('csms_timeout') or 30, retries=params.get('csms_retries', 3))
+
+
+def task_backend(params, context):
+    """The backend for a module run: ``csms_backend`` with a configuration error turned into the task's failure."""
+    try:
+        return csms_backend(params, warn=context.warn)
+    except CsmsError as exc:
+        raise ModuleFailure(str(exc), error=exc.kind)
