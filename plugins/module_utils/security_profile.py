@@ -170,14 +170,26 @@ def downgrade_refusal(station_id, current, wanted, downgrade_allowed):
     return None
 
 
-def plan_steps(station_id, slot, fallback, data, security_profile, fallback_kept):
+def final_slot(params, slot, moves_csms):
+    """The slot the station ends on. A move to another CSMS ends on the profile's own slot (or ``slot``), sent again
+    through the target CSMS, so the CSMS that manages the station from then on keeps the record of it."""
+    home = params['slot'] if params.get('slot') is not None else params['security_profile']
+    return home if moves_csms and home != slot else slot
+
+
+def plan_steps(station_id, slot, fallback, data, security_profile, fallback_kept, final=None):
+    final = slot if final is None else final
     steps = ['SetNetworkProfile slot %d: %s (security profile %d)' % (slot, data['ocppCsmsUrl'], security_profile),
              'NetworkConfigurationPriority %s' % ','.join(str(item) for item in [slot, fallback] if item is not None),
              'Reset, then wait until the CSMS sees %s on %s with profile %d' % (
                  station_id, endpoint_of(data['ocppCsmsUrl'], station_id), security_profile)]
     if security_profile == 3:
         steps.append('confirm the client certificate the station presents')
-    if fallback is not None:
+    if final != slot:
+        steps.append('SetNetworkProfile slot %d through the target CSMS: the same connection data, so that CSMS keeps '
+                     'the record of the slot' % final)
+        steps.append('NetworkConfigurationPriority %d (another Reset), confirmed on the target CSMS' % final)
+    elif fallback is not None:
         steps.append('remove fallback slot %d from NetworkConfigurationPriority%s' % (
             fallback, ' (another Reset)' if fallback_kept else ' (the station deletes lower-profile slots itself)'))
     return steps
@@ -316,8 +328,8 @@ def _set_priority(session, slots, check_mode=False):
     return converge_variables(session, [item], check_mode)
 
 
-def _send_profile(station, slot, data):
-    answer = station.session.call('SetNetworkProfile', {'configurationSlot': slot, 'connectionData': data})
+def _send_profile(station, slot, data, session=None):
+    answer = (session or station.session).call('SetNetworkProfile', {'configurationSlot': slot, 'connectionData': data})
     if answer.get('status') != 'Accepted':
         info = answer.get('statusInfo') or {}
         raise ModuleFailure('station %s answered SetNetworkProfile for slot %d (%s, security profile %d) with %s (%s); '
@@ -385,12 +397,12 @@ def _fell_back(station, params, fallback, seen, context):
 
 
 def _drop_fallback(station, params, slot, fallback, context):
-    """Take the fallback out of NetworkConfigurationPriority once the new slot works (another Reset when needed)."""
+    """Leave ``slot`` alone in NetworkConfigurationPriority once the new slot works (another Reset when needed)."""
     session = StationSession(station.target, station.station_id)
     values = dict((key.split('.')[-1], result.get('attributeValue'))
                   for key, result in session.get([normalise_item(_PRIORITY)]).items())
-    remaining = [item for item in (values.get('NetworkConfigurationPriority') or '').split(',') if item.strip()]
-    if str(fallback) not in remaining:
+    remaining = [item.strip() for item in (values.get('NetworkConfigurationPriority') or '').split(',') if item.strip()]
+    if remaining == [str(slot)]:
         return 'deleted by the station (A05.FR.06)'
     outcome = _set_priority(session, [slot])
     if outcome['reboot_required']:
@@ -433,12 +445,13 @@ def run_security_profile(params, context):
     fallback_kept = bool(fallback_data and int(fallback_data.get('securityProfile', 0)) >= wanted)
     prerequisites, expected_cert = check_prerequisites(params, context, station, fallback)
     missing = dict((name, why) for name, why in prerequisites.items() if why != 'ok')
-    result.update(slot=slot, fallback_slot=fallback, prerequisites=prerequisites,
-                  plan=plan_steps(station_id, slot, fallback, data, wanted, fallback_kept), changed=True,
+    final = final_slot(params, slot, station.target is not station.source)
+    result.update(slot=final, fallback_slot=fallback, prerequisites=prerequisites,
+                  plan=plan_steps(station_id, slot, fallback, data, wanted, fallback_kept, final), changed=True,
                   diff={'before': {'security_profile': station.profile, 'priority': ','.join(map(str, station.priority)),
-                                   'slot %s' % slot: masked(station.slots.get(str(slot)))},
-                        'after': {'security_profile': wanted, 'priority': str(slot),
-                                  'slot %s' % slot: masked(data)}})
+                                   'slot %s' % final: masked(station.slots.get(str(final)))},
+                        'after': {'security_profile': wanted, 'priority': str(final),
+                                  'slot %s' % final: masked(data)}})
     if missing and context.check_mode:
         context.warn('station %s: the change could not start now: %s' % (station_id, '; '.join(
             '%s: %s' % item for item in missing.items())))
@@ -463,7 +476,10 @@ def run_security_profile(params, context):
         _fell_back(station, params, fallback, seen, context)
     if wanted == 3:
         result['certificate'] = _confirm_certificate(station, now, expected_cert)
-    if fallback is not None:
-        result['fallback'] = _drop_fallback(station, params, slot, fallback, context)
+    if final != slot:
+        # the target CSMS sends the slot again (the station runs on ``slot`` meanwhile, with the same data)
+        _send_profile(station, final, data, session=StationSession(station.target, station_id))
+    if fallback is not None or final != slot:
+        result['fallback'] = _drop_fallback(station, params, final, fallback, context)
     result['connection'] = _seen(now)
     return result

@@ -69,7 +69,12 @@ def test_promote_moves_a_station_to_production(lab, promoted):
     issuer = x509.load_pem_x509_certificate(connection["client_certificate"].encode()).issuer.rfc4514_string()
     assert "EVCS Prod Charger Issuing CA" in issuer
     assert lab.csms.record("stations", STATION) is None
-    assert lab.sim.station(STATION)["device_model"] is not None
+    station = lab.sim.station(STATION)
+    assert station["device_model"] is not None
+    # it ends on the profile's own slot, which the production CSMS sent (and so keeps the record of)
+    assert station["slot"] == 3, station["slot"]
+    sent = _production_csms(lab).http.request("GET", f"/api/stations/{STATION}/network-profiles")
+    assert "3" in sent and lab["environments"]["production"]["csms"]["ws_urls"]["3"] in sent["3"]["ocppCsmsUrl"], sent
 
 
 def test_promoted_station_keeps_its_connection_settings(lab, promoted):
@@ -80,9 +85,6 @@ def test_promoted_station_keeps_its_connection_settings(lab, promoted):
     assert slot["ocppInterface"] == "Wired0" and slot["messageTimeout"] == MESSAGE_TIMEOUT, slot
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap: security_profile sends the production slot through the test CSMS, so the production CSMS keeps no "
-    "record of it, and it lands on slot 0, not on the profile's slot 3 the security role expects"))
 def test_verify_passes_on_the_promoted_station(run_playbook, promoted):
     """issue 11: verify.yml against the production inventory, limited to the promoted station, exits 0."""
     rc, output, recap = run_playbook("playbooks/verify.yml", inventory=promoted[0],

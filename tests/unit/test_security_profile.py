@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.basic_auth import kv_path, new_password
 from ansible_collections.evcs.provisioning.plugins.module_utils.security_profile import (
-    choose_slot, direction, downgrade_refusal, on_endpoint, tls_chain_problem,
+    choose_slot, direction, downgrade_refusal, final_slot, on_endpoint, plan_steps, tls_chain_problem,
 )
 
 
@@ -17,6 +17,25 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.security_profile
 ])
 def test_choose_slot_never_overwrites_the_fallback(wanted, profile, fallback, slot):
     assert choose_slot(wanted, profile, fallback) == slot
+
+
+@pytest.mark.parametrize("slot_param, profile, slot, moves_csms, final", [
+    (None, 3, 0, True, 3),    # promotion: test slot 3 was the fallback, production data ends in slot 3
+    (None, 3, 0, False, 0),   # same CSMS: the station stays on the slot it moved to
+    (None, 2, 2, True, 2),    # already the profile's own slot
+    (1, 3, 0, True, 1),       # an explicit slot wins
+])
+def test_final_slot_of_a_move_to_another_csms(slot_param, profile, slot, moves_csms, final):
+    assert final_slot({"slot": slot_param, "security_profile": profile}, slot, moves_csms) == final
+
+
+def test_plan_of_a_promotion_names_the_resend_through_the_target_csms():
+    data = {"ocppCsmsUrl": "wss://prod.example:443/ocpp"}
+    steps = plan_steps("CP1", 0, 3, data, 3, True, final=3)
+    assert steps[0].startswith("SetNetworkProfile slot 0")
+    assert any(step.startswith("SetNetworkProfile slot 3 through the target CSMS") for step in steps)
+    assert steps[-1].startswith("NetworkConfigurationPriority 3")
+    assert not any("remove fallback" in step for step in steps)
 
 
 @pytest.mark.parametrize("current, wanted, result", [(1, 2, "upgrade"), (None, 1, "upgrade"), (3, 3, "move"), (3, 2, "downgrade")])
