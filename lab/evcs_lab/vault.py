@@ -25,10 +25,16 @@ from evcs_lab.process import ManagedProcess, free_port, port_is_free, wait_until
 
 HOST = "127.0.0.1"
 ORGANIZATION = "EVCS Lab Operator"
+#: a second operator, for ownership changes (playbooks/change_owner.yml): its stations need a PKI role of their own
+PARTNER_ORGANIZATION = "EVCS Partner Operator"
 PKI_ROOT_MOUNT = "pki_lab_root"
 PKI_MOUNT = "pki_lab"
 PKI_PROD_MOUNT = "pki_prod"
 STATION_ROLE = "charging-station"
+PARTNER_STATION_ROLE = "charging-station-partner"
+#: the station PKI role of each operator organization: an OpenBao role fixes the subject O (it cannot take O from the
+#: CSR), so every operator whose stations the lab enrolls has a role of its own, on every issuing mount
+STATION_ROLES = {ORGANIZATION: STATION_ROLE, PARTNER_ORGANIZATION: PARTNER_STATION_ROLE}
 CSMS_ROLE = "csms-server"
 KV_MOUNT = "secret"
 APPROLE_MOUNT = "approle"
@@ -66,6 +72,12 @@ STATION_ROLE_SETTINGS = {
     "cn_validations": ["disabled"],
 }
 
+
+def station_role_settings(organization: str) -> dict:
+    """The settings of the station role of ``organization``: the same for every operator but the subject O."""
+    return dict(STATION_ROLE_SETTINGS, organization=[organization])
+
+
 CSMS_ROLE_SETTINGS = {
     "server_flag": True,
     "client_flag": False,
@@ -83,9 +95,11 @@ CSMS_ROLE_SETTINGS = {
 
 
 def _issuing_policy(mount: str) -> str:
-    return f"""\
-path "{mount}/sign/{STATION_ROLE}" {{ capabilities = ["create", "update"] }}
-path "{mount}/issue/{STATION_ROLE}" {{ capabilities = ["create", "update"] }}
+    roles = "".join(f"""\
+path "{mount}/sign/{role}" {{ capabilities = ["create", "update"] }}
+path "{mount}/issue/{role}" {{ capabilities = ["create", "update"] }}
+""" for role in STATION_ROLES.values())
+    return roles + f"""\
 path "{mount}/revoke" {{ capabilities = ["create", "update"] }}
 path "{mount}/certs" {{ capabilities = ["list"] }}
 # cert/* covers cert/ca (the issuing CA) and cert/<serial> (what the collection signed for a station)
@@ -142,6 +156,7 @@ class VaultLab:
             "pki_mount": PKI_MOUNT,
             "pki_root_mount": PKI_ROOT_MOUNT,
             "station_role": STATION_ROLE,
+            "station_roles": dict(STATION_ROLES),
             "csms_role": CSMS_ROLE,
             "kv_mount": KV_MOUNT,
             "approle_mount": APPROLE_MOUNT,
@@ -270,7 +285,8 @@ class _Bootstrap:
         for mount in (PKI_ROOT_MOUNT,) + tuple(mount for mount, _name in ISSUING_CAS.values()):
             self._urls(mount)
         for mount, _name in ISSUING_CAS.values():
-            self._role(mount, STATION_ROLE, STATION_ROLE_SETTINGS)
+            for organization, role in STATION_ROLES.items():
+                self._role(mount, role, station_role_settings(organization))
             self._role(mount, CSMS_ROLE, CSMS_ROLE_SETTINGS)
         self._policy()
         self._approle()

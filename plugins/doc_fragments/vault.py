@@ -75,12 +75,15 @@ options:
     type: str
     default: pki
   vault_pki_role:
-    description: PKI role used for C(sign/<role>) and C(issue/<role>).
+    description:
+      - PKI role used for C(sign/<role>) and C(issue/<role>).
+      - A role fixes the subject O of what it issues, so each operator organization needs a role of its own (the
+        inventory maps them in C(evcs_vault.station_roles)).
     type: str
     default: charging-station
 notes:
   - The Vault token's policy needs C(update) on C(<mount>/sign/<role>) (and C(<mount>/issue/<role>) for factory mode,
-    C(<mount>/revoke) for C(state=absent)), C(read) on C(<mount>/cert/*), and C(list) on C(<mount>/certs) where a
+    C(<mount>/revoke) to revoke a retired or replaced certificate), C(read) on C(<mount>/cert/*), and C(list) on C(<mount>/certs) where a
     module scans the mount. A refusal names the path and the missing capability.
   - A task logs in once per station (one AppRole or cert login), whatever number of requests follows.
 requirements:

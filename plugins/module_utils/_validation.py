@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A small declarative checker for inventory data, used by ``desired_state``.
 
-A ``Field`` describes one value (kind, required, default, choices, bounds, nested fields or list items, extra
-checks). ``Checker.clean(value, field, path)`` walks a value against its field, reports every problem to the
+A ``Field`` describes one value (kind, required, default, choices, bounds, nested fields, list items or the keys and
+values of a free-form mapping, extra checks). ``Checker.clean(value, field, path)`` walks a value against its field, reports every problem to the
 ``Report`` and returns a cleaned copy holding only the valid parts (defaults filled in), or ``INVALID``.
 Problems are one line each: ``<host>: <field path> = <value>: <what is wrong>; <how to fix>``.
 """
@@ -50,14 +50,18 @@ _KIND_FIX = {
 
 
 class Field(object):
-    """The description of one inventory value. ``checks`` are callables ``value -> None | (what, fix)``."""
+    """The description of one inventory value. ``checks`` are callables ``value -> None | (what, fix)``.
+
+    A ``dict`` has either ``fields`` (its known keys) or ``keys`` and ``values`` (a mapping of any keys, each key
+    checked against ``keys`` and each value against ``values``, reported as ``path['key']``).
+    """
 
     __slots__ = ('kind', 'required', 'default', 'choices', 'minimum', 'maximum', 'positive', 'max_len',
-                 'fields', 'items', 'min_items', 'checks', 'secret', 'nullable', 'text')
+                 'fields', 'items', 'min_items', 'checks', 'secret', 'nullable', 'text', 'keys', 'values')
 
     def __init__(self, kind, required=False, default=_MISSING, choices=None, minimum=None, maximum=None,
                  positive=False, max_len=MAX_TEXT, fields=None, items=None, min_items=0, checks=(),
-                 secret=False, nullable=False, text=True):
+                 secret=False, nullable=False, text=True, keys=None, values=None):
         self.kind = kind
         self.required = required
         self.default = default
@@ -73,6 +77,8 @@ class Field(object):
         self.secret = secret
         self.nullable = nullable
         self.text = text
+        self.keys = keys
+        self.values = values
 
 
 def plain(value):
@@ -181,6 +187,8 @@ class Checker(object):
             return INVALID
         if field.kind == 'dict' and field.fields is not None:
             return self._clean_mapping(value, field.fields, path)
+        if field.kind == 'dict' and (field.keys is not None or field.values is not None):
+            return self._clean_entries(value, field, path)
         if field.kind == 'list':
             return self._clean_list(value, field, path)
         if self._scalar_problem(value, field, path):
@@ -215,6 +223,18 @@ class Checker(object):
             result = self.clean(item, field, '%s.%s' % (path, key))
             if result is not INVALID:
                 cleaned[key] = result
+        return cleaned
+
+    def _clean_entries(self, value, field, path):
+        """A mapping of any keys: each key against ``field.keys``, each value against ``field.values``."""
+        cleaned = {}
+        for key in sorted(value, key=str):
+            entry = '%s[%r]' % (path, key)
+            if field.keys is not None and self.clean(key, field.keys, entry + ' (the key)') is INVALID:
+                continue
+            item = self.clean(value[key], field.values, entry) if field.values is not None else value[key]
+            if item is not INVALID:
+                cleaned[key] = item
         return cleaned
 
     def _unknown_key(self, path, key, value, fields):

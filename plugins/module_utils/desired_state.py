@@ -88,6 +88,9 @@ _SITE_ID = pattern_check(r'^[a-z0-9](?:[a-z0-9-]{0,34}[a-z0-9])?$', 'is not a va
 _ICCID = pattern_check(r'^[0-9]{19,20}$', 'is not a valid ICCID', 'give the SIM\'s 19 or 20 digits, in quotes')
 _COUNTRY = pattern_check(r'^[A-Z]{2}$', 'is not an ISO 3166-1 alpha-2 country code', 'write two capital letters, e.g. DE')
 _CURRENCY = pattern_check(r'^[A-Z]{3}$', 'is not an ISO 4217 currency code', 'write three capital letters, e.g. EUR')
+_PKI_ROLE = pattern_check(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', 'is not a PKI role name',
+                          'give the name of a PKI role of evcs_vault.pki_mount that issues this organization as the '
+                          'subject O (letters, digits, ".", "_", "-")')
 _TOKEN_NAME = pattern_check(r'^[a-z0-9][a-z0-9_-]{0,63}$', 'is not a valid name',
                             'use lowercase letters, digits, "_" and "-"')
 
@@ -266,6 +269,9 @@ VAULT_FIELDS = {
     'pki_mount': _text(max_len=64, required=True),
     'pki_root_mount': _text(max_len=64),
     'station_role': _text(max_len=64, default='charging-station'),
+    # operator organization -> the PKI role that issues it as the subject O (a role fixes O); station_role otherwise
+    'station_roles': Field('dict', keys=_name(max_len=64, required=True),
+                           values=_text(max_len=64, required=True, checks=(_PKI_ROLE,))),
     'csms_role': _text(max_len=64),
     'kv_mount': _text(max_len=64, default='secret'),
     'organization': _name(max_len=64),

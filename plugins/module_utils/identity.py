@@ -6,7 +6,8 @@ trust anchors, and read-only certificate facts.
 
 Enrollment keeps the station's private key on the station: TriggerMessage(SignChargingStationCertificate)
 makes it send a CSR to the CSMS, the CSR is checked against policy, Vault signs it, and CertificateSigned
-installs the chain. ``x509.needs_enrollment`` alone decides whether any of that happens.
+installs the chain. ``x509.needs_enrollment`` alone decides whether any of that happens. A certificate whose subject
+O is not the wanted organization (the PKI role fixes O) is revoked at once and never installed.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def station_certificate_argument_spec():
         renew_before=dict(type='int', default=certs.RENEW_BEFORE_DAYS),
         renew_at_fraction=dict(type='float', default=round(certs.RENEW_AT_FRACTION, 4)),
         force=dict(type='bool', default=False),
+        revoke_previous=dict(type='bool', default=False),
         key_policy=dict(type='dict', default={}, no_log=False, options=dict(
             ec_curves=dict(type='list', elements='str', default=list(certs.EC_CURVES)),
             rsa_min_bits=dict(type='int', default=certs.RSA_MIN_BITS),
@@ -141,6 +143,14 @@ class _Pki(object):
         """The certificate of this mount with that serial (its revocation status noted), or None."""
         return self._certificate(_vault(self.client.certificate, certs.vault_serial(serial_number)))
 
+    def issued_status(self, certificate):
+        """``valid`` when this mount issued ``certificate`` (that very certificate, not only its serial) and has not
+        revoked it, ``revoked`` when it has, None when the mount did not issue it (one read)."""
+        found = self.certificate(certificate.serial_number)
+        if found is None or found != certificate:
+            return None
+        return 'revoked' if self._revoked[certificate.serial_number] else 'valid'
+
     def check_revocation(self, certificate):
         """Note whether ``certificate`` is revoked: one read unless it was read from the mount already."""
         if certificate.serial_number not in self._revoked:
@@ -202,6 +212,19 @@ def _diff(before, after):
     return {'before': {'certificate': before}, 'after': {'certificate': after}}
 
 
+def _diff_side_effects(result, organization):
+    """Add what the enrollment changes besides the certificate to its diff: SecurityCtrlr.OrganizationName, and the
+    certificates revoked (or to be revoked) with revoke_previous."""
+    diff = result.get('diff')
+    if not diff:
+        return
+    if 'organization_before' in result:
+        diff['before']['organization_name'] = result['organization_before']
+        diff['after']['organization_name'] = organization
+    if result.get('revoked'):
+        diff['after']['revoked'] = list(result['revoked'])
+
+
 # -- organization name (SecurityCtrlr.OrganizationName) ----------------------------------------------------
 def ensure_organization(csms, station_id, organization, check_mode):
     """Read SecurityCtrlr.OrganizationName and set it when it differs; returns the value found (None when equal)."""
@@ -233,12 +256,16 @@ def _presented(csms, station_id):
     return certs.load_certificate(pem) if pem else None
 
 
-def _current(csms, pki, station_id):
-    """The station's certificate: the newer of what it presents on mTLS and what this PKI last signed for it."""
-    candidates = [cert for cert in (_presented(csms, station_id), pki.last_signed(station_id)) if cert is not None]
-    if not candidates:
+def _held(csms, pki, station_id):
+    """The certificates the station holds: what it presents on mTLS and what this PKI last signed for it."""
+    return [cert for cert in (_presented(csms, station_id), pki.last_signed(station_id)) if cert is not None]
+
+
+def _current(pki, held):
+    """The station's certificate: the newer of the certificates it holds (its revocation status noted)."""
+    if not held:
         return None
-    current = max(candidates, key=lambda cert: cert.not_valid_before_utc)
+    current = max(held, key=lambda cert: cert.not_valid_before_utc)
     pki.check_revocation(current)
     return current
 
@@ -282,14 +309,66 @@ def _install(csms, pki, station_id, answer):
                             % (station_id, reply.get('status'), answer['serial_number']))
 
 
-def _enroll(csms, pki, params):
+def _checked_issue(pki, params, answer, how, refused=None):
+    """The certificate Vault just issued (``how``: sign or issue), once its subject O is the wanted organization.
+
+    Otherwise (the PKI role fixes another O) it is revoked at once and never installed, else every run would re-enroll;
+    ``refused()`` then undoes what was prepared for it and says so (text added to the failure).
+    """
+    issued = certs.load_certificate(answer['certificate'])
+    organization = params.get('organization')
+    problem = certs.issued_organization_problem(issued, organization)
+    if problem is None:
+        return issued
+    _vault(pki.client.revoke, answer['serial_number'])
+    undone = refused() if refused is not None else ''
+    raise ModuleFailure(
+        'station %s: Vault %s/%s/%s %s (the PKI role fixes the subject O); the new certificate %s was revoked and not '
+        'installed, the station keeps its certificate%s: map the organization to a PKI role that issues it: '
+        'evcs_vault.station_roles[%r] = <role>' % (params['station_id'], pki.client.mount, how, pki.role, problem,
+                                                   certs.ocpp_serial(issued.serial_number), undone, organization),
+        kind='organization_mismatch', pki_role=pki.role, vault_pki_mount=pki.client.mount,
+        issued_organization=certs.organization(issued.subject), organization=organization)
+
+
+def _enroll(csms, pki, params, refused=None):
     station_id = params['station_id']
     csr_record = _request_csr(csms, station_id, params['csr_timeout'])
     csr = _checked_csr(csr_record, params)
     answer = _vault(pki.client.sign, pki.role, csr.public_bytes(certs.serialization.Encoding.PEM).decode('ascii'),
                     station_id, params.get('ttl'))
+    issued = _checked_issue(pki, params, answer, 'sign', refused)
     _install(csms, pki, station_id, answer)
-    return certs.load_certificate(answer['certificate'])
+    return issued
+
+
+def _restore_organization(csms, station_id, previous):
+    """Set SecurityCtrlr.OrganizationName back to ``previous`` (the station keeps the certificate that names it)."""
+    try:
+        ensure_organization(csms, station_id, previous, False)
+    except ModuleFailure as exc:
+        return ' (setting SecurityCtrlr.OrganizationName back to %r failed: %s)' % (previous, exc)
+    return ' and SecurityCtrlr.OrganizationName %r (set back)' % previous
+
+
+def _revoke_replaced(pki, replaced, issued, context):
+    """Revoke the certificates ``issued`` replaced (this mount's, unrevoked); their serials. In check mode (``issued``
+    None) nothing is revoked and the serials that would be are returned."""
+    serials = []
+    for cert in dict((cert.serial_number, cert) for cert in replaced).values():
+        if issued is not None and cert.serial_number == issued.serial_number:
+            continue
+        status = pki.issued_status(cert)
+        if status is None:
+            context.warn('the replaced certificate %s (issuer %s) was not issued by Vault mount %s, so it is not '
+                         'revoked here: revoke it in the PKI that issued it'
+                         % (certs.ocpp_serial(cert.serial_number), cert.issuer.rfc4514_string(), pki.client.mount))
+        if status != 'valid':
+            continue
+        if issued is not None:
+            _vault(pki.client.revoke, certs.vault_serial(cert.serial_number))
+        serials.append(certs.ocpp_serial(cert.serial_number))
+    return serials
 
 
 def _keep_record(pki, current, context):
@@ -308,22 +387,34 @@ def _issued(result, pki, issued, now):
 def _present_on_station(params, context, pki, now):
     station_id = params['station_id']
     csms = task_backend(params, context)
-    current = _current(csms, pki, station_id)
+    held = _held(csms, pki, station_id)
+    current = _current(pki, held)
     needed, reason = certs.needs_enrollment(current, _wanted(params, pki), now)
     action = ('renewed' if current is not None else 'enrolled') if needed else 'none'
     result = dict(changed=needed, action=action, reason=reason, certificate=_facts(current, now))
     if not needed:
         _keep_record(pki, current, context)
         return result
+    previous = None
     if params.get('organization'):
         previous = ensure_organization(csms, station_id, params['organization'], context.check_mode)
         if previous is not None:
             result['organization_before'] = previous
     if context.check_mode:
-        result['diff'] = _diff(result['certificate'], '(a new certificate for CN=%s from %s)'
-                               % (station_id, pki.issuer.subject.rfc4514_string()))
+        if params.get('revoke_previous'):
+            result['revoked'] = _revoke_replaced(pki, held, None, context)
+        result['diff'] = _diff(result['certificate'], '(a new certificate for CN=%s%s from %s via %s/sign/%s)' % (
+            station_id, ', O=%s' % params['organization'] if params.get('organization') else '',
+            pki.issuer.subject.rfc4514_string(), pki.client.mount, pki.role))
+        _diff_side_effects(result, params.get('organization'))
         return result
-    return _issued(result, pki, _enroll(csms, pki, params), now)
+    refused = (lambda: _restore_organization(csms, station_id, previous)) if previous is not None else None
+    issued = _enroll(csms, pki, params, refused)
+    _issued(result, pki, issued, now)
+    if params.get('revoke_previous'):
+        result['revoked'] = _revoke_replaced(pki, held, issued, context)
+    _diff_side_effects(result, params.get('organization'))
+    return result
 
 
 def _absent_on_station(params, context, pki, now):
@@ -390,17 +481,23 @@ def _in_factory(params, context, pki, now):
         _keep_record(pki, current, context)
         return result
     if context.check_mode:
+        if params.get('revoke_previous') and current is not None:
+            result['revoked'] = _revoke_replaced(pki, [current], None, context)
         result['diff'] = _diff(result['certificate'], '(a new key and certificate in %s)' % params['dest'])
         return result
     curves = (params.get('key_policy') or {}).get('ec_curves') or certs.EC_CURVES
     answer = _vault(pki.client.issue, pki.role, params['station_id'], params.get('ttl'), 'ec',
                     384 if curves[0] == 'secp384r1' else 256)
     context.add_secret(answer.get('private_key'))
+    issued = _checked_issue(pki, params, answer, 'issue')
     os.makedirs(params['dest'], mode=0o755, exist_ok=True)
     _write(paths['key'], answer['private_key'].strip() + '\n', 0o600)
     _write(paths['certificate'], answer['certificate'].strip() + '\n', 0o644)
     _write(paths['chain'], pki.chain_pem(answer), 0o644)
-    return _issued(result, pki, certs.load_certificate(answer['certificate']), now)
+    _issued(result, pki, issued, now)
+    if params.get('revoke_previous') and current is not None:
+        result['revoked'] = _revoke_replaced(pki, [current], issued, context)
+    return result
 
 
 def run_station_certificate(params, context):

@@ -187,12 +187,27 @@ def csr_problems(csr, station_id, organization_name, policy=None):
     return problems
 
 
+def issued_organization_problem(certificate, organization_name):
+    """Why a certificate the PKI just issued does not carry the wanted subject O, or None (also when no O is wanted).
+
+    A Vault/OpenBao PKI role fixes the subject O whatever the CSR asks for: a certificate from the wrong role has
+    another O, and would be re-enrolled on every run.
+    """
+    if organization_name is None:
+        return None
+    issued = organization(certificate.subject)
+    if issued == organization_name:
+        return None
+    return 'issued subject O=%r, wanted O=%r' % (issued, organization_name)
+
+
 def certificate_facts(certificate, now):
     """What modules return about a certificate (never key material)."""
     not_after = certificate.not_valid_after_utc
     return {
         'serial': ocpp_serial(certificate.serial_number),
         'subject': certificate.subject.rfc4514_string(),
+        'organization': organization(certificate.subject),
         'issuer': certificate.issuer.rfc4514_string(),
         'not_before': _rfc3339(certificate.not_valid_before_utc),
         'not_after': _rfc3339(not_after),

@@ -127,8 +127,8 @@ options:
       - The CSMS the station connects to after the change, when it is not the one it is managed through now (promotion
         to another environment). The reconnect is confirmed there.
       - The new slot is then sent once more through the target CSMS, into O(slot) (default the profile's number) when
-        the change used another slot, and NetworkConfigurationPriority is left at that slot alone (one more Reset): the
-        CSMS that manages the station from then on keeps the record of its slot, which the network role and
+        the change used another slot, and NetworkConfigurationPriority is left at that slot alone (one more Reset), so
+        that the CSMS that manages the station from then on keeps the record of its slot, which the network role and
         C(verify.yml) read back.
     type: dict
     suboptions:

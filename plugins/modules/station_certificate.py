@@ -23,6 +23,10 @@ description:
     the station's CSR is read from the CSMS and checked (CN = station id, O = O(organization), key type and size,
     signature), Vault C(<mount>/sign/<role>) signs it, and CertificateSigned installs leaf and issuing CA.
     A CSR that breaks policy is refused and nothing is signed.
+  - A Vault/OpenBao PKI role fixes the subject O whatever the CSR asks for. With O(organization) set, a certificate
+    Vault signed or issued with another O is revoked at once and never installed, and the task fails naming the PKI
+    role and mount (give each operator organization a role that issues it, see O(vault_pki_role)); otherwise every run
+    would re-enroll. SecurityCtrlr.OrganizationName is then set back to its previous value.
   - With O(organization) set, SecurityCtrlr.OrganizationName is read and set on the station first when it differs.
   - O(mode=factory) is for stations provisioned before shipment - Vault C(<mount>/issue/<role>) makes the key and
     the certificate, written into O(dest) (key 0600). The private key is never returned.
@@ -71,6 +75,14 @@ options:
     default: 0.6667
   force:
     description: Enroll a new certificate even when the current one is fine.
+    type: bool
+    default: false
+  revoke_previous:
+    description:
+      - After a successful re-enrollment, revoke in Vault the certificate(s) the new one replaced - the one the station
+        presents and the one this PKI mount last signed for it (for an ownership change, the previous owner's).
+      - Only certificates of O(vault_pki_mount) are revoked; another PKI's certificate is reported in a warning.
+      - In check mode the serials that would be revoked are returned in RV(revoked).
     type: bool
     default: false
   key_policy:
@@ -123,6 +135,14 @@ EXAMPLES = r'''
     dest: /srv/images/LAB-CP-0002/etc/ocpp/certs
     vault_pki_mount: pki_lab
 
+- name: Re-enroll under a new operator and revoke the previous owner's certificate
+  evcs.provisioning.station_certificate:
+    station_id: LAB-CP-0001
+    organization: EVCS Partner Operator
+    vault_pki_mount: pki_lab
+    vault_pki_role: charging-station-partner
+    revoke_previous: true
+
 - name: Revoke on decommission
   evcs.provisioning.station_certificate:
     station_id: LAB-CP-0001
@@ -159,14 +179,19 @@ fingerprint_sha256:
   returned: always
   type: str
 certificate:
-  description: All facts of that certificate (serial, subject, issuer, not_before, not_after, days_left, fingerprint_sha256).
+  description:
+    - All facts of that certificate (serial, subject, organization, issuer, not_before, not_after, days_left,
+      fingerprint_sha256).
   returned: always
   type: dict
 revoked:
-  description: Serials revoked by O(state=absent).
-  returned: when state is absent
+  description:
+    - Serials revoked by O(state=absent), or the replaced certificates revoked with O(revoke_previous=true).
+    - In check mode, the serials that would be revoked.
+  returned: when state is absent, or when revoke_previous is true and a new certificate is (or would be) enrolled
   type: list
   elements: str
+  sample: [5c1e0f3a9b]
 files:
   description: Paths written in factory mode.
   returned: when mode is factory

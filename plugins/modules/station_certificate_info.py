@@ -42,7 +42,9 @@ installed:
   returned: always
   type: dict
 presented:
-  description: The client certificate presented on the station's connection (serial, subject, issuer, not_after, days_left, fingerprint_sha256).
+  description:
+    - The client certificate presented on the station's connection (serial, subject, organization, issuer, not_before,
+      not_after, days_left, fingerprint_sha256); None without one.
   returned: always
   type: dict
 last_signed:

@@ -36,6 +36,8 @@ def _state(home):
         'environment': 'lab', 'home': str(home),
         'vault': {'addr': 'https://127.0.0.1:18200', 'ca_cert': str(home / 'tls/bootstrap-ca.pem'), 'pki_mount': 'pki_lab',
                   'pki_root_mount': 'pki_lab_root', 'station_role': 'charging-station', 'csms_role': 'csms-server',
+                  'station_roles': {'EVCS Lab Operator': 'charging-station',
+                                    'EVCS Partner Operator': 'charging-station-partner'},
                   'kv_mount': 'secret', 'approle_mount': 'approle', 'role_id': 'fake-role-id-S3CRET',
                   'secret_id': 'fake-secret-id-S3CRET', 'token': 'fake-token-S3CRET', 'organization': 'EVCS Lab Operator'},
         'csms': {'api_url': 'https://127.0.0.1:18443', 'api_token': 'fake-api-token-S3CRET', 'ca_cert': str(home / 'pki/root-ca.pem'),

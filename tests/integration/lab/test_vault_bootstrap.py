@@ -29,8 +29,9 @@ def _ca_serials(paths: LabPaths) -> dict:
 
 def _roles(paths: LabPaths, addr: str) -> dict:
     client = vault.root_client(paths, addr)
-    return {name: client.read(f"{vault.PKI_MOUNT}/roles/{name}")["data"]
-            for name in (vault.STATION_ROLE, vault.CSMS_ROLE)}
+    return {(mount, name): client.read(f"{mount}/roles/{name}")["data"]
+            for mount in (vault.PKI_MOUNT, vault.PKI_PROD_MOUNT)
+            for name in (*vault.STATION_ROLES.values(), vault.CSMS_ROLE)}
 
 
 def _approle_client(lab: vault.VaultLab) -> hvac.Client:
@@ -39,10 +40,10 @@ def _approle_client(lab: vault.VaultLab) -> hvac.Client:
     return client
 
 
-def _station_csr(station_id: str) -> str:
+def _station_csr(station_id: str, organization: str = vault.ORGANIZATION) -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, station_id),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, vault.ORGANIZATION)])
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
     csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
     return csr.public_bytes(serialization.Encoding.PEM).decode()
 
@@ -96,6 +97,41 @@ def test_approle_signs_station_csr(vault_lab):
     crl_der = requests.get(f"{lab.addr}/v1/{vault.PKI_MOUNT}/crl", verify=str(lab.ca_cert), timeout=10).content
     crl = x509.load_der_x509_crl(crl_der)
     assert crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
+
+
+@pytest.mark.parametrize("mount", [vault.PKI_MOUNT, vault.PKI_PROD_MOUNT])
+def test_each_operator_has_a_station_role(vault_lab, mount):
+    """An OpenBao role fixes the subject O: the partner operator's role issues its O, the state maps O -> role."""
+    _, lab = vault_lab
+    assert lab.state()["station_roles"] == {vault.ORGANIZATION: vault.STATION_ROLE,
+                                            vault.PARTNER_ORGANIZATION: vault.PARTNER_STATION_ROLE}
+    assert lab.state()["station_role"] == vault.STATION_ROLE
+    client = _approle_client(lab)
+    for organization, role in lab.state()["station_roles"].items():
+        signed = client.write_data(f"{mount}/sign/{role}",
+                                   data={"csr": _station_csr(STATION_ID, vault.PARTNER_ORGANIZATION)})["data"]
+        cert = x509.load_pem_x509_certificate(signed["certificate"].encode())
+        # the role's O wins over the CSR's
+        assert cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == organization
+        assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == STATION_ID
+        client.write_data(f"{mount}/revoke", data={"serial_number": signed["serial_number"]})
+
+
+def test_an_existing_lab_gains_the_partner_role_at_up(vault_lab):
+    """A lab home bootstrapped before the partner operator existed gets its role and policy at the next ``up``."""
+    home, lab = vault_lab
+    paths = LabPaths.resolve(home)
+    client = vault.root_client(paths, lab.addr)
+    client.delete(f"{vault.PKI_MOUNT}/roles/{vault.PARTNER_STATION_ROLE}")
+    older_policy = "".join(line + "\n" for line in vault.POLICY_HCL.splitlines() if vault.PARTNER_STATION_ROLE not in line)
+    client.sys.create_or_update_policy(vault.POLICY, older_policy)
+
+    again = vault.up(home)
+
+    assert f"role {vault.PARTNER_STATION_ROLE}" in again.changes and f"policy {vault.POLICY}" in again.changes
+    assert vault.up(home).changes == []
+    _approle_client(again).write_data(f"{vault.PKI_MOUNT}/sign/{vault.PARTNER_STATION_ROLE}",
+                                      data={"csr": _station_csr("LAB-CP-0003", vault.PARTNER_ORGANIZATION)})
 
 
 @pytest.mark.parametrize("method, path", [
