@@ -111,12 +111,20 @@ def _stop(process: subprocess.Popen) -> None:
             continue
 
 
+def _callbacks() -> str:
+    """The callbacks of the repository's ansible.cfg (the environment variable replaces that list) plus the bench's
+    own task timer; EVCS_BENCH_CALLBACKS replaces the first part (e.g. to measure without the preload)."""
+    configured = os.environ.get("EVCS_BENCH_CALLBACKS", "evcs.provisioning.audit,evcs.provisioning.preload")
+    return ",".join([name for name in configured.split(",") if name.strip()] + ["bench_tasks"])
+
+
 def run_playbook(lab: LabState, inventory: Path, playbook: Path, forks: int, log_file: Path, label: str,
                  show_tasks: bool = True) -> dict:
     """Run one playbook; its wall time, exit status, task profile and controller peak memory."""
     tasks_file = log_file.with_suffix(".tasks.json")
     env = _lab_env(lab.home, {"ANSIBLE_CALLBACK_PLUGINS": str(BENCH_DIR / "callback_plugins"),
-                              "ANSIBLE_CALLBACKS_ENABLED": "bench_tasks", "EVCS_BENCH_TASKS_FILE": str(tasks_file)})
+                              "ANSIBLE_CALLBACKS_ENABLED": _callbacks(), "EVCS_BENCH_TASKS_FILE": str(tasks_file),
+                              "EVCS_AUDIT_FILE": str(log_file.with_suffix(".audit.jsonl"))})
     argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), str(playbook)]
     started = time.monotonic()
     with log_file.open("w", encoding="utf-8") as log, subprocess.Popen(
@@ -142,8 +150,12 @@ def run_playbook(lab: LabState, inventory: Path, playbook: Path, forks: int, log
     stations = [host for host in callback.get("hosts", {}) if host != "localhost"]
     result = {"seconds": seconds, "rc": process.returncode, "log": str(log_file),
               "controller_peak_process_mb": round(usage.ru_maxrss / 1024, 1), "controller_peak_tree_mb": tree_peak_mb,
+              # CPU of ansible-playbook and every worker it forked and waited for: what the controller itself costs,
+              # less disturbed than wall time by the lab sharing the cores
+              "controller_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
               **task_profile(callback, stations)}
-    _log(f"{label}: {seconds:.1f}s rc={result['rc']} tasks/station={result['tasks_per_station']} "
+    _log(f"{label}: {seconds:.1f}s (controller CPU {result['controller_cpu_s']:.1f}s) rc={result['rc']} "
+         f"tasks/station={result['tasks_per_station']} "
          f"changed={result['changed']} failed={result['failed']}")
     return result
 
@@ -169,6 +181,8 @@ def _flatten(count: int, forks: int, runs: dict, lab_memory: dict) -> dict:
         "provision_s": provision["seconds"], "rerun_s": rerun["seconds"], "floor_s": floor["seconds"],
         "rerun_over_floor": ratio(rerun["seconds"], floor["seconds"]),
         "rerun_changed": rerun["changed"],
+        "provision_cpu_s": provision.get("controller_cpu_s"), "rerun_cpu_s": rerun.get("controller_cpu_s"),
+        "floor_cpu_s": floor.get("controller_cpu_s"),
         "all_ok": all(run["rc"] == 0 for run in runs.values()) and rerun["changed"] == 0,
         "controller_peak_mb": max(run["controller_peak_process_mb"] for run in runs.values()),
         "controller_peak_tree_mb": max(run["controller_peak_tree_mb"] for run in runs.values()),

@@ -10,6 +10,7 @@ COLUMNS = (
     ("floor s", "floor_s", "{:.1f}"),
     ("re-run/floor", "rerun_over_floor", "{:.2f}"),
     ("re-run changed", "rerun_changed", "{}"),
+    ("ctrl CPU s prov/re-run/floor", ("provision_cpu_s", "rerun_cpu_s", "floor_cpu_s"), "{:.0f}/{:.0f}/{:.0f}"),
     ("OCPP r/w per st (prov)", ("provision_ocpp_reads_per_station", "provision_ocpp_writes_per_station"), "{:g}/{:g}"),
     ("OCPP r/w per st (re-run)", ("rerun_ocpp_reads_per_station", "rerun_ocpp_writes_per_station"), "{:g}/{:g}"),
     ("Vault req/wr per st (prov)", ("provision_vault_requests_per_station", "provision_vault_writes_per_station"),

@@ -48,12 +48,20 @@ options:
       - Falls back to the environment variable E(EVCS_CSMS_RETRIES).
     type: int
     default: 3
+notes:
+  - Run as the collection's action plugin (the normal case), an option the task leaves out is taken from the host's
+    inventory variable C(evcs_csms) - O(csms_url) from its C(url), O(csms_token) from C(token), O(csms_ca_path) from
+    C(ca_path), O(csms_validate_certs) from C(validate_certs) - before the environment variables. Roles and playbooks
+    therefore name only what a task does, and the connection is read once per task.
 '''
 
     STATION = r'''
 options:
   station_id:
-    description: The charging station's OCPP identity (the last path segment of its CSMS URL).
+    description:
+      - The charging station's OCPP identity (the last path segment of its CSMS URL).
+      - Run as the collection's action plugin (the normal case), a task that leaves it out takes C(evcs_station.id)
+        of the host, else the inventory hostname.
     type: str
     required: true
 '''

@@ -86,6 +86,12 @@ notes:
     C(<mount>/revoke) to revoke a retired or replaced certificate), C(read) on C(<mount>/cert/*), and C(list) on C(<mount>/certs) where a
     module scans the mount. A refusal names the path and the missing capability.
   - A task logs in once per station (one AppRole or cert login), whatever number of requests follows.
+  - Run as the collection's action plugin (the normal case), an option the task leaves out is taken from the host's
+    inventory variable C(evcs_vault) - O(vault_url) from its C(url), O(vault_namespace) from C(namespace),
+    O(vault_ca_path) from C(ca_path), O(vault_validate_certs) from C(validate_certs), O(vault_auth_method) from
+    C(auth_method), O(vault_auth_mount) from C(approle_mount) (for AppRole), O(vault_token), O(vault_role_id) and
+    O(vault_secret_id) from C(token), C(role_id) and C(secret_id), O(vault_pki_mount) from C(pki_mount),
+    O(vault_pki_role) from C(station_role) - before the environment variables and the defaults.
 requirements:
   - hvac (Python library, on the controller)
 '''
@@ -107,7 +113,10 @@ options:
         so the cost grows with the number of certificates.
     type: str
   vault_kv_mount:
-    description: Mount path of the KV version 2 secrets engine of those records.
+    description:
+      - Mount path of the KV version 2 secrets engine of those records.
+      - Run as the collection's action plugin, a task that leaves it out takes C(evcs_vault.kv_mount), and one that
+        leaves out O(environment) takes C(evcs_environment).
     type: str
     default: secret
 notes:

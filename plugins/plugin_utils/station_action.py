@@ -22,6 +22,29 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.context import (
 )
 
 
+#: connection options an action task does not give are taken from these inventory variables (``evcs_csms.url`` for
+#: ``csms_url``, ...), as community.hashi_vault takes ``ansible_hashi_vault_*``: a role or playbook task names only what
+#: it does, and the connection is templated once per task instead of once per option in ``module_defaults``
+INVENTORY_OPTIONS = {
+    'csms_url': ('evcs_csms', 'url'),
+    'csms_token': ('evcs_csms', 'token'),
+    'csms_ca_path': ('evcs_csms', 'ca_path'),
+    'csms_validate_certs': ('evcs_csms', 'validate_certs'),
+    'vault_url': ('evcs_vault', 'url'),
+    'vault_namespace': ('evcs_vault', 'namespace'),
+    'vault_ca_path': ('evcs_vault', 'ca_path'),
+    'vault_validate_certs': ('evcs_vault', 'validate_certs'),
+    'vault_auth_method': ('evcs_vault', 'auth_method'),
+    'vault_token': ('evcs_vault', 'token'),
+    'vault_role_id': ('evcs_vault', 'role_id'),
+    'vault_secret_id': ('evcs_vault', 'secret_id'),
+    'vault_pki_mount': ('evcs_vault', 'pki_mount'),
+    'vault_pki_role': ('evcs_vault', 'station_role'),
+    'vault_kv_mount': ('evcs_vault', 'kv_mount'),
+}
+_APPROLE_MOUNT = ('evcs_vault', 'approle_mount')
+
+
 class StationActionBase(ActionBase):
     """Subclasses set ``ARGUMENT_SPEC`` (dict), ``RUN`` (callable(params, context) -> dict) and optionally
     ``MUTUALLY_EXCLUSIVE``/``REQUIRED_IF``/``REQUIRED_TOGETHER``/``REQUIRED_ONE_OF``.
@@ -50,8 +73,9 @@ class StationActionBase(ActionBase):
             required_one_of=self.REQUIRED_ONE_OF,
             required_if=self.REQUIRED_IF,
         )
-        validation = validator.validate(self._task.args)
-        no_log_values = _list_no_log_values(self.ARGUMENT_SPEC, self._task.args)
+        arguments = self._with_inventory_options(self._task.args, task_vars or {})
+        validation = validator.validate(arguments)
+        no_log_values = _list_no_log_values(self.ARGUMENT_SPEC, arguments)
         if validation.error_messages:
             result.update(failed=True, msg=_mask('; '.join(validation.error_messages), no_log_values))
             return result
@@ -75,6 +99,43 @@ class StationActionBase(ActionBase):
             outcome['warnings'] = list(context.warnings)
         result.update(remove_values(outcome, no_log_values))
         return result
+
+
+    def _inventory_value(self, task_vars, variable, key=None):
+        """``task_vars[variable][key]`` templated, or None when either is not defined."""
+        value = task_vars.get(variable)
+        if isinstance(value, str):
+            value = self._templar.template(value)
+        if key is None:
+            return value
+        if not isinstance(value, dict) or value.get(key) is None:
+            return None
+        return self._templar.template(value[key])
+
+    def _with_inventory_options(self, args, task_vars):
+        """The task's arguments plus what the inventory says for the options it leaves out (INVENTORY_OPTIONS; the
+        station's own id for ``station_id``; the environment for ``environment``)."""
+        spec, found = self.ARGUMENT_SPEC, dict(args)
+        for option, (variable, key) in INVENTORY_OPTIONS.items():
+            if option in spec and option not in found:
+                value = self._inventory_value(task_vars, variable, key)
+                if value is not None:
+                    found[option] = value
+        if ('vault_auth_mount' in spec and 'vault_auth_mount' not in found
+                and found.get('vault_auth_method') == 'approle'):
+            mount = self._inventory_value(task_vars, *_APPROLE_MOUNT)
+            if mount is not None:
+                found['vault_auth_mount'] = mount
+        # only where the module works on one station (an optional station_id, as in id_tokens, stays a choice)
+        if (spec.get('station_id') or {}).get('required') and 'station_id' not in found:
+            station = self._inventory_value(task_vars, 'evcs_station')
+            station_id = station.get('id') if isinstance(station, dict) else None
+            found['station_id'] = self._templar.template(station_id) if station_id else task_vars.get('inventory_hostname')
+        if 'environment' in spec and 'environment' not in found:
+            environment = self._inventory_value(task_vars, 'evcs_environment')
+            if environment is not None:
+                found['environment'] = environment
+        return found
 
 
 def _mask(text, no_log_values):
