@@ -100,7 +100,6 @@ class StationActionBase(ActionBase):
         result.update(remove_values(outcome, no_log_values))
         return result
 
-
     def _inventory_value(self, task_vars, variable, key=None):
         """``task_vars[variable][key]`` templated, or None when either is not defined."""
         value = task_vars.get(variable)

@@ -74,4 +74,4 @@ def test_verify_names_a_station_whose_certificate_is_due(provisioned, run_playbo
     rc, report = _verify(run_playbook, provisioned, identity_renew_before=RENEW_BEFORE_DAYS)
     assert rc != 0, report
     assert f"{STATION}:" in report and "1 drifted or failed" in report and f"drift on {STATION}" in report, report
-    assert "certificate:" in report and f"(a new certificate for CN={STATION} from " in report, report
+    assert "certificate:" in report and f"(a new certificate for CN={STATION}, O=EVCS Lab Operator from " in report, report
