@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # pylint: disable=wrong-import-position
-from inventory import REPO_ROOT, write_floor_playbook, write_inventory  # noqa: E402
+from inventory import REPO_ROOT, pin_lab_state, write_floor_playbook, write_inventory  # noqa: E402
 from measure import (AuditLog, TreeSampler, enable_vault_audit, ocpp_counts, per_station, ratio, slope,  # noqa: E402
                      task_profile, vm_hwm_mb)
 from report import render  # noqa: E402
@@ -203,6 +203,7 @@ def bench_size(count: int, forks: int, playbook: Path, work: Path) -> dict:
     inventory = write_inventory(work / f"inventory-{count}", count)
     _log(f"N={count}: inventory of {count} stations in {inventory}; starting the lab")
     with fresh_lab(count) as lab:
+        pin_lab_state(inventory, lab.home / "state.json")
         audit_file = lab.home / "vault" / "bench-audit.log"
         enable_vault_audit(lab.home / "vault" / "config.hcl", lab["processes"]["vault"], audit_file)
         audit = AuditLog(audit_file)

@@ -8,6 +8,7 @@ then one group per site of ``SITE_SIZE`` stations (a grid cap that fits the sum 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -118,6 +119,16 @@ def write_inventory(directory: Path, count: int, site_size: int = SITE_SIZE) -> 
         for number in numbers:
             _write_yaml(directory / "host_vars" / f"{station_id(number)}.yml", station_vars(number))
     return directory
+
+
+def pin_lab_state(directory: Path, state_file: Path) -> Path:
+    """Write the running lab's endpoints as literal inventory values (``group_vars/all/zz_lab_state.yml``, mode 0600:
+    it holds the lab's tokens), overriding the lazy ``lookup('file', state.json)`` of ``inventories/lab``: a real
+    inventory holds its endpoints as values, so the benchmark does not measure the lab's way of finding them."""
+    path = directory / "group_vars" / "all" / "zz_lab_state.yml"
+    path.touch(mode=0o600)
+    path.write_text("---\n" + yaml.safe_dump({"evcs_lab_state": json.loads(state_file.read_text())}, sort_keys=False))
+    return path
 
 
 def floor_playbook(tasks_per_host: int, tasks_on_controller: int = 0) -> list[dict]:
