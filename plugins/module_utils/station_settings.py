@@ -230,9 +230,7 @@ def stations_by_site(hostvars, hosts):
 def site_stations(hostvars, hosts, site_id):
     """The load planner's input: every host of ``hosts`` whose ``evcs_site.id`` is ``site_id`` and whose station is
     present."""
-    return [_planner_entry(host, hostvars[host].get('evcs_station') or {}) for host in hosts
-            if (hostvars[host].get('evcs_site') or {}).get('id') == site_id
-            and (hostvars[host].get('evcs_station') or {}).get('state', 'present') == 'present']
+    return stations_by_site(hostvars, hosts)[1].get(site_id, [])
 
 
 def site_load_plans(hostvars, hosts, plan):
