@@ -33,6 +33,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils._validation impo
     ip_address_problem, no_semicolon, pattern_check, plain, secret_values, strip_secrets,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.registry import backend_names
 
 try:
     from urllib.parse import urlsplit
@@ -246,9 +247,12 @@ SITE_FIELDS = {
     'access': Field('str', default='public', choices=('public', 'private', 'free')),
 }
 CSMS_FIELDS = {
-    'backend': Field('str', default='reference', choices=('reference',)),
+    # the registered backends (csms/registry.py); their own settings go in ``options`` (validated by the backend)
+    'backend': Field('str', default=backend_names()[0], choices=tuple(backend_names())),
+    'options': Field('dict', default={}),
     'url': _text(required=True, checks=(_https_url,)),
-    'token': _secret(required=True),
+    # required by the reference backend (the backend's factory names it when missing); other backends may need none
+    'token': _secret(),
     'ca_path': _text(),
     'validate_certs': Field('bool', default=True),
     'ws_urls': Field('dict', required=True),
