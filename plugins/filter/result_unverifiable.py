@@ -11,8 +11,8 @@ version_added: 0.1.0
 description:
   - Reads the registered task results named in O(names) from one host's variables and returns the lines their modules
     reported under C(unverifiable) (each result's, or each loop item's), in order, without repeats.
-  - A line reads C(not verifiable with backend <name>: <what>: backend <name> cannot <capability>): the CSMS backend in
-    use lacks a capability the stage needs (docs/BACKENDS.md lists them per backend). It is neither drift nor a failure.
+  - "A line reads C(not verifiable with backend <name>: <what>: backend <name> cannot <capability>): the CSMS backend in
+    use lacks a capability the stage needs (docs/BACKENDS.md lists them per backend). It is neither drift nor a failure."
   - Names that are not defined, or are not task results, are ignored.
 positional: names
 options:
