@@ -1,4 +1,4 @@
-"""BasicAuthPassword rotation on backends with and without password_rotation / password_check."""
+"""Stages on backends with and without capabilities: password rotation, charging-profile read-back."""
 
 from __future__ import annotations
 
@@ -70,3 +70,27 @@ def test_register_adds_beside_the_current_password_or_waits_for_the_station_on_a
     single = PasswordCsms(set(CAPABILITIES) - {'password_rotation', 'password_check'}, accepted=['old'])
     assert basic_auth._register(single, 'CP-1', 'new', 'old', None) is False
     assert single.writes == [], 'nothing is registered before the station took the new password'
+
+
+class _Session(object):
+    station_id = 'CP-1'
+
+    @staticmethod
+    def call(action, payload):
+        assert action == 'GetChargingProfiles'
+        return {'status': 'Accepted'}
+
+
+def test_charging_profiles_the_backend_cannot_show_are_reported_not_guessed():
+    import pytest
+    from ansible_collections.evcs.provisioning.plugins.module_utils import charging_limit
+    from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CapabilityMissing
+
+    backend = PasswordCsms(set(CAPABILITIES) - {'station_messages'})
+    context = RunContext()
+    assert charging_limit.station_max_profiles(_Session(), backend, context=context) is None
+    assert context.unverifiable == ['not verifiable with backend pw: the ChargingStationMaxProfile station CP-1 holds: '
+                                    'backend pw cannot show the messages a station sent on its own (SignCertificate, '
+                                    'NotifyReport, ReportChargingProfiles)']
+    with pytest.raises(CapabilityMissing):
+        charging_limit.station_max_profiles(_Session(), backend)
