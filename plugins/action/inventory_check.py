@@ -8,33 +8,22 @@ from __future__ import annotations
 from ansible.errors import AnsibleError
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired_state import (
-    VARIABLES, UnreadableVariable, inventory_check_argument_spec, run_inventory_check,
+    VARIABLES, UnreadableVariable, inventory_check_argument_spec, misspelt_variable, run_inventory_check,
 )
-from ansible_collections.evcs.provisioning.plugins.module_utils._validation import closest
 from ansible_collections.evcs.provisioning.plugins.plugin_utils.station_action import StationActionBase
 
 
 def _host_vars(hostvars, host):
     """The variables the desired-state model reads, rendered; a template that fails becomes UnreadableVariable."""
     host_vars = hostvars[host]
-    values = {}
+    # a misspelt evcs_* name is passed on (unrendered: only its name matters) so the check names it
+    values = dict((name, None) for name in host_vars.keys() if misspelt_variable(name))
     for name in VARIABLES:
         try:
             values[name] = host_vars.get(name)
         except AnsibleError as error:
             values[name] = UnreadableVariable(str(error).splitlines()[0])
     return values
-
-
-def _misspelt_variables(hostvars, host):
-    """evcs_* variables that look like a typo of a known one (their values would be silently ignored)."""
-    found = []
-    for name in hostvars[host].keys():
-        if name.startswith('evcs_') and name not in VARIABLES:
-            suggestion = closest(name, VARIABLES)
-            if suggestion and suggestion not in hostvars[host]:
-                found.append('%s: %s is not a variable the inventory check knows; did you mean %s?' % (host, name, suggestion))
-    return found
 
 
 def _run(params, context):
@@ -49,9 +38,6 @@ def _run(params, context):
     if unknown:
         context.warn('not in the inventory, not checked: %s' % ', '.join(unknown))
     hosts = [host for host in hosts if host in hostvars]
-    for host in hosts:
-        for message in _misspelt_variables(hostvars, host):
-            context.warn(message)
     data = dict((host, _host_vars(hostvars, host)) for host in hosts)
     return run_inventory_check(dict(params, data=data, hosts=hosts), context)
 

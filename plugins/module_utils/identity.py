@@ -204,6 +204,19 @@ def _wanted(params, pki):
     }
 
 
+def _check_renewal_window(params, current):
+    """Refuse a renew_before that is not shorter than the lifetime (ttl, else the current certificate's) before anything
+    is written: otherwise every run re-enrolls the station."""
+    lifetime = certs.vault_duration(params['ttl']) if params.get('ttl') else None
+    if lifetime is None and current is not None:
+        lifetime = certs.certificate_lifetime(current)
+    problem = certs.renewal_window_problem(datetime.timedelta(days=params['renew_before']), lifetime)
+    if problem:
+        raise ModuleFailure('station %s: renew_before = %s: %s; give renew_before fewer days than the lifetime (identity_renew_before, '
+                            'identity_ttl or the PKI role\'s TTL)' % (params['station_id'], params['renew_before'], problem),
+                            kind='renewal_window')
+
+
 def _facts(certificate, now):
     return certs.certificate_facts(certificate, now) if certificate is not None else None
 
@@ -389,6 +402,7 @@ def _present_on_station(params, context, pki, now):
     csms = task_backend(params, context)
     held = _held(csms, pki, station_id)
     current = _current(pki, held)
+    _check_renewal_window(params, current)
     needed, reason = certs.needs_enrollment(current, _wanted(params, pki), now)
     action = ('renewed' if current is not None else 'enrolled') if needed else 'none'
     result = dict(changed=needed, action=action, reason=reason, certificate=_facts(current, now))
@@ -474,6 +488,7 @@ def _in_factory(params, context, pki, now):
     current = _read_existing(paths)
     if current is not None:
         pki.check_revocation(current)
+    _check_renewal_window(params, current)
     needed, reason = certs.needs_enrollment(current, _wanted(params, pki), now)
     action = ('renewed' if current is not None else 'enrolled') if needed else 'none'
     result = dict(changed=needed, action=action, reason=reason, certificate=_facts(current, now), files=paths)

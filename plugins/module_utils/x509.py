@@ -253,6 +253,35 @@ def _identity_differs(certificate, wanted):
     return None
 
 
+_DURATION_PART = re.compile(r'(\d+)([smhd]?)')
+_DURATION_UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400}
+
+
+def vault_duration(text):
+    """A Vault duration (``720h``, ``30d``, ``1h30m``, ``3600``) as a timedelta, or None when it is not one."""
+    text = str(text).strip()
+    if not text or not re.fullmatch(r'(?:\d+[smhd]?)+', text):
+        return None
+    return datetime.timedelta(seconds=sum(int(number) * _DURATION_UNITS[unit] for number, unit in _DURATION_PART.findall(text)))
+
+
+def renewal_window_problem(renew_before, lifetime):
+    """Why certificates of ``lifetime`` would be renewed on every run with ``renew_before`` (timedeltas), or None."""
+    if lifetime is None or renew_before is None or renew_before < lifetime:
+        return None
+    return ('renew_before (%d days) is not shorter than the certificate lifetime (%s): every run would re-enroll the '
+            'station and write a new certificate and Vault record' % (renew_before.days, _days(lifetime)))
+
+
+def _days(delta):
+    return '%d days' % delta.days if delta.days else '%d hours' % (delta.seconds // 3600)
+
+
+def certificate_lifetime(certificate):
+    """``not_after - not_before`` of ``certificate``."""
+    return certificate.not_valid_after_utc - certificate.not_valid_before_utc
+
+
 def needs_enrollment(current_cert, wanted, now):
     """Whether the station must get a new certificate, and why: ``(bool, reason)``.
 

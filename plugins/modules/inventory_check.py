@@ -37,6 +37,13 @@ options:
         inventory variables, instead of reading them from the inventory. For tests and data from elsewhere.
       - Required when the module runs on a target rather than through its action plugin.
     type: dict
+  site_groups:
+    description:
+      - For each host, the inventory groups whose variables define C(evcs_site). A host in more than one such group is
+        refused, since Ansible would silently take one site's definition (the last group by name) and the station would
+        move sites in the CSMS.
+      - The action plugin fills it from the inventory; give it only together with O(data).
+    type: dict
 extends_documentation_fragment:
   - evcs.provisioning.csms.ATTRIBUTES
 attributes:
