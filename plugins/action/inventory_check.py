@@ -6,11 +6,16 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleError
+from ansible.vars.plugins import get_vars_from_inventory_sources
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired_state import (
     VARIABLES, UnreadableVariable, inventory_check_argument_spec, misspelt_variable, run_inventory_check,
 )
 from ansible_collections.evcs.provisioning.plugins.plugin_utils.station_action import StationActionBase
+
+
+#: where run() hands the site groups it read from the inventory to _run
+_SITE_GROUPS_KEY = '_evcs_inventory_site_groups'
 
 
 def _host_vars(hostvars, host):
@@ -39,9 +44,51 @@ def _run(params, context):
         context.warn('not in the inventory, not checked: %s' % ', '.join(unknown))
     hosts = [host for host in hosts if host in hostvars]
     data = dict((host, _host_vars(hostvars, host)) for host in hosts)
-    return run_inventory_check(dict(params, data=data, hosts=hosts), context)
+    site_groups = params.get('site_groups')
+    if site_groups is None:
+        site_groups = task_vars.get(_SITE_GROUPS_KEY) or {}
+    return run_inventory_check(dict(params, data=data, hosts=hosts, site_groups=site_groups), context)
+
+
+def _defines_site(group, loader, sources):
+    """Whether the inventory gives ``group`` an ``evcs_site`` (inline in the inventory or in its group_vars)."""
+    if 'evcs_site' in group.get_vars():
+        return True
+    return 'evcs_site' in get_vars_from_inventory_sources(loader, sources, [group], 'task')
+
+
+def _site_groups(task, loader, task_vars, hosts):
+    """``{host: [group, ...]}``: for each host, its groups that define ``evcs_site``; None when the inventory cannot be
+    read from here (the check then relies on the data alone)."""
+    manager = task.get_variable_manager()
+    # the VariableManager has no public accessor for its inventory; the groups and their own variables are only there
+    inventory = getattr(manager, '_inventory', None)
+    if inventory is None:
+        return None
+    sources = task_vars.get('ansible_inventory_sources') or []
+    defines = {}
+    found = {}
+    for host in hosts:
+        entry = inventory.get_host(host)
+        if entry is None:
+            continue
+        for group in entry.get_groups():
+            if group.name in ('all', 'ungrouped'):
+                continue
+            if group.name not in defines:
+                defines[group.name] = _defines_site(group, loader, sources)
+            if defines[group.name]:
+                found.setdefault(host, []).append(group.name)
+    return found
 
 
 class ActionModule(StationActionBase):
     ARGUMENT_SPEC = inventory_check_argument_spec()
     RUN = staticmethod(_run)
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = dict(task_vars or {})
+        if 'data' not in self._task.args:
+            hosts = self._task.args.get('hosts') or task_vars.get('ansible_play_hosts_all') or []
+            task_vars[_SITE_GROUPS_KEY] = _site_groups(self._task, self._loader, task_vars, hosts)
+        return super(ActionModule, self).run(tmp, task_vars)
