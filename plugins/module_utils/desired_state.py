@@ -38,6 +38,9 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.context import M
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connector_types import (
     CONNECTOR_TYPES, MAX_AC_PHASE_VOLTAGE, current_kind,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import (  # noqa: F401 (re-exported)
+    MEASURANDS, OCPP_DEFAULTS, OCPP_SETTINGS,
+)
 
 try:
     from urllib.parse import urlsplit
@@ -52,30 +55,11 @@ except ImportError:  # pragma: no cover - Python < 3.9 on a target
 
 ENVIRONMENTS = ('lab', 'test', 'production')
 
-#: OCPP 2.0.1 MeasurandEnumType
-MEASURANDS = (
-    'Current.Export', 'Current.Import', 'Current.Offered', 'Energy.Active.Export.Register',
-    'Energy.Active.Import.Register', 'Energy.Reactive.Export.Register', 'Energy.Reactive.Import.Register',
-    'Energy.Active.Export.Interval', 'Energy.Active.Import.Interval', 'Energy.Active.Net',
-    'Energy.Reactive.Export.Interval', 'Energy.Reactive.Import.Interval', 'Energy.Reactive.Net',
-    'Energy.Apparent.Net', 'Energy.Apparent.Import', 'Energy.Apparent.Export', 'Frequency', 'Power.Active.Export',
-    'Power.Active.Import', 'Power.Factor', 'Power.Offered', 'Power.Reactive.Export', 'Power.Reactive.Import',
-    'SoC', 'Voltage',
-)
 ID_TOKEN_TYPES = ('Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress', 'NoAuthorization')
 AUTHORIZATION_STATUSES = ('Accepted', 'Blocked', 'ConcurrentTx', 'Expired', 'Invalid', 'NoCredit',
                           'NotAllowedTypeEVSE', 'NotAtThisLocation', 'NotAtThisTime', 'Unknown')
 VPN_TYPES = ('IKEv2', 'IPSec', 'L2TP', 'PPTP')
 
-OCPP_DEFAULTS = {
-    'heartbeat_interval': 300,
-    'offline_threshold': 60,
-    'message_timeout': 30,
-    'sampled_measurands': ['Energy.Active.Import.Register', 'Power.Active.Import'],
-    'sampled_interval': 60,
-    'authorize_remote_start': True,
-    'local_authorize_offline': True,
-}
 NETWORK_DEFAULTS = {'mode': 'ethernet', 'addressing': 'dhcp'}
 
 _STATION_ID = pattern_check(r'^(?!\.)(?!.*\.\.)[A-Za-z0-9._-]{1,36}$', 'is not a valid station id',
@@ -213,15 +197,11 @@ NETWORK_FIELDS = {
         'key': _secret(max_len=255),
     }),
 }
-OCPP_FIELDS = {
-    'heartbeat_interval': Field('int', required=True, minimum=1, maximum=86400),
-    'offline_threshold': Field('int', required=True, minimum=1, maximum=86400),
-    'message_timeout': Field('int', required=True, minimum=1, maximum=600),
-    'sampled_measurands': _list(Field('str', choices=MEASURANDS), required=True),
-    'sampled_interval': Field('int', required=True, minimum=0, maximum=86400),
-    'authorize_remote_start': Field('bool', required=True),
-    'local_authorize_offline': Field('bool', required=True),
-}
+#: the OCPP settings, from the one table (desired/ocpp_settings.py): a setting with a default is always there
+OCPP_FIELDS = dict(
+    (setting.key, Field(setting.field.kind, required=setting.default is not None, minimum=setting.field.minimum,
+                        maximum=setting.field.maximum, items=setting.field.items, choices=setting.field.choices))
+    for setting in OCPP_SETTINGS)
 STATION_FIELDS = {
     'id': _text(max_len=36, checks=(_STATION_ID,)),
     'serial_number': _text(max_len=25, required=True, checks=(_SERIAL,)),
