@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleError
+from ansible.template import is_trusted_as_template
 from ansible.vars.plugins import get_vars_from_inventory_sources
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired_state import (
@@ -44,10 +45,44 @@ def _run(params, context):
         context.warn('not in the inventory, not checked: %s' % ', '.join(unknown))
     hosts = [host for host in hosts if host in hostvars]
     data = dict((host, _host_vars(hostvars, host)) for host in hosts)
+    for message in _templated_production_values(hostvars, hosts, data):
+        context.warn(message)
     site_groups = params.get('site_groups')
     if site_groups is None:
         site_groups = task_vars.get(_SITE_GROUPS_KEY) or {}
     return run_inventory_check(dict(params, data=data, hosts=hosts, site_groups=site_groups), context)
+
+
+def _templates_in(value, path):
+    """``(path, text)`` of every string under ``value`` that Ansible would render as a template."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            for found in _templates_in(item, '%s.%s' % (path, key)):
+                yield found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            for found in _templates_in(item, '%s[%d]' % (path, index)):
+                yield found
+    elif isinstance(value, str) and ('{{' in value or '{%' in value) and is_trusted_as_template(value):
+        yield path, value
+
+
+def _templated_production_values(hostvars, hosts, data):
+    """Warnings for Jinja expressions in the evcs_* values of production hosts that are not marked ``!unsafe``: YAML
+    inventories are code (a lookup runs on the controller when validate reads the value), so in production each one
+    should be reviewed like code, and data that is not meant to run marked ``!unsafe``."""
+    seen = {}
+    for host in hosts:
+        if data[host].get('evcs_environment') != 'production':
+            continue
+        raw = hostvars.raw_get(host) if hasattr(hostvars, 'raw_get') else {}
+        for name in sorted(key for key in raw if str(key).startswith('evcs_')):
+            for path, text in _templates_in(raw[name], name):
+                seen.setdefault((path, str(text)), []).append(host)
+    for (path, text), found_on in sorted(seen.items()):
+        yield ('%s = %r (on %d production station(s), e.g. %s) is a Jinja expression Ansible runs on the controller: '
+               'keep it only if it is reviewed code (a lookup of a secret), else mark the value !unsafe'
+               % (path, text[:80], len(found_on), found_on[0]))
 
 
 def _defines_site(group, loader, sources):
