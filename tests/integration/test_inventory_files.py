@@ -150,3 +150,21 @@ def test_jinja_in_a_production_inventory_is_reported_and_unsafe_values_are_not(t
     assert "evcs_vault.role_id = \"{{ lookup('ansible.builtin.env', 'EVCS_PROD_VAULT_ROLE_ID') }}\"" in output
     assert 'evcs_site' not in output.split('inventory ok')[0]     # no template there, nothing listed
     assert 'S3CRET' not in output
+
+
+def test_a_template_in_a_csv_cell_stays_data_and_is_refused(tmp_path):
+    """CSV rows are untrusted: a lookup in a cell is never run (the file it would create does not appear); validate
+    refuses the value as text."""
+    marker = tmp_path / 'pwned'
+    fleet = tmp_path / 'fleet.csv'
+    fleet.write_text('station_id,serial_number,site,vendor,model,connectors,installer\n'
+                     'CSV-CP-001,SN-001,depot-north,EVCS Sim,SimCharger AC22,1:cType2:Socket:32,'
+                     '"{{ lookup(\'pipe\', \'touch %s\') }}"\n' % marker)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
+    run = subprocess.run([str(ROOT / '.venv/bin/ansible-playbook'), '-i', str(fleet), str(ROOT / 'playbooks/validate.yml')],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    output = run.stdout + run.stderr
+    assert not marker.exists(), 'a lookup from a CSV cell ran on the controller'
+    assert run.returncode != 0
+    assert "CSV-CP-001: evcs_station.asset.installer = \"{{ lookup('pipe'" in output, output[-2000:]
+    assert "contains '{{' (template or shell syntax)" in output
