@@ -204,16 +204,15 @@ def _wanted(params, pki):
     }
 
 
-def _check_renewal_window(params, current):
-    """Refuse a renew_before that is not shorter than the lifetime (ttl, else the current certificate's) before anything
-    is written: otherwise every run re-enrolls the station."""
+def _check_renewal_window(params):
+    """Refuse a renew_before that is not shorter than the lifetime asked for (ttl) before anything is written: every
+    run would re-enroll the station. (Without a ttl the PKI role decides the lifetime; a large renew_before is then
+    how an operator renews ahead of time once.)"""
     lifetime = certs.vault_duration(params['ttl']) if params.get('ttl') else None
-    if lifetime is None and current is not None:
-        lifetime = certs.certificate_lifetime(current)
     problem = certs.renewal_window_problem(datetime.timedelta(days=params['renew_before']), lifetime)
     if problem:
-        raise ModuleFailure('station %s: renew_before = %s: %s; give renew_before fewer days than the lifetime (identity_renew_before, '
-                            'identity_ttl or the PKI role\'s TTL)' % (params['station_id'], params['renew_before'], problem),
+        raise ModuleFailure('station %s: renew_before = %s: %s; give renew_before fewer days than ttl %s (identity_renew_before, '
+                            'identity_ttl)' % (params['station_id'], params['renew_before'], problem, params['ttl']),
                             kind='renewal_window')
 
 
@@ -402,7 +401,7 @@ def _present_on_station(params, context, pki, now):
     csms = task_backend(params, context)
     held = _held(csms, pki, station_id)
     current = _current(pki, held)
-    _check_renewal_window(params, current)
+    _check_renewal_window(params)
     needed, reason = certs.needs_enrollment(current, _wanted(params, pki), now)
     action = ('renewed' if current is not None else 'enrolled') if needed else 'none'
     result = dict(changed=needed, action=action, reason=reason, certificate=_facts(current, now))
@@ -488,7 +487,7 @@ def _in_factory(params, context, pki, now):
     current = _read_existing(paths)
     if current is not None:
         pki.check_revocation(current)
-    _check_renewal_window(params, current)
+    _check_renewal_window(params)
     needed, reason = certs.needs_enrollment(current, _wanted(params, pki), now)
     action = ('renewed' if current is not None else 'enrolled') if needed else 'none'
     result = dict(changed=needed, action=action, reason=reason, certificate=_facts(current, now), files=paths)
