@@ -57,12 +57,10 @@ def _templates_in(value, path):
     """``(path, text)`` of every string under ``value`` that Ansible would render as a template."""
     if isinstance(value, dict):
         for key, item in value.items():
-            for found in _templates_in(item, '%s.%s' % (path, key)):
-                yield found
+            yield from _templates_in(item, '%s.%s' % (path, key))
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            for found in _templates_in(item, '%s[%d]' % (path, index)):
-                yield found
+            yield from _templates_in(item, '%s[%d]' % (path, index))
     elif isinstance(value, str) and ('{{' in value or '{%' in value) and is_trusted_as_template(value):
         yield path, value
 

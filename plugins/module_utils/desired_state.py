@@ -38,9 +38,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.context import M
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connector_types import (
     CONNECTOR_TYPES, MAX_AC_PHASE_VOLTAGE, current_kind,
 )
-from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import (  # noqa: F401 (re-exported)
-    MEASURANDS, OCPP_DEFAULTS, OCPP_SETTINGS,
-)
+from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import OCPP_DEFAULTS, OCPP_SETTINGS
 
 try:
     from urllib.parse import urlsplit
@@ -90,6 +88,8 @@ def _iccid_check_digit(value):
         return None
     return ('fails the Luhn check of its last digit (ITU-T E.118)',
             'copy the ICCID again from the SIM card or its carrier: one digit is wrong or two are swapped')
+
+
 _COUNTRY = pattern_check(r'^[A-Z]{2}$', 'is not an ISO 3166-1 alpha-2 country code', 'write two capital letters, e.g. DE')
 _CURRENCY = pattern_check(r'^[A-Z]{3}$', 'is not an ISO 4217 currency code', 'write three capital letters, e.g. EUR')
 _PKI_ROLE = pattern_check(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', 'is not a PKI role name',
