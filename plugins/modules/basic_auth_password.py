@@ -113,16 +113,3 @@ security_profile:
   returned: when the password was changed
   type: int
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.basic_auth import (
-    basic_auth_password_argument_spec, run_basic_auth_password,
-)
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-
-
-def main():
-    run_module(basic_auth_password_argument_spec(), run_basic_auth_password)
-
-
-if __name__ == '__main__':
-    main()

@@ -189,16 +189,3 @@ ansible_facts:
       description: The station's C(DeviceDataCtrlr) limits per message type.
       type: dict
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.network_profile import (
-    network_profile_argument_spec, run_network_profile,
-)
-
-
-def main():
-    run_module(network_profile_argument_spec(), run_network_profile)
-
-
-if __name__ == '__main__':
-    main()

@@ -211,16 +211,3 @@ connection:
   returned: success
   type: dict
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.security_profile import (
-    run_security_profile, security_profile_argument_spec,
-)
-
-
-def main():
-    run_module(security_profile_argument_spec(), run_security_profile)
-
-
-if __name__ == '__main__':
-    main()

@@ -186,14 +186,3 @@ operation:
   type: str
   sample: create
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.records import run_station, station_record_argument_spec
-
-
-def main():
-    run_module(station_record_argument_spec(), run_station)
-
-
-if __name__ == '__main__':
-    main()

@@ -76,14 +76,3 @@ operation:
   type: str
   sample: create
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.records import run_tariff, tariff_argument_spec
-
-
-def main():
-    run_module(tariff_argument_spec(), run_tariff)
-
-
-if __name__ == '__main__':
-    main()
