@@ -18,6 +18,9 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.context import M
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import (
     RECORD_FIELDS, CapabilityMissing, CsmsError,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connector_types import (
+    CONNECTOR_TYPES, DC_CONNECTOR_TYPES,
+)
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     csms_argument_spec, task_backend, station_argument_spec, unverifiable,
 )
@@ -229,12 +232,7 @@ def run_tariff(params, context):
     return TARIFF.run(params, context)
 
 
-_CONNECTOR_TYPES = ['cCCS1', 'cCCS2', 'cG105', 'cTesla', 'cType1', 'cType2', 's309-1P-16A', 's309-1P-32A',
-                    's309-3P-16A', 's309-3P-32A', 'sBS1361', 'sCEE-7-7', 'sType2', 'sType3', 'Other1PhMax16A',
-                    'Other1PhOver16A', 'Other3Ph', 'Pan', 'wInductive', 'wResonant', 'Undetermined', 'Unknown']
-_DC_CONNECTOR_TYPES = ('cCCS1', 'cCCS2', 'cG105', 'cTesla')
-#: OCPP 2.0.1 ConnectorEnumType: the connector types a station record may name
-CONNECTOR_TYPES = tuple(_CONNECTOR_TYPES)
+_CONNECTOR_TYPES = list(CONNECTOR_TYPES)
 
 
 def station_record_argument_spec():
@@ -314,7 +312,7 @@ def _connector_record(evse, connector):
     phases = evse.get('phases')
     record = dict((key, value) for key, value in connector.items() if key != 'max_current_a' and value is not None)
     if not record.get('power_type') and phases:
-        record['power_type'] = 'DC' if connector['type'] in _DC_CONNECTOR_TYPES else 'AC_%d_PHASE' % phases
+        record['power_type'] = 'DC' if connector['type'] in DC_CONNECTOR_TYPES else 'AC_%d_PHASE' % phases
     record.setdefault('max_voltage', evse.get('voltage_v'))
     record.setdefault('max_amperage', connector.get('max_current_a') or evse.get('max_current_a'))
     if record.get('power_type', 'DC') != 'DC' and record['max_voltage'] and record['max_amperage']:

@@ -124,16 +124,3 @@ unverifiable:
   type: list
   elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.basic_auth import (
-    basic_auth_password_argument_spec, run_basic_auth_password,
-)
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-
-
-def main():
-    run_module(basic_auth_password_argument_spec(), run_basic_auth_password)
-
-
-if __name__ == '__main__':
-    main()

@@ -237,16 +237,3 @@ ansible_facts:
       description: The station's C(DeviceDataCtrlr) limits per message type.
       type: dict
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.commissioning import (
-    commissioning_check_argument_spec, run_commissioning_check,
-)
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-
-
-def main():
-    run_module(commissioning_check_argument_spec(), run_commissioning_check)
-
-
-if __name__ == '__main__':
-    main()

@@ -140,16 +140,3 @@ unverifiable:
   type: list
   elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.local_list import (
-    ID_TOKENS_REQUIRED_IF, id_tokens_argument_spec, run_id_tokens,
-)
-
-
-def main():
-    run_module(id_tokens_argument_spec(), run_id_tokens, required_if=ID_TOKENS_REQUIRED_IF)
-
-
-if __name__ == '__main__':
-    main()

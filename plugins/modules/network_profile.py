@@ -201,16 +201,3 @@ unverifiable:
   type: list
   elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.network_profile import (
-    network_profile_argument_spec, run_network_profile,
-)
-
-
-def main():
-    run_module(network_profile_argument_spec(), run_network_profile)
-
-
-if __name__ == '__main__':
-    main()

@@ -225,16 +225,3 @@ unverifiable:
   type: list
   elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.security_profile import (
-    run_security_profile, security_profile_argument_spec,
-)
-
-
-def main():
-    run_module(security_profile_argument_spec(), run_security_profile)
-
-
-if __name__ == '__main__':
-    main()

@@ -110,14 +110,3 @@ unverifiable:
   type: list
   elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.records import run_site, site_argument_spec
-
-
-def main():
-    run_module(site_argument_spec(), run_site)
-
-
-if __name__ == '__main__':
-    main()

@@ -194,14 +194,3 @@ unverifiable:
   type: list
   elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.records import run_station, station_record_argument_spec
-
-
-def main():
-    run_module(station_record_argument_spec(), run_station)
-
-
-if __name__ == '__main__':
-    main()

@@ -84,14 +84,3 @@ unverifiable:
   type: list
   elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.records import run_tariff, tariff_argument_spec
-
-
-def main():
-    run_module(tariff_argument_spec(), run_tariff)
-
-
-if __name__ == '__main__':
-    main()
