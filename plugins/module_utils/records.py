@@ -22,7 +22,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connecto
     CONNECTOR_TYPES, DC_CONNECTOR_TYPES,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_argument_spec, task_backend, station_argument_spec, unverifiable,
+    csms_argument_spec, lacks, task_backend, station_argument_spec, unverifiable,
 )
 
 #: the record's id: never compared, never written as a field (anything else a backend returns beyond the kind's
@@ -146,6 +146,14 @@ def call_records(method, kind, record_id, *args):
         raise ModuleFailure('CSMS %s record %s: %s' % (kind, record_id, exc), error=exc.kind)
 
 
+def _ask(method, what, *args, **filters):
+    """A read from the backend, its errors as task failures naming ``what`` was read."""
+    try:
+        return method(*args, **filters)
+    except CsmsError as exc:
+        raise ModuleFailure('CSMS: cannot read %s: %s' % (what, exc), error=exc.kind)
+
+
 def record_result(outcome, name):
     """The module result of one ``sync_record``: ``changed``, ``diff``, ``operation`` and the record as ``name``."""
     return dict(changed=outcome['changed'], diff=outcome['diff'], operation=outcome['operation'],
@@ -170,8 +178,8 @@ class RecordKind(object):
         self.fields = fields
         self.unordered = unordered
 
-    def run(self, params, context, fields=None):
-        backend = task_backend(params, context)
+    def run(self, params, context, fields=None, backend=None):
+        backend = backend or task_backend(params, context)
         if fields is None:
             fields = dict((key, params.get(key)) for key in self.fields)
         outcome = sync_record(backend, self.kind, params[self.id_option], fields, params['state'],
@@ -285,12 +293,45 @@ def run_station(params, context):
     """The station's CSMS record: registration (possible before its first connection) and its metadata."""
     station_id = params['station_id']
     fields = dict((key, params.get(key)) for key in STATION.fields)
+    backend = task_backend(params, context)
     if params['state'] == 'present':
         if not params.get('serial_number'):
             raise ModuleFailure('station %s: serial_number is missing: the CSMS registers a station by id and serial '
                                 'number; set evcs_station.serial_number' % station_id)
         fields['evses'] = _ordered_evses(station_id, params.get('evses'))
-    return STATION.run(params, context, fields)
+        _check_reported_serial(backend, station_id, params['serial_number'], context)
+        _check_serial_is_free(backend, station_id, params['serial_number'])
+    return STATION.run(params, context, fields, backend=backend)
+
+
+def _check_reported_serial(backend, station_id, serial_number, context):
+    """The serial number the station reported in its last BootNotification must be the inventory's: another one means
+    the wrong box was installed (or the inventory is wrong), and it must not get this station's identity."""
+    if lacks(backend, 'station_status', context, 'the serial number station %s reports' % station_id):
+        return
+    boot = _ask(backend.last_boot, 'the last boot of station %s' % station_id, station_id) or {}
+    reported = (boot.get('charging_station') or {}).get('serialNumber')
+    if reported and reported != serial_number:
+        raise ModuleFailure(
+            'station %s reported serial number %r in its BootNotification of %s, the inventory says %r: the wrong '
+            'charger is installed under this identity, or evcs_station.serial_number is wrong; check the type plate, '
+            'then install the right charger or correct the inventory (nothing was changed)'
+            % (station_id, reported, boot.get('at') or 'its last boot', serial_number),
+            kind='serial_mismatch', reported_serial_number=reported, serial_number=serial_number)
+
+
+def _check_serial_is_free(backend, station_id, serial_number):
+    """One charger, one station record: a serial number registered to another active station is refused."""
+    found = _ask(backend.find_records, 'the stations with serial number %r' % serial_number, 'station',
+                 serial_number=serial_number)
+    others = sorted(record['id'] for record in found if record.get('id') != station_id and record.get('status') != 'retired')
+    if others:
+        raise ModuleFailure(
+            'station %s: serial number %r is already registered in the CSMS to station %s: one charger cannot be two '
+            'stations; correct evcs_station.serial_number from the type plate, or decommission %s first '
+            '(playbooks/decommission.yml) if this charger replaced it (nothing was changed)'
+            % (station_id, serial_number, ', '.join(others), others[0]),
+            kind='serial_in_use', registered_to=others)
 
 
 def _ordered_evses(station_id, evses):

@@ -18,7 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 STATION = "LAB-CP-0002"
 PLAYBOOK = """---
 - name: Validate, then apply the OCPP settings
-  hosts: all
+  hosts: "{{ evcs_test_targets }}"
   gather_facts: false
   roles:
     - role: evcs.provisioning.validate
@@ -86,18 +86,16 @@ def test_the_documented_defaults_reach_the_station(lab, run_playbook, inventory)
     assert set(defaults) == set(DEVICE_MODEL), "docs/INVENTORY.md and this test disagree on the defaulted settings"
     assert all(NOT_DEFAULT[name] != defaults[name] for name in defaults)
 
-    rc, output, recap = run_playbook(playbook, inventory=target, extra_vars={"evcs_ocpp": NOT_DEFAULT, "evcs_reboot": "never"},
-                                     env={"ANSIBLE_LIMIT": STATION})
+    rc, output, recap = run_playbook(playbook, inventory=target, extra_vars={"evcs_ocpp": NOT_DEFAULT, "evcs_reboot": "never",
+                                                                       "evcs_test_targets": STATION})
     assert rc == 0, output[-3000:]
     moved = _station_values(lab)
     assert moved == dict((name, _as_device_model_text(value)) for name, value in NOT_DEFAULT.items()), moved
 
-    rc, output, recap = run_playbook(playbook, inventory=target, extra_vars={"evcs_reboot": "never"},
-                                     env={"ANSIBLE_LIMIT": STATION})
+    rc, output, recap = run_playbook(playbook, inventory=target, extra_vars={"evcs_reboot": "never", "evcs_test_targets": STATION})
     assert rc == 0, output[-3000:]
     assert recap[STATION]["changed"] >= 1
     assert _station_values(lab) == dict((name, _as_device_model_text(value)) for name, value in defaults.items())
 
-    rc, output, recap = run_playbook(playbook, inventory=target, extra_vars={"evcs_reboot": "never"},
-                                     env={"ANSIBLE_LIMIT": STATION})
+    rc, output, recap = run_playbook(playbook, inventory=target, extra_vars={"evcs_reboot": "never", "evcs_test_targets": STATION})
     assert rc == 0 and recap[STATION]["changed"] == 0, output[-3000:]
