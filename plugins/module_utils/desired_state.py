@@ -40,6 +40,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connecto
     CONNECTOR_TYPES, MAX_AC_PHASE_VOLTAGE, current_kind,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import OCPP_DEFAULTS, OCPP_SETTINGS
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.monitoring import MONITOR_TYPES
 
 try:
     from urllib.parse import urlsplit
@@ -96,6 +97,8 @@ _CURRENCY = pattern_check(r'^[A-Z]{3}$', 'is not an ISO 4217 currency code', 'wr
 _PKI_ROLE = pattern_check(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', 'is not a PKI role name',
                           'give the name of a PKI role of evcs_vault.pki_mount that issues this organization as the '
                           'subject O (letters, digits, ".", "_", "-")')
+_OCPP_NAME = pattern_check(r'^[A-Za-z0-9*_.:+|@-]{1,50}$', 'is not an OCPP identifier',
+                           'use the component or variable name as the station reports it (letters, digits, . _ - * : + | @)')
 _TOKEN_NAME = pattern_check(r'^[a-z0-9][a-z0-9_-]{0,63}$', 'is not a valid name',
                             'use lowercase letters, digits, "_" and "-"')
 
@@ -203,6 +206,26 @@ OCPP_FIELDS = dict(
     (setting.key, Field(setting.field.kind, required=setting.default is not None, minimum=setting.field.minimum,
                         maximum=setting.field.maximum, items=setting.field.items, choices=setting.field.choices))
     for setting in OCPP_SETTINGS)
+#: one variable monitor of the station (OCPP 2.0.1 SetMonitoringDataType); severity 0 (Danger) .. 9 (Debug)
+_MONITOR = _dict({
+    'component': _dict({'name': _text(max_len=50, required=True, checks=(_OCPP_NAME,)), 'instance': _text(max_len=50),
+                        'evse': Field('int', minimum=1), 'connector': Field('int', minimum=1)}, required=True),
+    'variable': _dict({'name': _text(max_len=50, required=True, checks=(_OCPP_NAME,)), 'instance': _text(max_len=50)},
+                      required=True),
+    'type': Field('str', required=True, choices=MONITOR_TYPES),
+    'value': Field('number', required=True),
+    'severity': Field('int', default=5, minimum=0, maximum=9),
+    'transaction': Field('bool', default=False),
+})
+
+
+def _unique_monitors(items):
+    keys = [repr((item.get('component'), item.get('variable'), item.get('type'))) for item in items]
+    if len(set(keys)) != len(keys):
+        return 'declares a monitor of the same type on the same variable twice', 'keep one per component, variable and type'
+    return None
+
+
 STATION_FIELDS = {
     'id': _text(max_len=36, checks=(_STATION_ID,)),
     'serial_number': _text(max_len=25, required=True, checks=(_SERIAL,)),
@@ -217,7 +240,8 @@ STATION_FIELDS = {
     'tariff_id': _text(max_len=36, nullable=True, checks=(_TOKEN_NAME,)),
     'access': Field('str', nullable=True, choices=('public', 'private', 'free')),
     'firmware_channel': Field('str', default='stable', choices=('stable', 'beta', 'pinned')),
-    'monitoring': _dict({'alerts': Field('bool', default=True), 'offline_alert_after_s': Field('int', default=900, minimum=60)}),
+    'monitoring': _dict({'alerts': Field('bool', default=True), 'offline_alert_after_s': Field('int', default=900, minimum=60),
+                         'monitors': _list(_MONITOR, checks=(_unique_monitors,))}),
     'asset': _dict({'installer': _name(max_len=100), 'installation_date': Field('date'), 'warranty_start': Field('date'),
                     'warranty_end': Field('date')}),
     'state': Field('str', default='present', choices=('present', 'absent')),
