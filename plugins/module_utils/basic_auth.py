@@ -124,11 +124,11 @@ def _in_place(backend, station_id, password, previous):
 def _register(backend, station_id, password, previous, current_password):
     """Make the CSMS accept ``password`` beside the one the station uses now (the previous Vault password, else
     ``current_password``, the factory one, which the CSMS accepts only while it stores none for the station)."""
-    known = [candidate for candidate in (previous, current_password) if candidate]
-    for candidate in known:
-        if _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, candidate):
-            _csms_call(station_id, 'registering the new password', backend.add_station_password, station_id, password)
-            return
+    if previous and _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, previous):
+        _csms_call(station_id, 'registering the new password', backend.add_station_password, station_id, password)
+        return
+    # the factory password is stored beside the new one (not merely added to): a CSMS that admits it only while it
+    # stores no password for the station would otherwise lock the station out until it has its new one
     if current_password:
         _csms_call(station_id, 'registering the passwords', backend.set_station_passwords, station_id,
                    [current_password, password])
