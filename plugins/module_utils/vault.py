@@ -6,7 +6,8 @@
 The options follow community.hashi_vault's spelling where one exists; each falls back to the usual
 environment variables (``VAULT_*``, then OpenBao's ``BAO_*``). Every call is retried with a bounded
 exponential backoff on connection errors and 5xx answers; a 403 names the path and the capability the
-policy is missing.
+policy is missing. A write that is not idempotent (``pki/sign``, ``pki/issue``) is never retried blindly: before
+another attempt its ``settled`` callback finds out whether the failed one took effect after all.
 """
 
 from __future__ import annotations
@@ -122,9 +123,19 @@ class VaultSession(object):
         self.requests = dict(login=0, list=0, read=0, write=0)
 
     def call(self, kind, capability, path, function, *args, **kwargs):
-        """``function(*args, **kwargs)`` with bounded retries; a missing path is None, other failures VaultError."""
+        """``function(*args, **kwargs)`` with bounded retries; a missing path is None, other failures VaultError.
+
+        ``settled`` (keyword, for writes that are not idempotent): called after a timeout or 5xx, before the next
+        attempt; when it finds that the failed attempt took effect it returns that answer, which is then returned
+        instead of writing again.
+        """
+        settled = kwargs.pop('settled', None)
         attempt = 0
         while True:
+            if attempt and settled is not None:
+                found = settled()
+                if found is not None:
+                    return found
             attempt += 1
             self.requests[kind] += 1
             try:
@@ -150,8 +161,8 @@ class VaultSession(object):
     def read(self, path):
         return self.call('read', 'read', path, self.client.read, path)
 
-    def write(self, path, data):
-        answer = self.call('write', 'update', path, self.client.write_data, path, data=data)
+    def write(self, path, data, settled=None):
+        answer = self.call('write', 'update', path, self.client.write_data, path, data=data, settled=settled)
         return (answer or {}).get('data') or {}
 
 
@@ -174,19 +185,27 @@ class _Engine(object):
 class VaultPki(_Engine):
     """The PKI calls of one mount."""
 
-    def sign(self, role, csr_pem, common_name, ttl=None):
-        """``<mount>/sign/<role>``: sign the station's CSR; returns certificate, issuing_ca, ca_chain, serial_number."""
-        data = dict(csr=csr_pem, common_name=common_name)
-        if ttl:
-            data['ttl'] = ttl
-        return self.session.write(self._path('sign/%s' % role), data)
+    def sign(self, role, csr_pem, common_name, ttl=None, settled=None):
+        """``<mount>/sign/<role>``: sign the station's CSR; returns certificate, issuing_ca, ca_chain, serial_number.
 
-    def issue(self, role, common_name, ttl=None, key_type='ec', key_bits=256):
-        """``<mount>/issue/<role>``: Vault makes the key pair (factory mode); the answer holds the private key."""
-        data = dict(common_name=common_name, key_type=key_type, key_bits=key_bits)
+        Not idempotent: after a timeout or 5xx, ``settled()`` looks for the certificate the failed attempt may have
+        signed (``{'data': answer}`` or None) before Vault is asked again.
+        """
+        data = dict(csr=csr_pem, common_name=common_name, exclude_cn_from_sans=True)
         if ttl:
             data['ttl'] = ttl
-        return self.session.write(self._path('issue/%s' % role), data)
+        return self.session.write(self._path('sign/%s' % role), data, settled=settled or _unsettled)
+
+    def issue(self, role, common_name, ttl=None, key_type='ec', key_bits=256, settled=None):
+        """``<mount>/issue/<role>``: Vault makes the key pair (factory mode); the answer holds the private key.
+
+        Not idempotent: after a timeout or 5xx, ``settled()`` deals with a certificate the failed attempt may have
+        issued (its key is lost: revoke it) before Vault is asked again.
+        """
+        data = dict(common_name=common_name, key_type=key_type, key_bits=key_bits, exclude_cn_from_sans=True)
+        if ttl:
+            data['ttl'] = ttl
+        return self.session.write(self._path('issue/%s' % role), data, settled=settled or _unsettled)
 
     def revoke(self, serial):
         """``<mount>/revoke``: revoke the certificate with this Vault serial (``aa:bb:..``)."""
@@ -253,6 +272,12 @@ class VaultKv(_Engine):
             answer = self.session.read(self._path('metadata/%s' % path)) or {}
             version = int((answer.get('data') or {}).get('current_version') or 0)
         return data, version
+
+
+def _unsettled():
+    """The ``settled`` of a caller that cannot find out what a failed write did: refuse to write again."""
+    raise VaultError('a Vault sign/issue request failed without an answer and may have been carried out; it is not '
+                     'repeated blindly: run again, the station\'s certificate is then found and reused or replaced')
 
 
 def _errors(exc):
