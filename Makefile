@@ -66,6 +66,8 @@ build: venv
 	@$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD) . >/dev/null
 	@tar -tzf $(BUILD)/evcs-provisioning-$(VERSION).tar.gz | grep '^plugins/modules/.*\.py$$' >/dev/null \
 	  || { echo "the built collection holds no modules"; exit 1; }
+	@! tar -tzf $(BUILD)/evcs-provisioning-$(VERSION).tar.gz | grep -E '^(audit|reports|lab|\.lab)/|\.(jsonl|key)$$' \
+	  || { echo "the built collection holds operator data or lab files (above): fix build_ignore in galaxy.yml"; exit 1; }
 	@echo "built $(BUILD)/evcs-provisioning-$(VERSION).tar.gz ($$(tar -tzf $(BUILD)/evcs-provisioning-$(VERSION).tar.gz | wc -l) entries)"
 
 # ansible-test refuses symlinked paths and needs a git repo: test exactly what `build` ships,

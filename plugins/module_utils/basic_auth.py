@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import checked_station_id, path_segment
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     task_backend, station_argument_spec,
@@ -49,7 +50,8 @@ def basic_auth_password_argument_spec():
 
 
 def kv_path(params):
-    return params.get('kv_path') or 'evcs/%s/stations/%s' % (params['environment'], params['station_id'])
+    return params.get('kv_path') or 'evcs/%s/stations/%s' % (path_segment(params['environment']),
+                                                             path_segment(checked_station_id(params['station_id'])))
 
 
 def new_password(length):

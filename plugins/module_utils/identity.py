@@ -18,6 +18,7 @@ import time
 
 from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as certs
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import checked_station_id, path_segment
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     task_backend, station_argument_spec,
@@ -97,7 +98,8 @@ def record_path(params):
     """KV v2 path of the station's secret (``evcs/<environment>/stations/<id>``); None without ``environment``."""
     if not params.get('environment'):
         return None
-    return 'evcs/%s/stations/%s' % (params['environment'], params['station_id'])
+    return 'evcs/%s/stations/%s' % (path_segment(params['environment']),
+                                    path_segment(checked_station_id(params['station_id'])))
 
 
 def _record(certificate):
@@ -541,6 +543,7 @@ def _in_factory(params, context, pki, now):
 
 
 def run_station_certificate(params, context):
+    checked_station_id(params['station_id'])
     now = _now()
     pki = _Pki(params, context)
     if params['mode'] == 'factory':

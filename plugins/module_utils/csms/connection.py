@@ -10,6 +10,7 @@ import os
 from ansible.module_utils.common.parameters import env_fallback
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import checked_station_id
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 
 _ENV = {
@@ -74,6 +75,8 @@ def csms_backend(params, warn=None):
 
 def task_backend(params, context):
     """The backend for a module run: ``csms_backend`` with a configuration error turned into the task's failure."""
+    if params.get('station_id') is not None:
+        checked_station_id(params['station_id'])
     try:
         return csms_backend(params, warn=context.warn)
     except CsmsError as exc:

@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover - reported by the caller
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import (
     CsmsBackend, CsmsError, StationOffline, StationTimeout,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import path_segment
 
 #: answers that say "try again later": retried with a bounded exponential backoff
 _TRANSIENT_STATUS = (429, 502, 503)
@@ -127,8 +128,8 @@ class ReferenceCsms(CsmsBackend):
     def call(self, station_id, action, payload, timeout=None):
         write = not action.startswith('Get')
         params = {'timeout': timeout} if timeout else None
-        response = self._request('POST', '/api/stations/%s/ocpp/%s' % (station_id, action), json_body=payload,
-                                 params=params, timeout=(timeout or self.timeout) + 5, write=write)
+        response = self._request('POST', '/api/stations/%s/ocpp/%s' % (_segment(station_id), _segment(action)),
+                                 json_body=payload, params=params, timeout=(timeout or self.timeout) + 5, write=write)
         if response.status_code == 409:
             raise StationOffline(station_id, 'station %s is not connected to the CSMS, so %s could not be sent: bring it '
                                  'online (power, network, CSMS URL) and run again' % (station_id, action))
@@ -141,63 +142,66 @@ class ReferenceCsms(CsmsBackend):
         return self._json(response, '%s to %s' % (action, station_id)).get('payload', {})
 
     def connection(self, station_id):
-        response = self._request('GET', '/api/stations/%s/connection' % station_id)
+        response = self._request('GET', '/api/stations/%s/connection' % _segment(station_id))
         if response.status_code == 404:
             return None
         return self._json(response, 'connection of %s' % station_id)
 
     def last_csr(self, station_id):
-        response = self._request('GET', '/api/stations/%s/csr' % station_id)
+        response = self._request('GET', '/api/stations/%s/csr' % _segment(station_id))
         if response.status_code == 404:
             return None
         return self._json(response, 'CSR of %s' % station_id)
 
     def charging_profile_report(self, station_id, request_id):
-        return self._json(self._request('GET', '/api/stations/%s/charging-profile-reports/%d' % (station_id, request_id)),
+        path = '/api/stations/%s/charging-profile-reports/%d' % (_segment(station_id), request_id)
+        return self._json(self._request('GET', path),
                           'charging profile report %d of %s' % (request_id, station_id))
 
     def network_profiles(self, station_id):
-        return self._json(self._request('GET', '/api/stations/%s/network-profiles' % station_id),
+        return self._json(self._request('GET', '/api/stations/%s/network-profiles' % _segment(station_id)),
                           'network profiles of %s' % station_id)
 
     # -- backend plane -----------------------------------------------------------------------------
     def get_record(self, collection, record_id):
-        response = self._request('GET', '/api/%s/%s' % (collection, record_id))
+        response = self._request('GET', '/api/%s/%s' % (_segment(collection), _segment(record_id)))
         if response.status_code == 404:
             return None
         return self._json(response, 'read of %s/%s' % (collection, record_id))
 
     def put_record(self, collection, record_id, record):
-        return self._json(self._request('PUT', '/api/%s/%s' % (collection, record_id), json_body=record, write=True),
+        path = '/api/%s/%s' % (_segment(collection), _segment(record_id))
+        return self._json(self._request('PUT', path, json_body=record, write=True),
                           'write of %s/%s' % (collection, record_id))
 
     def patch_record(self, collection, record_id, fields):
-        return self._json(self._request('PATCH', '/api/%s/%s' % (collection, record_id), json_body=fields, write=True),
+        path = '/api/%s/%s' % (_segment(collection), _segment(record_id))
+        return self._json(self._request('PATCH', path, json_body=fields, write=True),
                           'update of %s/%s' % (collection, record_id))
 
     def delete_record(self, collection, record_id):
-        response = self._request('DELETE', '/api/%s/%s' % (collection, record_id), write=True)
+        response = self._request('DELETE', '/api/%s/%s' % (_segment(collection), _segment(record_id)), write=True)
         if response.status_code == 404:
             return False
         self._json(response, 'delete of %s/%s' % (collection, record_id))
         return True
 
     def list_records(self, collection, **filters):
-        return self._json(self._request('GET', '/api/%s' % collection, params=filters or None),
+        return self._json(self._request('GET', '/api/%s' % _segment(collection), params=filters or None),
                           'list of %s' % collection).get('items', [])
 
     def set_station_passwords(self, station_id, passwords):
-        return self._json(self._request('PUT', '/api/stations/%s/credentials' % station_id,
+        return self._json(self._request('PUT', '/api/stations/%s/credentials' % _segment(station_id),
                                         json_body={'passwords': list(passwords)}, write=True),
                           'credentials of %s' % station_id)
 
     def add_station_password(self, station_id, password):
-        return self._json(self._request('POST', '/api/stations/%s/credentials' % station_id,
+        return self._json(self._request('POST', '/api/stations/%s/credentials' % _segment(station_id),
                                         json_body={'password': password}, write=True),
                           'credentials of %s' % station_id)
 
     def verify_station_password(self, station_id, password):
-        return bool(self._json(self._request('POST', '/api/stations/%s/credentials/verify' % station_id,
+        return bool(self._json(self._request('POST', '/api/stations/%s/credentials/verify' % _segment(station_id),
                                              json_body={'password': password}),
                                'credential check of %s' % station_id).get('valid'))
 
@@ -220,3 +224,8 @@ def _reason(exc):
         exc = exc.args[0]
     reason = getattr(exc, 'reason', None) or exc
     return '%s: %s' % (exc.__class__.__name__, reason) if str(reason) else exc.__class__.__name__
+
+
+def _segment(identifier):
+    """An identifier (station, site, tariff, token id) as exactly one URL path segment."""
+    return path_segment(identifier)
