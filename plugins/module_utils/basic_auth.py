@@ -24,7 +24,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import send_reset_and_wait
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
-    VaultError, vault_argument_spec, vault_client,
+    VaultError, VaultKv, vault_argument_spec, vault_session,
 )
 
 ROTATED = '(rotated)'
@@ -60,35 +60,28 @@ def new_password(length):
 
 
 class _Kv(object):
-    """One station's secrets in Vault KV v2."""
+    """One station's secrets in Vault KV v2, written with check-and-set on the version read: a concurrent writer makes
+    the task fail instead of silently losing a password."""
 
     def __init__(self, params, context):
-        self.client = _vault(vault_client, params, context.warn)
-        self.mount, self.path = params['kv_mount'], kv_path(params)
+        self.kv = VaultKv(_vault(vault_session, params, context.warn), params['kv_mount'])
+        self.path = kv_path(params)
+        self.version = 0
 
     def read(self):
-        answer = _vault(self.client.secrets.kv.v2.read_secret_version, path=self.path, mount_point=self.mount,
-                        raise_on_deleted_version=False, missing_ok=True)
-        return dict(((answer or {}).get('data') or {}).get('data') or {})
+        data, self.version = _vault(self.kv.current, self.path)
+        return data
 
     def write(self, data):
-        _vault(self.client.secrets.kv.v2.create_or_update_secret, path=self.path, secret=data, mount_point=self.mount,
-               where='%s/data/%s' % (self.mount, self.path))
+        self.version = _vault(self.kv.replace, self.path, data, self.version)
 
 
-def _vault(function, *args, **kwargs):
-    """Call hvac; a missing secret is None, every other failure a ModuleFailure naming the path."""
-    where = kwargs.pop('where', None) or '%s/data/%s' % (kwargs.get('mount_point'), kwargs.get('path'))
-    missing_ok = kwargs.pop('missing_ok', False)
+def _vault(function, *args):
+    """Call the Vault client; its failures (which name the path and what to fix) become the task's failure."""
     try:
-        return function(*args, **kwargs)
+        return function(*args)
     except VaultError as exc:
         raise ModuleFailure(str(exc))
-    except Exception as exc:  # pylint: disable=broad-except  # hvac and requests errors, mapped to one message
-        if missing_ok and exc.__class__.__name__ == 'InvalidPath':
-            return None
-        raise ModuleFailure('Vault KV %s failed (%s: %s): check kv_mount and that the policy grants read/update on %s'
-                            % (where, exc.__class__.__name__, exc, where))
 
 
 def _csms_call(station_id, what, function, *args):

@@ -265,6 +265,23 @@ class VaultKv(_Engine):
     def _write(self, path, data, version):
         return self.session.write(self._path('data/%s' % path), dict(data=data, options=dict(cas=version)))
 
+    def replace(self, path, data, version):
+        """Write ``data`` as the whole secret, only if its version is still ``version`` (check-and-set; 0: only if it
+        does not exist). Returns the new version; VaultError when another writer changed it in between."""
+        try:
+            answer = self._write(path, data, version)
+        except VaultError as exc:
+            if 'check-and-set' in str(exc):
+                raise VaultError('the secret %s/data/%s was changed by another writer since it was read (check-and-set '
+                                 'on version %d failed): nothing was overwritten, run again' % (self.mount, path, version))
+            raise
+        return int(answer.get('version') or version + 1)
+
+    def current(self, path):
+        """``(data, version)`` for a check-and-set write: ``read``, with the version number of a secret whose newest
+        version is deleted taken from its metadata."""
+        return self._reread(path)
+
     def _reread(self, path):
         """``read`` again; a secret whose newest version is deleted has a version number all the same."""
         data, version = self.read(path)

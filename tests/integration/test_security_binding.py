@@ -254,3 +254,19 @@ def test_the_bootstrap_is_idempotent_and_builds_the_documented_policy(openbao):
         assert rules == lab_vault.policy_hcl(environment)
         other = "production" if environment == "lab" else "lab"
         assert f"evcs/{other}/" not in rules and lab_vault.PKI_INFRA_MOUNT not in rules
+
+
+def test_station_password_writes_use_check_and_set(openbao):
+    """A station-password write on a version another writer replaced meanwhile fails instead of overwriting it."""
+    _home, lab = openbao
+    params = {"vault_url": lab.addr, "vault_ca_path": str(lab.ca_cert), "vault_auth_method": "approle",
+              "vault_role_id": lab.role_id, "vault_secret_id": lab.secret_id, "vault_retries": 0}
+    kv = vault.VaultKv(vault.vault_session(params), "secret")
+    path = "evcs/lab/stations/CAS-CP-0001"
+    data, version = kv.current(path)
+    assert (data, version) == ({}, 0)
+    first = kv.replace(path, {"basic_auth_password": "first-password-0123"}, version)
+    kv.replace(path, {"basic_auth_password": "someone-else-0123"}, first)
+    with pytest.raises(vault.VaultError, match="changed by another writer"):
+        kv.replace(path, {"basic_auth_password": "stale-writer-0123"}, first)
+    assert kv.current(path)[0] == {"basic_auth_password": "someone-else-0123"}
