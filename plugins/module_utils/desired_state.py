@@ -263,6 +263,8 @@ VAULT_FIELDS = {
     'role_id': _secret(),
     'secret_id': _secret(),
     'token': _secret(),
+    # VAULT_TOKEN/BAO_TOKEN from the environment are used only when this is true
+    'token_from_env': Field('bool', default=False),
     'cert_path': _text(),
     'key_path': _text(),
     'approle_mount': _text(max_len=64, default='approle'),
