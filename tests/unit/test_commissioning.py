@@ -84,6 +84,7 @@ def _observations(client_pem, **overrides):
         'local_list': {'versionNumber': 3},
         'charging_profiles': {'profiles': [_max_profile(32.0)]},
         'station_record': {'id': STATION},
+        'staging': {'accepted': False},
     }
     for key, value in overrides.items():
         if key in connection:
