@@ -504,10 +504,28 @@ def _read_existing(paths):
 
 
 def _write(path, text, mode):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, 'w') as handle:
-        handle.write(text)
-    os.chmod(path, mode)
+    """Write ``path`` atomically without following a link: a new temporary file (O_EXCL|O_NOFOLLOW, created with
+    ``mode``) beside it, then renamed over it, so a symlink planted at ``path`` is replaced, never written through."""
+    temporary = '%s.%d.tmp' % (path, os.getpid())
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0), mode)
+    try:
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(temporary, path)
+    except BaseException:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _private_directory(path):
+    """``path`` as a directory readable by the owner only (0700): it holds private keys."""
+    if os.path.islink(path):
+        raise ModuleFailure('dest %s is a symbolic link: give the real directory for the key files' % path)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 def _in_factory(params, context, pki, now):
@@ -532,7 +550,7 @@ def _in_factory(params, context, pki, now):
                     384 if curves[0] == 'secp384r1' else 256, lambda: _issued_meanwhile(pki, params['station_id'], started))
     context.add_secret(answer.get('private_key'))
     issued = _checked_issue(pki, params, answer, 'issue')
-    os.makedirs(params['dest'], mode=0o755, exist_ok=True)
+    _private_directory(params['dest'])
     _write(paths['key'], answer['private_key'].strip() + '\n', 0o600)
     _write(paths['certificate'], answer['certificate'].strip() + '\n', 0o644)
     _write(paths['chain'], pki.chain_pem(answer), 0o644)

@@ -270,3 +270,28 @@ def test_station_password_writes_use_check_and_set(openbao):
     with pytest.raises(vault.VaultError, match="changed by another writer"):
         kv.replace(path, {"basic_auth_password": "stale-writer-0123"}, first)
     assert kv.current(path)[0] == {"basic_auth_password": "someone-else-0123"}
+
+
+def test_factory_key_files_never_follow_a_planted_symlink(openbao, tmp_path):
+    """Item 7: a symlink planted at the key path is replaced, the file it points to is never written; directory 0700."""
+    import os
+    import stat
+    _home, lab = openbao
+    dest, victim = tmp_path / "factory", tmp_path / "victim.txt"
+    dest.mkdir(mode=0o755)
+    victim.write_text("operator data\n")
+    (dest / "FACTORY-CP-0009.key").symlink_to(victim)
+    params = {"vault_url": lab.addr, "vault_ca_path": str(lab.ca_cert), "vault_validate_certs": True,
+              "vault_timeout": 10, "vault_retries": 0, "vault_auth_method": "approle", "vault_role_id": lab.role_id,
+              "vault_secret_id": lab.secret_id, "vault_pki_mount": lab_vault.PKI_MOUNT,
+              "vault_pki_role": lab_vault.STATION_ROLE, "vault_kv_mount": "secret", "environment": "lab",
+              "station_id": "FACTORY-CP-0009", "state": "present", "mode": "factory", "organization": ORGANIZATION,
+              "ttl": "24h", "renew_before": 0, "renew_at_fraction": 0.9, "force": False, "revoke_previous": False,
+              "key_policy": {}, "csr_timeout": 5, "dest": str(dest)}
+    result = identity.run_station_certificate(params, RunContext())
+    assert result["changed"]
+    key = dest / "FACTORY-CP-0009.key"
+    assert victim.read_text() == "operator data\n"
+    assert not key.is_symlink() and "PRIVATE KEY" in key.read_text()
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600 and stat.S_IMODE(os.stat(dest).st_mode) == 0o700
+    assert not [name for name in os.listdir(dest) if name.endswith(".tmp")]
