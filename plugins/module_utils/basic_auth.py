@@ -15,6 +15,7 @@ import secrets
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import checked_station_id, path_segment
+from ansible_collections.evcs.provisioning.plugins.module_utils.plaintext_secrets import guard_plaintext, plaintext_argument_spec
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     task_backend, station_argument_spec,
@@ -46,6 +47,7 @@ def basic_auth_password_argument_spec():
         wait_timeout=dict(type='int', default=120),
         poll_interval=dict(type='float', default=1.0),
     )
+    spec.update(plaintext_argument_spec())
     return spec
 
 
@@ -170,9 +172,12 @@ def run_basic_auth_password(params, context):
     elif not password:
         password = new_password(params['length'])
     context.add_secret(password)
+    consent = guard_plaintext(params, context, profile, ['SecurityCtrlr.BasicAuthPassword'])
     result = {'changed': True, 'station_id': station_id, 'kv_path': kv_path(params), 'action': action,
               'diff': {'before': {'SecurityCtrlr.BasicAuthPassword': '********'},
                        'after': {'SecurityCtrlr.BasicAuthPassword': ROTATED}}}
+    if consent:
+        result['diff']['after']['plaintext_secrets'] = result['plaintext_secrets'] = consent
     if context.check_mode:
         return result
 

@@ -292,6 +292,8 @@ VARIABLES = {
     'evcs_ocpp': Field('dict', default={}),
     'evcs_environment': Field('str', required=True, choices=ENVIRONMENTS),
     'evcs_production_confirmed': Field('bool', default=False),
+    # send passwords and APN/VPN secrets to security-profile-1 (ws://) stations (audited); lab benches only
+    'evcs_allow_plaintext_secrets': Field('bool', default=False),
     'evcs_csms': _dict(CSMS_FIELDS, required=True),
     'evcs_vault': _dict(VAULT_FIELDS, required=True),
     'evcs_environment_rules': _dict(RULES_FIELDS, required=True),

@@ -18,6 +18,7 @@ import hmac
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.plaintext_secrets import guard_plaintext, plaintext_argument_spec
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     task_backend, station_argument_spec,
@@ -59,7 +60,14 @@ def network_profile_argument_spec():
         )),
         priority=dict(type='list', elements='int'),
         allowed_hosts=dict(type='list', elements='str'),
+        **plaintext_argument_spec()
     )
+
+
+def secret_names(data):
+    """The secrets a connection profile carries (``apn.apnPassword``, ``vpn.key``, ...): what must not go over ws://."""
+    return ['%s.%s' % (section, key) for section in ('apn', 'vpn') for key in _SECRETS
+            if (data.get(section) or {}).get(key) not in (None, '')]
 
 
 def apn_argument_spec():
@@ -251,9 +259,10 @@ def run_network_profile(params, context):
 
     # one GetVariables: the active security profile and the slot order
     current = current_values(session, [normalise_item(_SECURITY_PROFILE), normalise_item(_PRIORITY)])
-    _check_security_profile(session, params['security_profile'], current)
+    active = _check_security_profile(session, params['security_profile'], current)
     sent = sent_profile(backend, station_id, slot)
     profile_changed = not profile_matches(data, sent)
+    consent = guard_plaintext(params, context, active, secret_names(data)) if profile_changed else None
     if profile_changed:
         _check_certificates(session, backend, params['security_profile'])
 
@@ -272,6 +281,8 @@ def run_network_profile(params, context):
     if profile_changed:
         diff['before']['slot %d' % slot] = masked(sent)
         diff['after']['slot %d' % slot] = masked(data)
+    if consent:
+        diff['after']['plaintext_secrets'] = consent
     outcome = {
         'changed': profile_changed or priority['changed'],
         'diff': diff,

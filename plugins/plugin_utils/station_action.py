@@ -42,6 +42,7 @@ INVENTORY_OPTIONS = {
     'vault_pki_mount': ('evcs_vault', 'pki_mount'),
     'vault_pki_role': ('evcs_vault', 'station_role'),
     'vault_kv_mount': ('evcs_vault', 'kv_mount'),
+    'allow_plaintext_secrets': ('evcs_allow_plaintext_secrets', None),
 }
 _APPROLE_MOUNT = ('evcs_vault', 'approle_mount')
 
