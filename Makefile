@@ -29,9 +29,11 @@ help:
 	@echo "make bench  fleet benchmark (bench/fleet.py)"
 
 venv: $(STAMP)
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt lab/pyproject.toml
+$(STAMP): requirements.txt requirements.lock requirements-dev.txt constraints.txt lab/pyproject.toml
 	@echo "==> virtual environment $(VENV) from pinned requirements"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# the collection's runtime libraries, every file checked against the hashes of requirements.lock
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e lab
 	@touch $@
