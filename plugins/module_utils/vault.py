@@ -165,9 +165,8 @@ class _RunTokens(object):
                 if entry and entry.get('token') and not _relogin_due(entry):
                     client.token = entry['token']
                     return session
-                lease = session.call('login', 'update', 'auth/%s/login' % (params.get('vault_auth_mount')
-                                                                              or params.get('vault_auth_method')),
-                                     _login, client, params)
+                where = 'auth/%s/login' % (params.get('vault_auth_mount') or params.get('vault_auth_method'))
+                lease = session.call('login', 'update', where, _login, client, params)
                 retired = (entry or {}).get('retired', []) + ([entry['token']] if (entry or {}).get('token') else [])
                 self._write(dict(url=client.url, namespace=vault_setting(params, 'vault_namespace'),
                                  verify=_verify(params, None), token=client.token, retired=retired,

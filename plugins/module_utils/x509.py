@@ -203,9 +203,9 @@ def csr_problems(csr, station_id, organization_name, policy=None):
         problems.append('the CSR extensions cannot be parsed (%s)' % exc)
     names = _extension_names(extensions)
     if 'subjectAltName' in names:
+        requested = csr.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
         problems.append('the CSR asks for subject alternative names (%s); a station certificate names the station in '
-                        'its CN only' % ', '.join(str(name.value) for name in
-                                               csr.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value))
+                        'its CN only' % ', '.join(str(name.value) for name in requested))
     extra = [name for name in names if name not in CSR_EXTENSIONS and name != 'subjectAltName']
     if extra:
         problems.append('the CSR asks for extensions the policy does not allow: %s (allowed: %s)'
@@ -236,8 +236,8 @@ def issued_problems(certificate, station_id, public_key, issuer, now, max_days=N
     if public_key is not None and _spki_der(certificate.public_key()) != _spki_der(public_key):
         problems.append('issued public key is not the one of the station\'s CSR')
     if certificate.issuer != issuer.subject or not signed_by(certificate, issuer):
-        problems.append('issued by %s, not by the issuing CA %s' % (certificate.issuer.rfc4514_string(),
-                                                                  issuer.subject.rfc4514_string()))
+        problems.append('issued by %s, not by the issuing CA %s'
+                        % (certificate.issuer.rfc4514_string(), issuer.subject.rfc4514_string()))
     not_before, not_after = certificate.not_valid_before_utc, certificate.not_valid_after_utc
     if not not_before - datetime.timedelta(minutes=5) <= now < not_after:
         problems.append('not valid now (valid %s to %s)' % (_rfc3339(not_before), _rfc3339(not_after)))
