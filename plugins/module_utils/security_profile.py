@@ -26,6 +26,7 @@ from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as certs
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.plaintext_secrets import guard_plaintext, plaintext_argument_spec
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     task_backend, station_argument_spec,
@@ -35,6 +36,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.network_profile import (
     INTERFACES, add_connection_secrets, apn_argument_spec, check_url, connection_data, masked, profile_matches,
+    secret_names,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import came_back, send_reset_and_wait
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
@@ -70,6 +72,7 @@ def security_profile_argument_spec():
             ca_path=dict(type='path'),
         )),
     )
+    spec.update(plaintext_argument_spec())
     return spec
 
 
@@ -493,6 +496,10 @@ def run_security_profile(params, context):
         raise ModuleFailure('station %s: security profile %d refused before anything was sent, prerequisite %s' % (
             station_id, wanted, '; prerequisite '.join('%s not met: %s' % item for item in missing.items())),
             prerequisites=prerequisites, missing=sorted(missing))
+    # the new slot goes over the connection the station has now: an APN/VPN secret over ws:// needs consent
+    consent = guard_plaintext(params, context, station.profile, secret_names(data))
+    if consent:
+        result['diff']['after']['plaintext_secrets'] = consent
     if context.check_mode:
         return result
 
