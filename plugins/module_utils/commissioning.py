@@ -222,6 +222,8 @@ def _staging_admitted(backend, station_id, staging_password):
     except NotImplementedError:
         return {'unsupported': 'not verifiable with backend %s' % type(backend).__name__}
     except (CsmsError, ModuleFailure) as exc:
+        if getattr(exc, 'kind', None) == 'capability_missing':  # a backend that cannot check a station password
+            return {'unsupported': str(exc)}
         return {'error': str(exc)}
 
 

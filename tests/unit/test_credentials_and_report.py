@@ -28,6 +28,8 @@ def test_the_staging_password_must_be_refused():
     assert status == commissioning.FAIL and 'still admits the shared staging password' in evidence['error']
     assert _item(commissioning._staging_admitted(_Backend(CsmsError('down')), 'CP-1', 'x'))[0] == commissioning.FAIL
     assert _item(commissioning._staging_admitted(object(), 'CP-1', 'x'))[0] == commissioning.SKIP
+    missing = CsmsError('not verifiable with backend x: the CSMS password of station CP-1', kind='capability_missing')
+    assert _item(commissioning._staging_admitted(_Backend(missing), 'CP-1', 'x'))[0] == commissioning.SKIP
     assert _item(None)[0] == commissioning.SKIP
     assert 'staging_password_refused' in commissioning.CHECKS
 
