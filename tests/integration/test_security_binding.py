@@ -172,15 +172,24 @@ def test_the_pki_role_ignores_sans_in_the_csr(openbao):
 class _CraftedStation(object):
     """A CSMS backend whose station answers the CSR trigger with a crafted CSR; records CertificateSigned."""
 
+    NAME = "crafted"
+
     def __init__(self, csr_pem):
-        self.csr = {"csr": csr_pem, "received_at": "later"}
+        self.csr = {"action": "SignCertificate", "received_at": "later", "payload": {"csr": csr_pem}}
         self.calls = []
+
+    def has(self, capability):
+        return capability in ("station_messages",)
+
+    def now(self):
+        return "2026-12-07T12:00:00.000Z"
 
     def connection(self, station_id):
         return None
 
-    def last_csr(self, station_id):
-        return self.csr if any(action == "TriggerMessage" for action, _ in self.calls) else None
+    def wait_for_message(self, station_id, action, since, timeout, request_id=None):
+        assert any(call == "TriggerMessage" for call, _ in self.calls), "a CSR is awaited only after the trigger"
+        return [self.csr]
 
     def call(self, station_id, action, payload):
         self.calls.append((action, payload))
@@ -226,7 +235,7 @@ def test_a_certificate_vault_signs_with_another_name_is_revoked_not_installed(op
         station = _CraftedStation(_csr("LAB-CP-0001"))
         monkeypatch.setattr(identity, "task_backend", lambda params, context: station)
         monkeypatch.setattr(identity.certs, "csr_problems", lambda *args, **kwargs: [])
-        station.csr = {"csr": _csr("LAB-CP-0002"), "received_at": "later"}
+        station.csr = {"action": "SignCertificate", "received_at": "later", "payload": {"csr": _csr("LAB-CP-0002")}}
         params = {"vault_url": lab.addr, "vault_ca_path": str(lab.ca_cert), "vault_validate_certs": True,
                   "vault_timeout": 10, "vault_retries": 0, "vault_auth_method": "approle", "vault_role_id": lab.role_id,
                   "vault_secret_id": lab.secret_id, "vault_pki_mount": lab_vault.PKI_MOUNT,
