@@ -1,5 +1,5 @@
 """An identifier can never reach another record (issue 17, item 5): before, ``get_record('stations', '../tariffs/x')``
-read the tariff ``x`` from the reference CSMS."""
+read the tariff ``x`` from the reference CSMS (now ``read_record('station', ...)``)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ def csms(lab):
 
 @pytest.mark.parametrize("record_id", ["../tariffs/ID-TARIFF", "x/../../tariffs/ID-TARIFF", "..%2Ftariffs%2FID-TARIFF"])
 def test_dot_dot_in_a_record_id_reads_nothing_else(csms, record_id):
-    csms.put_record("tariffs", "ID-TARIFF", {"name": "not a station"})
-    assert csms.get_record("tariffs", "ID-TARIFF")["name"] == "not a station"
-    assert csms.get_record("stations", record_id) is None
+    csms.create_record("tariff", "ID-TARIFF", {"name": "not a station", "currency": "EUR"})
+    assert csms.read_record("tariff", "ID-TARIFF")["name"] == "not a station"
+    assert csms.read_record("station", record_id) is None
 
 
 def test_a_module_called_directly_refuses_dot_dot_before_any_request(lab):
