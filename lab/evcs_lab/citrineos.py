@@ -326,9 +326,15 @@ class CitrinePaths:
 
     @property
     def pg_dir(self) -> Path:
+        """Inside the lab home, or (as root) under the temp dir: PostgreSQL then runs as the ``postgres`` user, which
+        cannot enter a private lab home. The folder is named after this lab home's instance id (settings.json), so
+        a wiped and recreated home never meets the database of its predecessor."""
         if os.geteuid() == 0:
-            tag = hashlib.sha256(str(self.lab.home).encode()).hexdigest()[:12]
-            return Path(tempfile.gettempdir()) / f"evcs-lab-pg-{tag}"
+            try:
+                instance = json.loads(self.settings.read_text())["instance"]
+            except (OSError, ValueError, KeyError):
+                instance = hashlib.sha256(str(self.lab.home).encode()).hexdigest()[:12]
+            return Path(tempfile.gettempdir()) / f"evcs-lab-pg-{instance}"
         return self.dir / "postgres"
 
     @property
@@ -364,7 +370,7 @@ def _settings(paths: CitrinePaths, running: bool) -> dict:
     secrets_wanted = ("db_owner_password", "db_admin_password", "db_reader_password", "db_registrar_password")
     import secrets as _secrets  # noqa: PLC0415 - only here
     passwords = {key: kept.get(key) or _secrets.token_urlsafe(18) for key in secrets_wanted}
-    settings = {"ports": ports, **passwords}
+    settings = {"ports": ports, "instance": kept.get("instance") or _secrets.token_hex(6), **passwords}
     if settings != kept:
         paths.dir.mkdir(parents=True, exist_ok=True)
         write_private(paths.settings, json.dumps(settings, indent=2) + "\n")
@@ -487,11 +493,45 @@ def rabbit_process(paths: CitrinePaths) -> ManagedProcess:
 
 
 def citrine_process(paths: CitrinePaths, build: Build | None) -> ManagedProcess:
+    """CitrineOS under the lab's supervisor (``python -m evcs_lab.citrineos supervise``), which restarts it when it
+    exits unexpectedly, as a container restart policy does in CitrineOS's own deployment: 1.8.3 exits on an AMQP
+    channel error when several stations reconnect at the same moment (for example right after a Reset)."""
     node = str(build.node_bin / "node") if build else "node"
-    # the config path as a trailing argument: CitrineOS ignores it, the pid file's marker finds it in the cmdline
-    return ManagedProcess(name="citrineos", argv=[node, "./dist/index.js", str(paths.config_file)],
+    # the config path in the command line: the pid file's marker finds the supervisor by it
+    return ManagedProcess(name="citrineos", argv=[sys.executable, "-m", "evcs_lab.citrineos", "supervise",
+                                                  str(paths.config_file), "--", node, "./dist/index.js"],
                           pid_file=paths.pid("citrineos"), log_file=paths.log("citrineos"),
                           marker=str(paths.config_file))
+
+
+def supervise(argv: list[str]) -> int:
+    """Run ``argv`` and start it again whenever it exits on its own (at most 20 times in a row within 10 s of
+    each other); SIGTERM/SIGINT stop the child and the supervisor."""
+    import signal  # noqa: PLC0415
+
+    stopping = {"flag": False}
+    child: dict = {"process": None}
+
+    def _stop(signum, _frame):
+        stopping["flag"] = True
+        if child["process"] is not None and child["process"].poll() is None:
+            child["process"].send_signal(signum)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    quick_exits = 0
+    while not stopping["flag"]:
+        started = time.monotonic()
+        child["process"] = subprocess.Popen(argv)  # noqa: S603 - argv from the lab
+        code = child["process"].wait()
+        if stopping["flag"]:
+            return 0
+        quick_exits = quick_exits + 1 if time.monotonic() - started < 10 else 0
+        print(f"--- evcs-lab supervisor: CitrineOS exited with {code}; restarting", flush=True)
+        if quick_exits >= 20:
+            return code or 1
+        time.sleep(1)
+    return 0
 
 
 def all_processes(lab: LabPaths) -> list[ManagedProcess]:
@@ -762,15 +802,17 @@ def _write_config(paths: CitrinePaths, settings: dict, build: Build, process: Ma
 
 # -- fleet onboarding -----------------------------------------------------------------------------------------------
 def register_stations(paths: CitrinePaths, settings: dict, stations: list[dict], password: str) -> int:
-    """Create each station's record and store its factory password (``setOnCharger: false`` would send it)."""
+    """Create the record of each station CitrineOS does not know yet and store its factory password
+    (``setOnCharger: true``: stored only). Known stations keep the password provisioning gave them."""
     known = set(psql(paths, settings, 'SELECT "id" FROM "ChargingStations"', DB_NAME).split())
     created = 0
     for station in stations:
         station_id = station["id"]
-        if station_id not in known:
-            psql(paths, settings, 'INSERT INTO "ChargingStations" ("id", "isOnline", "tenantId", "createdAt", '
-                 f'"updatedAt") VALUES ({_quote(station_id)}, false, {TENANT_ID}, now(), now())', DB_NAME)
-            created += 1
+        if station_id in known:
+            continue
+        psql(paths, settings, 'INSERT INTO "ChargingStations" ("id", "isOnline", "tenantId", "createdAt", '
+             f'"updatedAt") VALUES ({_quote(station_id)}, false, {TENANT_ID}, now(), now())', DB_NAME)
+        created += 1
         response = requests.post(f"{api_url(settings)}/data/configuration/password", params={"tenantId": TENANT_ID},
                                  json={"stationId": station_id, "password": password, "setOnCharger": True},
                                  timeout=30)
@@ -847,17 +889,24 @@ def state(paths: CitrinePaths, settings: dict, staging_password: str, timings: d
         "root_ca_pem": str(lab.root_ca),
         "staging_password": staging_password,
         "api_token": "",
-        "message_store": {"host": HOST, "port": ports["postgres"], "database": DB_NAME,
-                          "user": DB_READER, "password": settings["db_reader_password"]},
-        "registrar": {"host": HOST, "port": ports["postgres"], "database": DB_NAME,
-                      "user": DB_REGISTRAR, "password": settings["db_registrar_password"]},
+        # csms_options of the collection's citrineos backend (inventories/lab passes them as evcs_csms.options)
+        "options": {
+            "tenant_id": TENANT_ID,
+            "endpoints": {"1": f"ws://{HOST}:{ports['ws1']}", "2": f"wss://{HOST}:{ports['ws2']}",
+                          "3": f"wss://{HOST}:{ports['ws3']}"},
+            "message_store": {"host": HOST, "port": ports["postgres"], "database": DB_NAME,
+                              "user": DB_READER, "password": settings["db_reader_password"]},
+            "registrar": {"host": HOST, "port": ports["postgres"], "database": DB_NAME,
+                          "user": DB_REGISTRAR, "password": settings["db_registrar_password"]},
+        },
         "pids": {process.name: process.pid() for process in all_processes(lab)},
         "timings": timings or {},
     }
 
 
-def down(lab: LabPaths) -> list[tuple[str, bool]]:
-    """Stop CitrineOS, RabbitMQ, epmd and PostgreSQL, each by its pid."""
+def down(lab: LabPaths, purge: bool = False) -> list[tuple[str, bool]]:
+    """Stop CitrineOS, RabbitMQ, epmd and PostgreSQL, each by its pid; ``purge`` also deletes the database folder
+    when it lies outside the lab home (tests whose lab home is deleted afterwards)."""
     results = []
     for process in all_processes(lab):
         if process.name == "citrineos-postgres":
@@ -865,6 +914,9 @@ def down(lab: LabPaths) -> list[tuple[str, bool]]:
         else:
             stopped = process.stop()
         results.append((process.name, stopped))
+    paths = CitrinePaths(lab)
+    if purge and lab.home not in paths.pg_dir.parents and paths.pg_dir.name.startswith("evcs-lab-pg-"):
+        shutil.rmtree(paths.pg_dir, ignore_errors=True)
     return results
 
 
@@ -900,6 +952,8 @@ def status_lines(lab: LabPaths) -> list[tuple[str, int | None, str]]:
 def main(argv: list[str] | None = None) -> int:
     """``python -m evcs_lab.citrineos build``: build (or find) the cached CitrineOS build, print its folder."""
     args = argv if argv is not None else sys.argv[1:]
+    if args[:1] == ["supervise"] and "--" in args:
+        return supervise(args[args.index("--") + 1:])
     if args[:1] != ["build"]:
         print("usage: python -m evcs_lab.citrineos build", file=sys.stderr)
         return 2

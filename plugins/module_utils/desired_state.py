@@ -33,6 +33,9 @@ from ansible_collections.evcs.provisioning.plugins.module_utils._validation impo
     ip_address_problem, no_semicolon, pattern_check, plain, secret_values, strip_secrets,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import backend_options
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.registry import backend_class, backend_names
 
 try:
     from urllib.parse import urlsplit
@@ -113,6 +116,15 @@ def _https_url(value):
     if parts.scheme != 'https' or not parts.hostname:
         return 'is not an https URL', 'write https://host[:port]'
     return None
+
+
+def _csms_api_url(value):
+    """https, or http on loopback only (a CSMS whose API listens on the controller's own host, as CitrineOS does
+    behind no TLS proxy in the lab)."""
+    parts = urlsplit(value)
+    if parts.scheme == 'http' and parts.hostname in ('127.0.0.1', 'localhost', '::1'):
+        return None
+    return _https_url(value)
 
 
 def _unique_ids(what):
@@ -246,9 +258,11 @@ SITE_FIELDS = {
     'access': Field('str', default='public', choices=('public', 'private', 'free')),
 }
 CSMS_FIELDS = {
-    'backend': Field('str', default='reference', choices=('reference',)),
-    'url': _text(required=True, checks=(_https_url,)),
-    'token': _secret(required=True),
+    'backend': Field('str', default='reference', choices=tuple(backend_names())),
+    # the backend's own settings: checked against its OPTIONS by _check_csms
+    'options': Field('dict', default={}),
+    'url': _text(required=True, checks=(_csms_api_url,)),
+    'token': _secret(),
     'ca_path': _text(),
     'validate_certs': Field('bool', default=True),
     'ws_urls': Field('dict', required=True),
@@ -421,7 +435,8 @@ def public_station(station):
 # -- rules across fields -------------------------------------------------------------------------------------------
 
 def _cross_check(station, values, report):
-    for rule in (_check_evses, _check_network, _check_site_fit, _check_csms, _check_vault, _check_environment):
+    for rule in (_check_evses, _check_network, _check_site_fit, _check_csms, _check_csms_backend, _check_vault,
+                 _check_environment):
         rule(station, values, report)
 
 
@@ -500,6 +515,23 @@ def _ws_url_problem(key, url):
         return ('security profile %s needs a %s:// URL' % (key, scheme),
                 'write %s://host:port/path (profile 1 is ws://, 2 and 3 are wss://)' % scheme)
     return None
+
+
+def _check_csms_backend(station, values, report):
+    """What the chosen backend needs: its generic options (``REQUIRES``) and its own ``options``."""
+    csms = station['csms']
+    try:
+        cls = backend_class(csms.get('backend'))
+    except KeyError:
+        return
+    if 'csms_token' in cls.REQUIRES and not csms.get('token'):
+        report.add('evcs_csms.token', csms.get('token'), 'is required with backend %s' % cls.NAME,
+                   'set evcs_csms.token (from ansible-vault or a lookup)')
+    try:
+        backend_options(cls, csms.get('options'))
+    except CsmsError as exc:
+        report.add('evcs_csms.options', csms.get('options'), str(exc).split(': see the doc fragment')[0],
+                   'see the doc fragment evcs.provisioning.csms_%s and docs/BACKENDS.md' % cls.NAME)
 
 
 def _check_vault(station, values, report):

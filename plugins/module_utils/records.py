@@ -16,7 +16,7 @@ import json
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import (
-    RECORD_FIELDS, CapabilityMissing, CsmsError,
+    KIND_CAPABILITY, RECORD_FIELDS, CapabilityMissing, CsmsError,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     csms_argument_spec, task_backend, station_argument_spec, unverifiable,
@@ -80,6 +80,10 @@ def sync_record(backend, kind, record_id, fields, state='present', check_mode=Fa
     Fields the backend does not keep are reported through ``context`` as not verifiable and left out.
     Returns ``{'changed', 'diff', 'record', 'operation'}``; ``operation`` is create, update, delete or none.
     """
+    capability = KIND_CAPABILITY.get(kind)
+    if context is not None and capability and not backend.has(capability):
+        unverifiable(context, CapabilityMissing(backend.NAME, capability, '%s %s' % (kind, record_id)))
+        return dict(changed=False, diff={'before': {}, 'after': {}}, record={}, operation='none')
     current = call_records(backend.read_record, kind, record_id)
     if state == 'absent':
         return remove_record(backend, kind, record_id, current, check_mode)

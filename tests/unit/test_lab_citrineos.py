@@ -66,7 +66,7 @@ def test_state_names_the_backend_and_the_read_only_message_store(lab_paths):
     settings = _settings(lab_paths)
     state = citrineos.state(lab_paths, settings, "staging-secret")
     assert state["backend"] == "citrineos"
-    assert state["message_store"]["user"] == citrineos.DB_READER
+    assert state["options"]["message_store"]["user"] == citrineos.DB_READER
     assert state["ws_urls"]["1"].startswith("ws://127.0.0.1:")
     assert state["ws_urls"]["3"].startswith("wss://127.0.0.1:")
     json.dumps(state)
