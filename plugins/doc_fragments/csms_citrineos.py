@@ -101,8 +101,8 @@ options:
         type: path
   endpoints:
     description:
-      - The URL stations use for each of CitrineOS's websocket servers, by security profile (C({"1":
-        "ws://csms.example.net:8082", "2": "wss://...", "3": "wss://..."}), without the station id).
+      - The URL stations use for each of CitrineOS's websocket servers, by security profile (keys C(1), C(2), C(3),
+        values such as C(wss://csms.example.net:8443) without the station id).
       - CitrineOS 1.8 keeps no record of the server a station is connected to; the backend asks the station for its
         security profile and reports the URL given here for it (default: CitrineOS's own server list, host and port
         as CitrineOS binds them).
