@@ -104,7 +104,7 @@ options:
       - The URL stations use for each of CitrineOS's websocket servers, by security profile (keys C(1), C(2), C(3),
         values such as C(wss://csms.example.net:8443) without the station id).
       - CitrineOS 1.8 keeps no record of the server a station is connected to; the backend asks the station for its
-        security profile and reports the URL given here for it (default: CitrineOS's own server list, host and port
+        security profile and reports the URL given here for it; without it, CitrineOS's own server list (host and port
         as CitrineOS binds them).
     type: dict
     default: {}
