@@ -258,10 +258,12 @@ SITE_FIELDS = {
     'access': Field('str', default='public', choices=('public', 'private', 'free')),
 }
 CSMS_FIELDS = {
-    'backend': Field('str', default='reference', choices=tuple(backend_names())),
-    # the backend's own settings: checked against its OPTIONS by _check_csms
+    # the registered backends (csms/registry.py); their own settings go in ``options`` (checked against the
+    # backend's OPTIONS by _check_csms_backend)
+    'backend': Field('str', default=backend_names()[0], choices=tuple(backend_names())),
     'options': Field('dict', default={}),
     'url': _text(required=True, checks=(_csms_api_url,)),
+    # required by the reference backend (_check_csms_backend names it when missing); other backends may need none
     'token': _secret(),
     'ca_path': _text(),
     'validate_certs': Field('bool', default=True),

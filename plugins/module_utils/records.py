@@ -16,7 +16,7 @@ import json
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import (
-    KIND_CAPABILITY, RECORD_FIELDS, CapabilityMissing, CsmsError,
+    RECORD_FIELDS, CapabilityMissing, CsmsError,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     csms_argument_spec, task_backend, station_argument_spec, unverifiable,
@@ -80,25 +80,24 @@ def sync_record(backend, kind, record_id, fields, state='present', check_mode=Fa
     Fields the backend does not keep are reported through ``context`` as not verifiable and left out.
     Returns ``{'changed', 'diff', 'record', 'operation'}``; ``operation`` is create, update, delete or none.
     """
-    capability = KIND_CAPABILITY.get(kind)
-    if context is not None and capability and not backend.has(capability):
-        unverifiable(context, CapabilityMissing(backend.NAME, capability, '%s %s' % (kind, record_id)))
-        return dict(changed=False, diff={'before': {}, 'after': {}}, record={}, operation='none')
+    if context is not None:
+        fields = kept_fields(backend, kind, record_id, fields, context)
+        if fields is None:
+            return dict(changed=False, diff={'before': {}, 'after': {}}, record={}, operation='none')
     current = call_records(backend.read_record, kind, record_id)
     if state == 'absent':
         return remove_record(backend, kind, record_id, current, check_mode)
-    if context is not None:
-        fields = kept_fields(backend, kind, record_id, fields, context)
     return apply_record(backend, kind, record_id, current, fields, check_mode, unordered)
 
 
 def kept_fields(backend, kind, record_id, fields, context):
-    """``fields`` without those the backend does not keep; each one given is reported as not verifiable."""
+    """``fields`` without those the backend does not keep, each one given reported as not verifiable; None (reported)
+    when the backend keeps no records of ``kind``."""
     try:
         kept = backend.record_fields(kind)
     except CapabilityMissing as missing:
         unverifiable(context, missing, '%s %s' % (kind, record_id))
-        return {}
+        return None
     left_out = sorted(key for key, value in fields.items() if value is not None and key not in kept)
     if left_out:
         unverifiable(context, CapabilityMissing(backend.NAME, 'record_fields', reason='it keeps no %s' % ', '.join(left_out)),
