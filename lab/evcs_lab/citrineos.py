@@ -276,7 +276,11 @@ def ensure_build() -> Build:
 
 # -- Debian packages ---------------------------------------------------------------------------------------------
 def missing_packages() -> list[str]:
-    return [name for name, proof in DEBIAN_PACKAGES.items() if not proof.exists()]
+    """Debian packages CitrineOS's lab setup needs and does not find (npm only fetches Node 24 and runs the build)."""
+    missing = [name for name, proof in DEBIAN_PACKAGES.items() if not proof.exists()]
+    if shutil.which("npm") is None:
+        missing.append("npm")
+    return missing
 
 
 def ensure_packages() -> None:
@@ -362,7 +366,7 @@ def _settings(paths: CitrinePaths, running: bool) -> dict:
         kept = json.loads(paths.settings.read_text())
     except (OSError, ValueError):
         kept = {}
-    names = ("api", "ws1", "ws2", "ws3", "ocpi", "postgres", "amqp", "rabbit_dist", "epmd")
+    names = ("api", "ws0", "ws1", "ws2", "ws3", "ocpi", "postgres", "amqp", "rabbit_dist", "epmd")
     ports = kept.get("ports") or {}
     if not (all(ports.get(name) for name in names)
             and (running or all(port_is_free(ports[name], HOST) for name in names))):
@@ -711,6 +715,9 @@ def citrine_config(paths: CitrinePaths, settings: dict, build: Build) -> dict:
             "swagger": {"path": "/docs", "logoPath": str(build.server_dir / "dist" / "assets" / "logo.png"),
                         "exposeData": True, "exposeMessage": True},
             "networkConnection": {"websocketServers": [
+                # profile 0, unknown stations allowed: only for the backend contract tests' throw-away stations (the
+                # fleet never uses it); on loopback like everything else
+                dict(_ws_server("0", 0, ports["ws0"]), allowUnknownChargingStations=True),
                 _ws_server("1", 1, ports["ws1"]),
                 _ws_server("2", 2, ports["ws2"], server_tls),
                 _ws_server("3", 3, ports["ws3"], mtls),
@@ -889,6 +896,7 @@ def state(paths: CitrinePaths, settings: dict, staging_password: str, timings: d
         "root_ca_pem": str(lab.root_ca),
         "staging_password": staging_password,
         "api_token": "",
+        "contract_ws_url": f"ws://{HOST}:{ports['ws0']}",
         # csms_options of the collection's citrineos backend (inventories/lab passes them as evcs_csms.options)
         "options": {
             "tenant_id": TENANT_ID,
@@ -942,7 +950,8 @@ def status_lines(lab: LabPaths) -> list[tuple[str, int | None, str]]:
     except (OSError, ValueError):
         return []
     ports = settings["ports"]
-    endpoints = {"citrineos": f"{api_url(settings)}  ws 1:{ports['ws1']} 2:{ports['ws2']} 3:{ports['ws3']}",
+    endpoints = {"citrineos": f"{api_url(settings)}  ws 0:{ports.get('ws0')} 1:{ports['ws1']} 2:{ports['ws2']} "
+                              f"3:{ports['ws3']}",
                  "citrineos-rabbitmq": f"amqp://{HOST}:{ports['amqp']}",
                  "citrineos-epmd": f"{HOST}:{ports['epmd']}",
                  "citrineos-postgres": f"postgresql://{HOST}:{ports['postgres']}/{DB_NAME}"}
@@ -950,14 +959,22 @@ def status_lines(lab: LabPaths) -> list[tuple[str, int | None, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m evcs_lab.citrineos build``: build (or find) the cached CitrineOS build, print its folder."""
+    """``python -m evcs_lab.citrineos build|prepare``: build (or find) the cached CitrineOS build and print its folder;
+    ``prepare`` also installs the Debian packages (root) and says, without failing, when no source is available."""
     args = argv if argv is not None else sys.argv[1:]
     if args[:1] == ["supervise"] and "--" in args:
         return supervise(args[args.index("--") + 1:])
-    if args[:1] != ["build"]:
-        print("usage: python -m evcs_lab.citrineos build", file=sys.stderr)
+    if args[:1] not in (["build"], ["prepare"]):
+        print("usage: python -m evcs_lab.citrineos build|prepare", file=sys.stderr)
         return 2
+    if args[0] == "prepare":
+        reason = unavailable_reason()
+        if reason and source_path() is None:
+            print(f"citrineos: not prepared: {reason}; the CitrineOS tests will be skipped")
+            return 0
     try:
+        if args[0] == "prepare":
+            ensure_packages()
         build = ensure_build()
     except CitrineError as exc:
         print(f"citrineos: error: {exc}", file=sys.stderr)

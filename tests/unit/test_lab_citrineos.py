@@ -26,8 +26,10 @@ def test_config_binds_loopback_and_never_gives_citrineos_a_ca_key(lab_paths):
     assert config["centralSystem"]["host"] == "127.0.0.1"
     assert config["ocpiServer"]["host"] == "127.0.0.1"
     servers = {server["securityProfile"]: server for server in config["util"]["networkConnection"]["websocketServers"]}
-    assert sorted(servers) == [1, 2, 3]
-    assert all(server["host"] == "127.0.0.1" and not server["allowUnknownChargingStations"] for server in servers.values())
+    assert sorted(servers) == [0, 1, 2, 3]
+    assert all(server["host"] == "127.0.0.1" for server in servers.values())
+    # only the contract tests' profile-0 endpoint takes unknown stations
+    assert [profile for profile, server in servers.items() if server["allowUnknownChargingStations"]] == [0]
     tls = lab_paths.lab.csms_tls("lab")
     assert servers[2]["tlsCertificateChainFilePath"] == str(tls.cert)
     assert servers[3]["rootCACertificateFilePath"] == str(tls.client_ca)
