@@ -66,6 +66,8 @@ DB_REGISTRAR = "evcs_registrar"
 REGISTRAR_TABLES = ("ChargingStations", "Locations", "Authorizations", "IdTokens", "IdTokenInfos",
                     "AdditionalInfos", "IdTokenAdditionalInfos", "Evses", "Connectors", "Tariffs")
 READY_TIMEOUT = 90.0
+#: how long a simulated station takes to reboot after a Reset on the CitrineOS lab (see cli.up)
+STATION_REBOOT_SECONDS = 3.0
 BUILD_STEP_TIMEOUT = 1800.0
 
 

@@ -269,6 +269,10 @@ def up(home=None, count: int | None = None, stations_file=None, csms_kind: str =
     sim_process = component_process(paths, "simulator")
     sim = simulator_config(paths, csms, secrets, stations, sim_process.pid() is not None)
     sim["factory"]["csms_url"] = fleet_csms["ws_urls"]["1"]
+    if csms_kind == "citrineos":
+        # CitrineOS 1.8.3 loses its message-broker channel when a station reconnects within a second of its
+        # disconnect; a real station takes longer than that to reboot (lab/README.md)
+        sim["reboot_seconds"] = citrineos.STATION_REBOOT_SECONDS
     _apply_config(paths, "simulator", sim, sim_process)
     control_url = f"http://{HOST}:{sim['control_port']}"
     progress = _StationsProgress(control_url, [station["id"] for station in stations])

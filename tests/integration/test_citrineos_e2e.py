@@ -90,19 +90,19 @@ def test_provision_brings_every_station_to_its_declared_profile_through_citrineo
         connections = [item for item in citrineos_lab.sim.stations() if item["id"] == station_id]
         assert connections and connections[0]["connected"] and connections[0]["security_profile"] == profile
     # the certificates CitrineOS delivered are the ones Vault issued
-    delivered = _sql(citrineos_lab, 'SELECT message->3->>\'certificateChain\' FROM "OCPPMessages" WHERE '
-                                    "action = 'CertificateSigned' AND origin = 'csms'")
+    delivered = _sql(citrineos_lab, "SELECT replace(message->3->>'certificateChain', chr(10), '|') FROM "
+                                    "\"OCPPMessages\" WHERE action = 'CertificateSigned' AND origin = 'csms'")
     assert delivered, "no CertificateSigned went through CitrineOS"
     issued = _vault_serials(citrineos_lab)
     for (chain,) in delivered:
-        leaf = x509.load_pem_x509_certificate(chain.encode())
+        leaf = x509.load_pem_x509_certificate(chain.replace("|", "\n").encode())
         assert _vault_serial(leaf) in issued, f"CitrineOS delivered a certificate Vault did not issue: {leaf.subject}"
 
 
 def _vault_serial(certificate) -> str:
     digits = format(certificate.serial_number, "x")
     digits = "0" * (len(digits) % 2) + digits
-    return "-".join(digits[index:index + 2] for index in range(0, len(digits), 2))
+    return ":".join(digits[index:index + 2] for index in range(0, len(digits), 2))
 
 
 def _vault_serials(lab) -> set:
