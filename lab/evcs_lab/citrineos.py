@@ -510,9 +510,14 @@ def citrine_process(paths: CitrinePaths, build: Build | None) -> ManagedProcess:
                           marker=str(paths.config_file))
 
 
+#: log lines after which CitrineOS 1.8.3 keeps running but no station can register any more (its shared AMQP
+#: channel is closed): the supervisor restarts it, as a container health check would
+_STUCK_MARKERS = ("AMQP channel error", "IllegalOperationError: Channel closed")
+
+
 def supervise(argv: list[str]) -> int:
-    """Run ``argv`` and start it again whenever it exits on its own (at most 20 times in a row within 10 s of
-    each other); SIGTERM/SIGINT stop the child and the supervisor."""
+    """Run ``argv`` (its output passed through) and start it again whenever it exits on its own or logs that it is
+    stuck (``_STUCK_MARKERS``); at most 20 quick restarts in a row. SIGTERM/SIGINT stop the child and the supervisor."""
     import signal  # noqa: PLC0415
 
     stopping = {"flag": False}
@@ -528,8 +533,17 @@ def supervise(argv: list[str]) -> int:
     quick_exits = 0
     while not stopping["flag"]:
         started = time.monotonic()
-        child["process"] = subprocess.Popen(argv)  # noqa: S603 - argv from the lab
-        code = child["process"].wait()
+        process = child["process"] = subprocess.Popen(argv, stdout=subprocess.PIPE,  # noqa: S603 - argv from the lab
+                                                      stderr=subprocess.STDOUT)
+        stuck = False
+        for raw in process.stdout:
+            sys.stdout.buffer.write(raw)
+            sys.stdout.flush()
+            if not stuck and any(marker.encode() in raw for marker in _STUCK_MARKERS):
+                stuck = True
+                print("--- evcs-lab supervisor: CitrineOS lost its message-broker channel; restarting it", flush=True)
+                process.terminate()
+        code = process.wait()
         if stopping["flag"]:
             return 0
         quick_exits = quick_exits + 1 if time.monotonic() - started < 10 else 0

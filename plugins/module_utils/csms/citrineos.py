@@ -121,6 +121,10 @@ def _camel(action):
     return action[:1].lower() + action[1:]
 
 
+class _NeverSent(Exception):
+    """CitrineOS acknowledged a call but no frame of it reached its message store in time."""
+
+
 class _Database(object):
     """One PostgreSQL connection (pg8000, pure Python) to CitrineOS's database, opened on first use."""
 
@@ -302,7 +306,7 @@ class CitrineosCsms(CsmsBackend):
     def _watermark(self):
         return self._store.run('SELECT coalesce(max(id), 0) FROM %s' % _MESSAGES)[0][0]
 
-    def call(self, station_id, action, payload, timeout=None):
+    def call(self, station_id, action, payload, timeout=None, resend=False):
         if action in _BROKEN_ACTIONS:
             capability, reason = _BROKEN_ACTIONS[action]
             raise CapabilityMissing(self.NAME, capability, '%s to station %s' % (action, station_id), reason)
@@ -345,7 +349,16 @@ class CitrineosCsms(CsmsBackend):
                                      'bring it online (power, network, CSMS URL) and run again' % (station_id, action))
             raise CsmsError('CitrineOS did not send %s to station %s: %s' % (action, station_id, text[:300]),
                             kind='csms_error', details={'body': body})
-        return self._await_reply(station_id, action, payload, mark, len(acks), timeout)
+        try:
+            return self._await_reply(station_id, action, payload, mark, len(acks), timeout)
+        except _NeverSent:
+            if resend:
+                raise StationTimeout(station_id, action, 'CitrineOS acknowledged %s to station %s but never sent it '
+                                     '(twice, %s s each): check CitrineOS and its message broker'
+                                     % (action, station_id, timeout))
+            # CitrineOS acknowledged but never sent it (it lost its message-broker channel, or restarted): nothing
+            # reached the station, so sending it again is safe
+            return self.call(station_id, action, payload, timeout, resend=True)
 
     def _await_reply(self, station_id, action, payload, mark, count, timeout):
         """The station's answer(s) to what CitrineOS sent after ``mark``; several batches (CitrineOS splits
@@ -369,8 +382,10 @@ class CitrineosCsms(CsmsBackend):
                 if all(cid in by_id for cid in correlation):
                     return self._merge([by_id[cid] for cid in correlation], station_id, action)
             if time.monotonic() >= deadline:
-                raise StationTimeout(station_id, action, 'station %s did not answer %s within %s s (CitrineOS sent %s)'
-                                     % (station_id, action, timeout, 'it' if matching else 'nothing yet'))
+                if not matching:
+                    raise _NeverSent()
+                raise StationTimeout(station_id, action, 'station %s did not answer %s within %s s'
+                                     % (station_id, action, timeout))
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(pause * 2, _POLL_MAX, self.poll_interval)
 
