@@ -312,7 +312,8 @@ class CitrineosCsms(CsmsBackend):
             raise CapabilityMissing(self.NAME, capability, '%s to station %s' % (action, station_id), reason)
         module = _ACTION_MODULE.get(action)
         if module is None:
-            raise CsmsError('CitrineOS 1.8 has no REST route that sends %s' % action, kind='not_supported')
+            raise CsmsError('CitrineOS 1.8 has no REST route that sends %s: it is not an OCPP 2.0.1 action the '
+                            'collection can send through CitrineOS' % action, kind='unknown_action')
         if action == 'CertificateSigned':
             self._refuse_self_signing(station_id)
         tenant = self.tenant_id
@@ -614,7 +615,9 @@ class CitrineosCsms(CsmsBackend):
         if response.status_code == 404 or not response.content:
             return {}
         body = self._body(response)
-        if response.status_code >= 400 or not isinstance(body, dict):
+        if response.status_code < 400 and not isinstance(body, dict):
+            return {}
+        if response.status_code >= 400:
             raise CsmsError('CitrineOS did not show the boot configuration of station %s: HTTP %d'
                             % (station_id, response.status_code), kind='csms_error', status=response.status_code)
         return body
@@ -663,14 +666,16 @@ class CitrineosCsms(CsmsBackend):
         return self._read_station(station_id)
 
     def _delete_station(self, station_id):
-        # CitrineOS keeps the station's history (messages, transactions) keyed by it: the record stays, the station
-        # loses its password and its location, so it can no longer connect on profiles 1 and 2
+        """Delete the station's record (its boot configuration first); CitrineOS keeps the station's messages. A
+        station CitrineOS still holds other records of (transactions, device model) cannot be deleted: the error says
+        so, and decommissioning leaves such a record in place (the station has no password or certificate left)."""
         writer = self._writer('prestage', 'the record of station %s' % station_id)
-        exists = self._read_station(station_id) is not None
-        if exists:
-            writer.run('UPDATE "ChargingStations" SET "locationId" = NULL, "updatedAt" = now() WHERE id = :station',
-                       station=station_id)
-        return exists
+        if self._read_station(station_id) is None:
+            return False
+        self._http('DELETE', '/data/configuration/boot', params={'stationId': station_id}, write=True)
+        writer.run('DELETE FROM "ChargingStations" WHERE id = :station AND "tenantId" = :tenant', station=station_id,
+                   tenant=self.tenant_id)
+        return True
 
     # sites (CitrineOS locations; the collection's site id is the location's name)
     def _location_key(self, site_id):
