@@ -532,7 +532,7 @@ def _check_csms_backend(station, values, report):
     try:
         backend_options(cls, csms.get('options'))
     except CsmsError as exc:
-        report.add('evcs_csms.options', csms.get('options'), str(exc).split(': see the doc fragment')[0],
+        report.add('evcs_csms.options', csms.get('options'), str(exc).split(': see the doc fragment', maxsplit=1)[0],
                    'see the doc fragment evcs.provisioning.csms_%s and docs/BACKENDS.md' % cls.NAME)
 
 

@@ -17,17 +17,17 @@ How each part of the interface maps to CitrineOS (docs/BACKENDS.md says the same
   id kept as the location's name), id tokens its ``"Authorizations"``: CitrineOS 1.8 has no REST route that creates
   them, so these writes need ``csms_options.registrar`` (a database role with INSERT/UPDATE/DELETE on those tables);
   without it the backend lacks ``prestage``/``sites``/``id_tokens`` and says so.
-- **station password**: ``POST /data/configuration/password`` with ``setOnCharger: false``... is not used: the
-  collection sets the password on the station itself (SetVariables), then stores it in CitrineOS with
-  ``setOnCharger: true``. CitrineOS keeps one password per station (no rotation); the check reads its PBKDF2 hash
-  (``/data/monitoring/variableAttribute``) and compares.
+- **station password**: the collection sets the password on the station itself (SetVariables), the backend stores it
+  in CitrineOS with ``POST /data/configuration/password`` and ``setOnCharger: true`` (stored only). CitrineOS keeps
+  one password per station (no rotation); the check reads its PBKDF2 hash (``/data/monitoring/variableAttribute``)
+  and compares.
 - **certificates**: Vault stays the only signer. The CSR comes from the message store, CertificateSigned goes through
   CitrineOS. A CitrineOS that signs CSRs itself (a profile-3 websocket server with a real CA key) is detected: a
   CertificateSigned it sent on its own after the station's CSR fails the call with a clear message.
 - **SetNetworkProfile**: CitrineOS 1.8.3's route answers 500 for tenant 1 and sends nothing; with ``tenantId=0`` it
   falls back to the default tenant and sends it, so stations of the default tenant get it (other tenants: missing).
-- **missing in 1.8.3** (declared, reported as "not verifiable with backend citrineos"): SendLocalList (fails even for an empty list), tariffs as the collection keeps
-  them, several passwords per station, the network profiles a station accepted, the client certificate of a
+- **missing in 1.8.3** (declared, reported as "not verifiable with backend citrineos"): SendLocalList (fails even
+  for an empty list), tariffs as the collection keeps them, several passwords per station, the network profiles a station accepted, the client certificate of a
   profile-3 connection (and 1.8.3 does not compare its CN with the station id: see docs/BACKENDS.md).
 """
 
@@ -286,9 +286,8 @@ class CitrineosCsms(CsmsBackend):
             except requests.exceptions.Timeout as exc:
                 if attempt <= self.retries and not write:
                     continue
-                raise CsmsError('CitrineOS at %s did not answer %s %s in %s s (%s)' % (self.url, method, path,
-                                                                                      self.timeout, exc),
-                                kind='timeout', transient=True)
+                raise CsmsError('CitrineOS at %s did not answer %s %s in %s s (%s)'
+                                % (self.url, method, path, self.timeout, exc), kind='timeout', transient=True)
             if response.status_code in (401, 403):
                 raise CsmsError('CitrineOS refused the API call %s %s (HTTP %d): check csms_token (inventory: '
                                 'evcs_csms.token)' % (method, path, response.status_code), kind='unauthorized',
@@ -692,8 +691,8 @@ class CitrineosCsms(CsmsBackend):
             return None
         street, city, postal, country, zone, lat, lon = rows[0]
         record = {'id': site_id}
-        address = dict((key, value) for key, value in (('street', street), ('city', city), ('postal_code', postal),
-                                                        ('country', country)) if value is not None)
+        pairs = (('street', street), ('city', city), ('postal_code', postal), ('country', country))
+        address = dict((key, value) for key, value in pairs if value is not None)
         if address:
             record['address'] = address
         if zone:
