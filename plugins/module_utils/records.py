@@ -22,8 +22,9 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection 
     csms_argument_spec, task_backend, station_argument_spec, unverifiable,
 )
 
-#: keys the CSMS manages itself: never compared, never written
-SERVER_KEYS = frozenset(('id', 'created_at', 'updated_at'))
+#: the record's id: never compared, never written as a field (anything else a backend returns beyond the kind's
+#: fields, such as a product's timestamps, is never compared either: only the fields a module names are)
+SERVER_KEYS = frozenset(('id',))
 
 
 def normalise(value, unordered=False):
@@ -124,7 +125,7 @@ def remove_record(backend, kind, record_id, current, check_mode=False):
         return dict(changed=False, diff={'before': {}, 'after': {}}, record={}, operation='none')
     if not check_mode:
         call_records(backend.delete_record, kind, record_id)
-    before = dict((key, value) for key, value in current.items() if key not in SERVER_KEYS)
+    before = dict((key, value) for key, value in current.items() if key in RECORD_FIELDS.get(kind, ()))
     return dict(changed=True, diff={'before': before, 'after': {}}, record={}, operation='delete')
 
 
