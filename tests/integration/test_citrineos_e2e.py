@@ -86,6 +86,10 @@ def test_provision_brings_every_station_to_its_declared_profile_through_citrineo
     assert all(counts["failed"] == 0 and counts["changed"] > 0 for counts in _stations(recap).values()), recap
     for line in UNVERIFIABLE:
         assert line in output, f"not reported: {line}"
+    options = citrineos_lab["csms"]["options"]
+    secrets = [options["message_store"]["password"], options["registrar"]["password"],
+               citrineos_lab["csms"]["staging_password"]]
+    assert [secret for secret in secrets if secret in output] == [], "a database password or the staging password leaked"
     for station_id, profile in DECLARED.items():
         connections = [item for item in citrineos_lab.sim.stations() if item["id"] == station_id]
         assert connections and connections[0]["connected"] and connections[0]["security_profile"] == profile
