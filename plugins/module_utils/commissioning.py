@@ -28,7 +28,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.charging_limit i
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_backend, station_argument_spec,
+    csms_backend, lacks, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, normalise, normalise_item, render, value_type, variable_key, variable_spec,
@@ -76,6 +76,8 @@ def run_commissioning_check(params, context):
     except CsmsError as exc:
         raise ModuleFailure('station %s: %s' % (params['station_id'], exc))
     session = StationSession.for_task(backend, params['station_id'], context)
+    if params.get('security_profile') == 3:
+        lacks(backend, 'client_certificate', context, 'the client certificate station %s presents' % params['station_id'])
     observations = observe(params, session)
     checklist = evaluate(params, observations)
     failed = [item['name'] for item in checklist if item['status'] == FAIL and item['required']]
@@ -128,6 +130,7 @@ def observe(params, session):
     observations['connection'] = _guarded(session.backend.connection, session.station_id)
     if params.get('staging_password'):
         observations['staging'] = _staging_admitted(session.backend, session.station_id, params['staging_password'])
+    observations['sees_client_certificate'] = session.backend.has('client_certificate')
     if _online(observations['connection']):
         observations.update(_station_reads(params, session))
     return observations
@@ -276,6 +279,8 @@ def _presented_certificate(obs):
 def _check_mtls(params, obs):
     facts = _presented_certificate(obs)
     if facts is None:
+        if params.get('security_profile') == 3 and not obs.get('sees_client_certificate', True):
+            return SKIP, 'not verifiable: the CSMS does not show the client certificate a station presents'
         if params.get('security_profile') == 3:
             return FAIL, 'security profile 3 expected, but the station presented no client certificate to the CSMS'
         return SKIP, 'the station presents no client certificate (security profile %s)' % params.get('security_profile')

@@ -35,7 +35,9 @@ from ansible_collections.evcs.provisioning.plugins.module_utils._validation impo
     ip_address_problem, no_semicolon, pattern_check, plain, secret_values, strip_secrets,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.registry import backend_names
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import backend_options
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.registry import backend_class, backend_names
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connector_types import (
     CONNECTOR_TYPES, MAX_AC_PHASE_VOLTAGE, current_kind,
 )
@@ -121,6 +123,15 @@ def _https_url(value):
     if parts.scheme != 'https' or not parts.hostname:
         return 'is not an https URL', 'write https://host[:port]'
     return None
+
+
+def _csms_api_url(value):
+    """https, or http on loopback only (a CSMS whose API listens on the controller's own host, as CitrineOS does
+    behind no TLS proxy in the lab)."""
+    parts = urlsplit(value)
+    if parts.scheme == 'http' and parts.hostname in ('127.0.0.1', 'localhost', '::1'):
+        return None
+    return _https_url(value)
 
 
 def _unique_ids(what):
@@ -272,11 +283,12 @@ SITE_FIELDS = {
     'access': Field('str', default='public', choices=('public', 'private', 'free')),
 }
 CSMS_FIELDS = {
-    # the registered backends (csms/registry.py); their own settings go in ``options`` (validated by the backend)
+    # the registered backends (csms/registry.py); their own settings go in ``options`` (checked against the
+    # backend's OPTIONS by _check_csms_backend)
     'backend': Field('str', default=backend_names()[0], choices=tuple(backend_names())),
     'options': Field('dict', default={}),
-    'url': _text(required=True, checks=(_https_url,)),
-    # required by the reference backend (the backend's factory names it when missing); other backends may need none
+    'url': _text(required=True, checks=(_csms_api_url,)),
+    # required by the reference backend (_check_csms_backend names it when missing); other backends may need none
     'token': _secret(),
     'ca_path': _text(),
     'validate_certs': Field('bool', default=True),
@@ -482,7 +494,7 @@ def public_station(station):
 
 def _cross_check(station, values, report):
     for rule in (_check_evses, _check_network, _check_site_fit, _check_tariff, _check_asset, _check_renewal, _check_csms,
-                 _check_vault, _check_environment):
+                 _check_csms_backend, _check_vault, _check_environment):
         rule(station, values, report)
 
 
@@ -624,6 +636,23 @@ def _ws_url_problem(key, url):
         return ('security profile %s needs a %s:// URL' % (key, scheme),
                 'write %s://host:port/path (profile 1 is ws://, 2 and 3 are wss://)' % scheme)
     return None
+
+
+def _check_csms_backend(station, values, report):
+    """What the chosen backend needs: its generic options (``REQUIRES``) and its own ``options``."""
+    csms = station['csms']
+    try:
+        cls = backend_class(csms.get('backend'))
+    except KeyError:
+        return
+    if 'csms_token' in cls.REQUIRES and not csms.get('token'):
+        report.add('evcs_csms.token', csms.get('token'), 'is required with backend %s' % cls.NAME,
+                   'set evcs_csms.token (from ansible-vault or a lookup)')
+    try:
+        backend_options(cls, csms.get('options'))
+    except CsmsError as exc:
+        report.add('evcs_csms.options', csms.get('options'), str(exc).split(': see the doc fragment', maxsplit=1)[0],
+                   'see the doc fragment evcs.provisioning.csms_%s and docs/BACKENDS.md' % cls.NAME)
 
 
 def _check_vault(station, values, report):

@@ -528,7 +528,11 @@ def run_security_profile(params, context):
     if now is None:
         _fell_back(station, params, fallback, seen, context)
     if wanted == 3:
-        result['certificate'] = _confirm_certificate(station, now, expected_cert)
+        if lacks(station.target, 'client_certificate', context,
+                 'the certificate station %s presents on profile 3' % station.station_id):
+            result['certificate'] = None
+        else:
+            result['certificate'] = _confirm_certificate(station, now, expected_cert)
     if final != slot:
         # the target CSMS sends the slot again (the station runs on ``slot`` meanwhile, with the same data)
         _send_profile(station, final, data, session=StationSession(station.target, station_id))

@@ -41,6 +41,10 @@ class SimStation:
         self._boot_trigger = asyncio.Event()
         self._held_after_reset = False
         self._task: asyncio.Task | None = None
+        #: seconds a Reset keeps the station away before it reconnects (a real station takes a while to reboot;
+        #: simulator config ``reboot_seconds``, 0 by default)
+        self.reboot_seconds = 0.0
+        self._rebooting = False
 
     @property
     def station_id(self) -> str:
@@ -82,6 +86,7 @@ class SimStation:
         self.state.boot_reason = "RemoteReset"
         self.state.save()
         self._held_after_reset = bool(self.faults.get("no_reconnect_after_reset"))
+        self._rebooting = self.reboot_seconds > 0
         await self._disconnect()
 
     async def factory_reset(self, definition: dict) -> None:
@@ -119,6 +124,9 @@ class SimStation:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            if self._rebooting:
+                self._rebooting = False
+                await asyncio.sleep(self.reboot_seconds)
             if not await self._walk_priority():
                 await asyncio.sleep(WALK_DELAY + random.random())
 
