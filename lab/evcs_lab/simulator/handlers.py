@@ -20,9 +20,7 @@ from .device_model import READ_ONLY, WRITE_ONLY, now_rfc3339, valid_csms_url, va
 if TYPE_CHECKING:
     from .station import SimStation
 
-NETWORK_SLOTS = 4
 REPORT_PART_SIZE_KEY = variable_key("DeviceDataCtrlr", "ItemsPerMessage", variable_instance="GetReport")
-SUPPORTED_PURPOSES = ("ChargingStationMaxProfile", "TxDefaultProfile")
 TRIGGERS = ("SignChargingStationCertificate", "BootNotification", "StatusNotification", "Heartbeat")
 
 
@@ -140,7 +138,7 @@ class StationProtocol(ChargePoint):
     @on(Action.set_network_profile)
     def on_set_network_profile(self, configuration_slot: int, connection_data: dict, **_):
         profile = snake_to_camel_case(connection_data)
-        if not 0 <= configuration_slot < NETWORK_SLOTS or not self._profile_allowed(profile):
+        if configuration_slot not in self.state.slots or not self._profile_allowed(profile):
             return call_result.SetNetworkProfile(status="Rejected")
         self.state.network_profiles[configuration_slot] = profile
         self.state.save()
@@ -220,6 +218,9 @@ class StationProtocol(ChargePoint):
 
     @on(Action.trigger_message)
     def on_trigger_message(self, requested_message: str, evse: dict | None = None, **_):
+        if requested_message == "BootNotification" and self.station.boot_accepted:
+            # F06.FR.17: once a BootNotification was Accepted, a triggered one is refused
+            return call_result.TriggerMessage(status="Rejected")
         status = "Accepted" if requested_message in TRIGGERS else "NotImplemented"
         return call_result.TriggerMessage(status=status)
 
@@ -266,6 +267,10 @@ class StationProtocol(ChargePoint):
     @on(Action.set_charging_profile)
     def on_set_charging_profile(self, evse_id: int, charging_profile: dict, **_):
         profile = snake_to_camel_case(charging_profile)
+        if profile["chargingProfilePurpose"] not in self.station.model.purposes:
+            return call_result.SetChargingProfile(status="Rejected", status_info={
+                "reasonCode": "NotSupported",
+                "additionalInfo": f"{profile['chargingProfilePurpose']} is not supported"})
         if not self.station.accepts_charging_profile(evse_id, profile):
             return call_result.SetChargingProfile(status="Rejected")
         self.state.charging_profiles = {
