@@ -32,11 +32,17 @@ class LabError(RuntimeError):
 
 
 # -- stations ----------------------------------------------------------------------------------------------
+#: every fifth generated station runs the quirky station model (a vendor component for Wi-Fi), the others the spec one
+QUIRKY_EVERY = 5
+
+
 def generated_station(number: int) -> dict:
     """Station ``LAB-CP-<number>`` as in the demo fleet: one EVSE, one Type 2 socket, 32 A, 3 phases."""
+    quirky = number % QUIRKY_EVERY == 0
     return {
         "id": f"LAB-CP-{number:04d}", "serial_number": f"SIM-{number:04d}", "vendor": "EVCS Sim",
-        "model": "SimCharger AC22", "firmware_version": "1.0.0", "site": "lab-depot",
+        "model": "SimCharger Q" if quirky else "SimCharger AC22", "lab_model": "quirky" if quirky else "spec",
+        "firmware_version": "3.2.1" if quirky else "1.0.0", "site": "lab-depot",
         "evses": [{"id": 1, "max_current_a": 32, "phases": 3,
                    "connectors": [{"id": 1, "type": "cType2", "format": "Socket", "max_current_a": 32}]}],
     }

@@ -33,6 +33,9 @@ from ansible_collections.evcs.provisioning.plugins.module_utils._validation impo
     ip_address_problem, no_semicolon, pattern_check, plain, secret_values, strip_secrets,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.models import (
+    ModelError, available_models, load_model, model_name, unmapped_settings,
+)
 
 try:
     from urllib.parse import urlsplit
@@ -208,6 +211,7 @@ STATION_FIELDS = {
     'vendor': _name(max_len=50, required=True),
     'model': _name(max_len=20, required=True),
     'firmware_version': _text(max_len=50),
+    'station_model': _text(max_len=64),
     'security_profile': Field('int', required=True, choices=(1, 2, 3)),
     'evses': _list(_EVSE, required=True, min_items=1, checks=(_unique_ids('EVSE'),)),
     'network': _dict(NETWORK_FIELDS, required=True),
@@ -244,6 +248,7 @@ SITE_FIELDS = {
         'status': Field('str', default='Accepted', choices=AUTHORIZATION_STATUSES),
     }), default=[], checks=(_unique_tokens,)),
     'access': Field('str', default='public', choices=('public', 'private', 'free')),
+    'station_model': _text(max_len=64),
 }
 CSMS_FIELDS = {
     'backend': Field('str', default='reference', choices=('reference',)),
@@ -293,6 +298,7 @@ VARIABLES = {
     'evcs_csms': _dict(CSMS_FIELDS, required=True),
     'evcs_vault': _dict(VAULT_FIELDS, required=True),
     'evcs_environment_rules': _dict(RULES_FIELDS, required=True),
+    'evcs_station_model_dirs': _list(_text(), default=[]),
 }
 
 
@@ -384,6 +390,7 @@ def _build(host, values):
         vendor=source.get('vendor'),
         model=source.get('model'),
         firmware_version=source.get('firmware_version'),
+        station_model=None,
         security_profile=source.get('security_profile'),
         ocpp_endpoint=_ws_url(csms, source.get('security_profile')),
         evses=evses,
@@ -421,8 +428,34 @@ def public_station(station):
 # -- rules across fields -------------------------------------------------------------------------------------------
 
 def _cross_check(station, values, report):
-    for rule in (_check_evses, _check_network, _check_site_fit, _check_csms, _check_vault, _check_environment):
+    for rule in (_check_evses, _check_station_model, _check_network, _check_site_fit, _check_csms, _check_vault,
+                 _check_environment):
         rule(station, values, report)
+
+
+def _check_station_model(station, values, report):
+    """The station's model exists, and it can set every non-standard network setting the inventory declares."""
+    if any(report.has('evcs_station.' + key) for key in ('vendor', 'model', 'firmware_version', 'station_model')):
+        return
+    dirs = values.get('evcs_station_model_dirs')
+    dirs = [] if dirs is INVALID or dirs is None else dirs
+    try:
+        name = model_name(station, station['site'], dirs)
+        model = load_model(name, dirs)
+    except ModelError as error:
+        named = values['evcs_station'].get('station_model')
+        path = 'evcs_station.station_model' if named else 'evcs_site.station_model'
+        report.add(path, named or station['site'].get('station_model'), str(error),
+                   'name one of %s, or add the model file to a directory of evcs_station_model_dirs (playbooks/'
+                   'gather.yml writes a starting one)' % ', '.join(sorted(available_models(dirs))))
+        return
+    station['station_model'] = name
+    for field, value, why in unmapped_settings(station['network'], model):
+        secret = field.endswith(('passphrase', 'password'))
+        report.add('evcs_station.' + field, value, why,
+                   'set it on the station locally and remove it from the inventory, or select a station model that '
+                   'maps it (evcs_station.station_model; playbooks/gather.yml writes a starting model file)',
+                   secret=secret)
 
 
 def _check_evses(station, values, report):
@@ -451,7 +484,7 @@ def _check_network(station, values, report):
                 report.add(path + '.ipv4.gateway', ipv4['gateway'], problem[0], problem[1])
     elif network.get('addressing') == 'dhcp' and ipv4:
         report.add(path + '.ipv4', ipv4, 'is only used with addressing: static', 'remove ipv4 or set addressing: static')
-    if network.get('mode') == 'wifi' and not network.get('wifi'):
+    if network.get('mode') == 'wifi' and not network.get('wifi') and _model_sets(station, values, 'wifi_ssid'):
         report.add(path + '.wifi', network.get('wifi'), 'is required with mode: wifi', 'give wifi.ssid and wifi.passphrase')
     if network.get('mode') == 'cellular' and not (network.get('cellular') or {}).get('apn'):
         report.add(path + '.cellular.apn', (network.get('cellular') or {}).get('apn'), 'is required with mode: cellular',
@@ -459,6 +492,15 @@ def _check_network(station, values, report):
     vpn = network.get('vpn') or {}
     if vpn.get('enabled') and not vpn.get('server'):
         report.add(path + '.vpn.server', vpn.get('server'), 'is required when the VPN is enabled', 'give vpn.server or set vpn.enabled: false')
+
+
+def _model_sets(station, values, setting):
+    """Whether the station's model sets ``setting`` (True when the model is unknown: the model check reports that)."""
+    if not station.get('station_model'):
+        return True
+    dirs = values.get('evcs_station_model_dirs')
+    model = load_model(station['station_model'], [] if dirs is INVALID or dirs is None else dirs)
+    return setting in model['network']['settings']
 
 
 def _check_site_fit(station, values, report):

@@ -15,7 +15,30 @@ import sys
 from pathlib import Path
 
 OUT = Path(__file__).parent / "models" / "everest.json"
-
+COLLECTION_MODEL = Path(__file__).resolve().parents[3] / "station_models" / "everest.yml"
+#: the collection model's own part (what the libocpp files do not say)
+MODEL_HEADER = """\
+# Station model: OCPP 2.0.1 stations running EVerest (libocpp). Such stations report their maker's vendor and model
+# name, so select this file with evcs_station.station_model (or the site's evcs_site.station_model): everest.
+# `variables` is derived from the public EVerest libocpp device-model configuration ({source}) by
+# lab/evcs_lab/simulator/everest_import.py; what else is here follows from it:
+# - slots 1-2 (NetworkConfigurationPriority valuesList "1,2");
+# - OCPPCommCtrlr.MessageTimeout is ReadOnly: it comes from the network connection profile (messageTimeout);
+# - ClockCtrlr.NtpServerUri is one variable, without instances;
+# - the network interface is chosen by the connection profile (InternalCtrlr.IFace is ReadOnly); addressing, DNS
+#   and Wi-Fi are host settings of the Linux system, not device-model variables: this model maps none of them;
+# - the SIM's ICCID is InternalCtrlr.ICCID.
+name: everest
+description: EVerest (libocpp) based station; device model of libocpp's component configuration
+source: "{source}"
+match: []
+slots: [1, 2]
+ntp:
+  instances: false
+network:
+  settings:
+    iccid: {{component: {{name: InternalCtrlr}}, variable: ICCID, read_only: true}}
+"""
 
 def _text(value) -> str | None:
     if value is None:
@@ -59,12 +82,29 @@ def derive(config: Path, commit: str) -> dict:
     return {"source": f"EVerest/libocpp config/v2/component_config at {commit} (Apache-2.0)", "variables": rows}
 
 
+def collection_model(document: dict) -> str:
+    """The collection's model file: the header above, then one capability line per variable."""
+    lines = [MODEL_HEADER.format(source=document["source"]), "variables:"]
+    keys = ("component", "variable", "instance", "mutability", "data_type", "values_list", "unit", "min_limit",
+            "max_limit")
+    seen = set()
+    for row in document["variables"]:
+        entry = {key: row[key] for key in keys if row.get(key) is not None}
+        marker = (entry["component"], entry["variable"], entry.get("instance"))
+        if marker in seen:
+            continue
+        seen.add(marker)
+        lines.append("  - " + json.dumps(entry, sort_keys=False))
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str]) -> int:
     config = Path(argv[0])
     commit = argv[1] if len(argv) > 1 else "unknown commit"
     document = derive(config, commit)
     OUT.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
-    print(f"{len(document['variables'])} variables -> {OUT}")
+    COLLECTION_MODEL.write_text(collection_model(document))
+    print(f"{len(document['variables'])} variables -> {OUT}, {COLLECTION_MODEL}")
     return 0
 
 
