@@ -183,8 +183,12 @@ NETWORK_FIELDS = {
         'apn': _text(max_len=512, checks=(hostname_problem,)),
         'username': _text(max_len=20),
         'password': _secret(max_len=20),
-        'pin': _secret(max_len=8),
+        'pin': _secret(max_len=8, checks=(pattern_check(r'^[0-9]{4,8}$', 'is not a SIM PIN', 'give its 4 to 8 digits, in quotes'),)),
         'iccid': _text(max_len=20, checks=(_ICCID,)),
+        'preferred_network': _text(max_len=6, checks=(pattern_check(r'^[0-9]{5,6}$', 'is not a network code',
+                                                                    'give the MCC and MNC digits, e.g. 26201'),)),
+        'use_only_preferred_network': Field('bool'),
+        'authentication': Field('str', choices=('CHAP', 'NONE', 'PAP', 'AUTO')),
     }),
     'vpn': _dict({
         'enabled': Field('bool', default=False),
@@ -490,8 +494,10 @@ def _check_network(station, values, report):
         report.add(path + '.cellular.apn', (network.get('cellular') or {}).get('apn'), 'is required with mode: cellular',
                    'give the APN of the SIM\'s operator, for example iot.example')
     vpn = network.get('vpn') or {}
-    if vpn.get('enabled') and not vpn.get('server'):
-        report.add(path + '.vpn.server', vpn.get('server'), 'is required when the VPN is enabled', 'give vpn.server or set vpn.enabled: false')
+    for key in ('server', 'username', 'password', 'key', 'type'):
+        if vpn.get('enabled') and not vpn.get(key) and not report.has('%s.vpn.%s' % (path, key)):
+            report.add('%s.vpn.%s' % (path, key), vpn.get(key), 'is required when the VPN is enabled (SetNetworkProfile '
+                       'vpn needs server, user, password, key and type)', 'give vpn.%s or set vpn.enabled: false' % key)
 
 
 def _model_sets(station, values, setting):

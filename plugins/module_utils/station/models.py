@@ -278,12 +278,6 @@ def network_variables(settings, model):
     return items
 
 
-def sim_iccid_variable(model, mode='cellular'):
-    """The variable that reports the SIM's ICCID on this model, as a list of zero or one gather items."""
-    mapped = _setting_item(model, mode, 'iccid')
-    if mapped is None:
-        return []
-    return [{'component': mapped[0], 'variable': {'name': mapped[1]['variable']}}]
 
 
 def ocpp_interface(model, mode):
