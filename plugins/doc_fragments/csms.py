@@ -11,19 +11,29 @@ class ModuleDocFragment(object):
 options:
   csms_backend:
     description:
-      - Which CSMS the station and its records are reached through.
-      - C(reference) is a CSMS that offers the synchronous REST API documented in the collection's lab (OpenAPI).
+      - Which CSMS backend the station and its records are reached through (one file per backend in
+        C(plugins/module_utils/csms/); docs/BACKENDS.md lists what each can do).
+      - C(reference) is a CSMS that offers the synchronous REST API published as OpenAPI (the lab's CSMS implements
+        it; an in-house CSMS can implement it or put an adapter in front of it).
+      - Run as the collection's action plugin, a task that leaves it out takes C(evcs_csms.backend) of the host.
     type: str
     default: reference
     choices: [reference]
+  csms_options:
+    description:
+      - Settings of the chosen backend that the generic options do not cover, documented per backend in its doc
+        fragment C(evcs.provisioning.csms_<backend>) and in docs/BACKENDS.md. Secrets among them are never logged.
+      - Run as the collection's action plugin, a task that leaves it out takes C(evcs_csms.options) of the host.
+    type: dict
+    default: {}
   csms_url:
     description:
-      - Base URL of the CSMS REST API, for example C(https://csms.example.net:8443).
+      - Base URL of the CSMS API, for example C(https://csms.example.net:8443).
       - Falls back to the environment variable E(EVCS_CSMS_URL).
     type: str
   csms_token:
     description:
-      - Bearer token for the CSMS REST API. Never logged.
+      - Bearer token for the CSMS API (required by the C(reference) backend). Never logged.
       - Falls back to the environment variable E(EVCS_CSMS_TOKEN).
     type: str
   csms_ca_path:
@@ -50,8 +60,9 @@ options:
     default: 3
 notes:
   - Run as the collection's action plugin (the normal case), an option the task leaves out is taken from the host's
-    inventory variable C(evcs_csms) - O(csms_url) from its C(url), O(csms_token) from C(token), O(csms_ca_path) from
-    C(ca_path), O(csms_validate_certs) from C(validate_certs) - before the environment variables. Roles and playbooks
+    inventory variable C(evcs_csms) - O(csms_backend) from its C(backend), O(csms_options) from C(options),
+    O(csms_url) from C(url), O(csms_token) from C(token), O(csms_ca_path) from C(ca_path), O(csms_validate_certs) from
+    C(validate_certs) - before the environment variables. Roles and playbooks
     therefore name only what a task does, and the connection is read once per task.
 '''
 

@@ -25,20 +25,23 @@ options:
     required: true
     choices: [evcs.provisioning.csms]
   csms_backend:
-    description: Which CSMS the records are read from.
+    description: Which CSMS backend the records are read from (docs/BACKENDS.md).
     type: str
     default: reference
     choices: [reference]
+  csms_options:
+    description: Settings of the chosen backend, as its doc fragment C(evcs.provisioning.csms_<backend>) documents them.
+    type: dict
+    default: {}
   csms_url:
-    description: Base URL of the CSMS REST API.
+    description: Base URL of the CSMS API.
     type: str
     required: true
     env:
       - name: EVCS_CSMS_URL
   csms_token:
-    description: Bearer token for the CSMS REST API.
+    description: Bearer token for the CSMS API (required by the C(reference) backend).
     type: str
-    required: true
     env:
       - name: EVCS_CSMS_TOKEN
   csms_ca_path:
@@ -125,10 +128,11 @@ class InventoryModule(BaseInventoryPlugin, Cacheable, Constructable):
 
     def _fetch(self):
         params = dict((name, self.get_option(name)) for name in (
-            'csms_backend', 'csms_url', 'csms_token', 'csms_ca_path', 'csms_validate_certs', 'csms_timeout'))
+            'csms_backend', 'csms_options', 'csms_url', 'csms_token', 'csms_ca_path', 'csms_validate_certs',
+            'csms_timeout'))
         params['csms_retries'] = 2
         try:
-            return csms_backend(params, warn=self.display.warning).list_records('stations', **self.get_option('filters'))
+            return csms_backend(params, warn=self.display.warning).find_records('station', **self.get_option('filters'))
         except CsmsError as exc:
             raise AnsibleParserError('evcs.provisioning.csms: cannot list the stations of %s: %s'
                                      % (self.get_option('csms_url'), exc))

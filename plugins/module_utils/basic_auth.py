@@ -16,7 +16,7 @@ import secrets
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    task_backend, station_argument_spec,
+    lacks, task_backend, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, apply_changes, normalise_item,
@@ -111,29 +111,39 @@ def _station_profile(session):
         return None
 
 
-def _in_place(backend, station_id, password, previous):
-    """The CSMS accepts the Vault password, no retired one, and the station is connected."""
-    if not _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, password):
+def _in_place(backend, station_id, password, previous, context):
+    """The CSMS accepts the Vault password, no retired one, and the station is connected. A backend without
+    ``password_check`` cannot tell: a station online with no rotation pending is then reported as not verifiable."""
+    if previous and not backend.has('password_check'):
         return False
-    if previous and _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, previous):
-        return False
+    if backend.has('password_check'):
+        if not _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, password):
+            return False
+        if previous and _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, previous):
+            return False
     connection = _csms_call(station_id, 'reading the connection', backend.connection, station_id) or {}
+    if connection.get('online'):
+        lacks(backend, 'password_check', context, 'whether the CSMS accepts the Vault password of station %s' % station_id)
     return bool(connection.get('online'))
 
 
 def _register(backend, station_id, password, previous, current_password):
     """Make the CSMS accept ``password`` beside the one the station uses now (the previous Vault password, else
-    ``current_password``, the factory one, which the CSMS accepts only while it stores none for the station)."""
+    ``current_password``, the factory one, which the CSMS accepts only while it stores none for the station).
+    Returns False when the backend keeps one password per station: the new one is then registered once the station
+    took it (:func:`_register_after`)."""
+    if not backend.has('password_rotation'):
+        return False
     known = [candidate for candidate in (previous, current_password) if candidate]
-    for candidate in known:
-        if _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, candidate):
-            _csms_call(station_id, 'registering the new password', backend.add_station_password, station_id, password)
-            return
+    if backend.has('password_check'):
+        for candidate in known:
+            if _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, candidate):
+                _csms_call(station_id, 'registering the new password', backend.add_station_password, station_id, password)
+                return True
     if current_password:
-        _csms_call(station_id, 'registering the passwords', backend.set_station_passwords, station_id,
-                   [current_password, password])
-    else:
-        _csms_call(station_id, 'registering the new password', backend.add_station_password, station_id, password)
+        _csms_call(station_id, 'registering the passwords', backend.set_station_password, station_id, current_password)
+    _csms_call(station_id, 'registering the new password', backend.add_station_password, station_id, password)
+    return True
 
 
 def _set_on_station(session, password):
@@ -166,7 +176,7 @@ def run_basic_auth_password(params, context):
                             'rotate' % station_id)
 
     password, previous = stored.get(key), stored.get(previous_key)
-    if password and not params['rotate'] and _in_place(backend, station_id, password, previous):
+    if password and not params['rotate'] and _in_place(backend, station_id, password, previous, context):
         return {'changed': False, 'station_id': station_id, 'kv_path': kv_path(params), 'action': 'none'}
 
     action = 'rotated' if password else 'created'
@@ -182,10 +192,14 @@ def run_basic_auth_password(params, context):
         return result
 
     kv.write(dict(stored, **dict([(key, password)] + ([(previous_key, previous)] if previous else []))))
-    _register(backend, station_id, password, previous, params.get('current_password'))
+    both = _register(backend, station_id, password, previous, params.get('current_password'))
     _set_on_station(session, password)
+    if not both:
+        context.warn('station %s: backend %s keeps one password per station, so the new one replaced the old one '
+                     'before the station reconnected with it' % (station_id, backend.NAME))
+        _csms_call(station_id, 'registering the new password', backend.set_station_password, station_id, password)
     now = _reconnect(session, params)
-    _csms_call(station_id, 'retiring the old password', backend.set_station_passwords, station_id, [password])
+    _csms_call(station_id, 'retiring the old password', backend.set_station_password, station_id, password)
     kv.write(dict((name, value) for name, value in dict(stored, **{key: password}).items() if name != previous_key))
     result.update(connected_at=now.get('connected_at'), security_profile=now.get('security_profile'))
     return result

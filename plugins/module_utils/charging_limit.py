@@ -14,11 +14,10 @@ behind the collection's back is found and set again.
 from __future__ import annotations
 
 import random
-import time
 from datetime import datetime
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError, StationTimeout
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     task_backend, station_argument_spec,
 )
@@ -29,7 +28,6 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
 PURPOSE = 'ChargingStationMaxProfile'
 #: how long the ReportChargingProfiles of an Accepted GetChargingProfiles may take to reach the CSMS
 REPORT_WAIT = 10.0
-_REPORT_POLL = 0.05
 #: a fixed start keeps the profile identical from run to run (the limit applies from then on)
 SCHEDULE_START = '2020-01-01T00:00:00Z'
 _CAPABILITY = [
@@ -105,20 +103,17 @@ def _choose_unit(params, supported, context):
 
 
 def _wait_for_report(backend, station_id, request_id, wait):
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            report = backend.charging_profile_report(station_id, request_id)
-        except CsmsError as error:
-            raise ModuleFailure('station %s: reading its ReportChargingProfiles from the CSMS failed: %s'
-                                % (station_id, error))
-        if report.get('complete'):
-            return report
-        if time.monotonic() >= deadline:
-            raise ModuleFailure('station %s answered GetChargingProfiles with Accepted, but its ReportChargingProfiles '
-                                '(requestId %d) did not reach the CSMS within %s s: check the station\'s connection and '
-                                'run again' % (station_id, request_id, wait))
-        time.sleep(_REPORT_POLL)
+    """The ReportChargingProfiles parts of ``request_id`` (a fresh random id, so no time bound is needed)."""
+    try:
+        messages = backend.wait_for_message(station_id, 'ReportChargingProfiles', None, wait, request_id=request_id)
+    except StationTimeout:
+        raise ModuleFailure('station %s answered GetChargingProfiles with Accepted, but its ReportChargingProfiles '
+                            '(requestId %d) did not reach the CSMS within %s s: check the station\'s connection and '
+                            'run again' % (station_id, request_id, wait))
+    except CsmsError as error:
+        raise ModuleFailure('station %s: reading its ReportChargingProfiles from the CSMS failed: %s'
+                            % (station_id, error), error=error.kind)
+    return {'complete': True, 'reports': [message['payload'] for message in messages]}
 
 
 def station_max_profiles(session, backend, wait=REPORT_WAIT):

@@ -131,7 +131,7 @@ def observe(params, session):
 
 def _station_reads(params, session):
     backend, station_id = session.backend, session.station_id
-    reads = {'station_record': _guarded(backend.get_record, 'stations', station_id) or {}}
+    reads = {'local_list_memory': _guarded(backend.local_list_memory, station_id) if backend.has('local_list') else None}
     readable = readable_variables(params['device_model'])
     if readable:
         reads['variables'] = _guarded(session.get, readable)
@@ -365,7 +365,7 @@ def _check_local_list(params, obs):
         return SKIP, 'the station is offline'
     expected = params.get('local_list_version')
     if expected is None:
-        expected = ((obs.get('station_record') or {}).get('local_list') or {}).get('version')
+        expected = (obs.get('local_list_memory') or {}).get('version')
 
     def _compare(answer):
         version = answer.get('versionNumber')

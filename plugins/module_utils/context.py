@@ -23,6 +23,8 @@ class RunContext(object):
         self.task_vars = task_vars or {}
         self.host = host
         self.warnings = []
+        #: what the CSMS backend could not do or check ("not verifiable with backend ..."), returned as ``unverifiable``
+        self.unverifiable = []
         self.no_log_values = set()
         self._warn = warn
 
@@ -53,5 +55,7 @@ def run_module(argument_spec, run, **kwargs):
         outcome.pop('diff', None)
     for message in context.warnings:
         module.warn(message)
+    if context.unverifiable:
+        outcome['unverifiable'] = list(context.unverifiable)
     outcome.setdefault('changed', False)
     module.exit_json(**outcome)

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import datetime
 import os
-import time
 
 from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as certs
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CapabilityMissing, CsmsError, StationTimeout
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     task_backend, station_argument_spec,
 )
@@ -29,7 +28,6 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
 STATION_CERTIFICATE = 'ChargingStationCertificate'
 TRUST_ANCHOR_TYPES = ['CSMSRootCertificate', 'ManufacturerRootCertificate', 'V2GRootCertificate', 'MORootCertificate']
 _ORGANIZATION = {'component': {'name': 'SecurityCtrlr'}, 'variable': {'name': 'OrganizationName'}}
-_CSR_POLL_SECONDS = 0.5
 #: the keys of the station's Vault KV secret that record its certificate (other keys there are left alone)
 _RECORD_KEYS = ('certificate_serial', 'certificate_not_after', 'certificate_issuer', 'certificate_fingerprint_sha256')
 
@@ -248,6 +246,10 @@ def ensure_organization(csms, station_id, organization, check_mode):
 
 # -- enrollment over OCPP ------------------------------------------------------------------------------
 def _presented(csms, station_id):
+    """The client certificate the station presents to the CSMS (security profile 3), or None (none, or a backend
+    without ``client_certificate``: then the certificate Vault last signed for it is the evidence)."""
+    if not csms.has('client_certificate'):
+        return None
     try:
         connection = csms.connection(station_id)
     except CsmsError as exc:
@@ -270,24 +272,27 @@ def _current(pki, held):
     return current
 
 
-def _await_csr(csms, station_id, previous, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        csr = csms.last_csr(station_id)
-        if csr and csr.get('received_at') != (previous or {}).get('received_at'):
-            return csr
-        time.sleep(_CSR_POLL_SECONDS)
-    raise ModuleFailure('station %s accepted TriggerMessage(SignChargingStationCertificate) but sent no CSR within %d s: '
-                        'check the station\'s SecurityCtrlr settings and raise csr_timeout' % (station_id, timeout))
-
-
 def _request_csr(csms, station_id, timeout):
-    previous = csms.last_csr(station_id)
+    """TriggerMessage(SignChargingStationCertificate), then the SignCertificate request the station sends after it."""
+    try:
+        since = csms.now()
+    except CsmsError as exc:
+        raise ModuleFailure('station %s: reading the CSMS clock failed: %s' % (station_id, exc))
     answer = _call(csms, station_id, 'TriggerMessage', {'requestedMessage': 'SignChargingStationCertificate'})
     if answer.get('status') != 'Accepted':
         raise ModuleFailure('station %s answered TriggerMessage(SignChargingStationCertificate) with %s: it cannot '
                             'enroll over OCPP; use mode=factory for it' % (station_id, answer.get('status')))
-    return _await_csr(csms, station_id, previous, timeout)
+    try:
+        message = csms.wait_for_message(station_id, 'SignCertificate', since, timeout)[-1]
+    except StationTimeout:
+        raise ModuleFailure('station %s accepted TriggerMessage(SignChargingStationCertificate) but sent no CSR within '
+                            '%d s: check the station\'s SecurityCtrlr settings and raise csr_timeout' % (station_id, timeout))
+    except CapabilityMissing as missing:
+        raise ModuleFailure('station %s: %s: enroll it with mode=factory instead' % (station_id, missing),
+                            error=missing.kind)
+    except CsmsError as exc:
+        raise ModuleFailure('station %s: reading its SignCertificate request from the CSMS failed: %s' % (station_id, exc))
+    return message['payload']
 
 
 def _checked_csr(csr_record, params):

@@ -8,7 +8,7 @@ station has no list (version 0) or its version is not the one the CSMS remembers
 the added, changed and removed entries otherwise. The version advances only when the station answers Accepted; on
 VersionMismatch the station's version is read again and a Full update sent. Requests are split to the station's
 ``LocalAuthListCtrlr.ItemsPerMessage``/``BytesPerMessage``. The applied list is remembered in the station's CSMS
-record under ``local_list`` (``version``, ``hash``, ``entries``).
+memory (``version``, ``hash``, ``entries``; ``CsmsBackend.remember_local_list``).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import json
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError, StationOffline
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import csms_argument_spec, task_backend
-from ansible_collections.evcs.provisioning.plugins.module_utils.records import (
-    apply_record, call_records, remove_record,
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
+    csms_argument_spec, lacks, task_backend,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.records import apply_record, remove_record
 
 _ID_TOKEN_TYPES = ['Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress', 'NoAuthorization']
 _STATUSES = ['Accepted', 'Blocked', 'ConcurrentTx', 'Expired', 'Invalid', 'NoCredit', 'NotAllowedTypeOutlet',
@@ -55,10 +55,11 @@ def run_id_tokens(params, context):
     """Synchronise the group's id-token records, then (``local_list``) the station's local list."""
     backend = task_backend(params, context)
     result = dict(changed=False, diff={'before': {}, 'after': {}})
-    if params['records']:
+    if params['records'] and not lacks(backend, 'id_tokens', context, 'id-token records of group %s' % params['group']):
         _merge(result, 'id_tokens', sync_token_records(backend, params['group'], params['tokens'], params['state'],
                                                        context.check_mode))
-    if params['local_list']:
+    if params['local_list'] and not lacks(backend, 'local_list', context,
+                                          'local list of station %s' % params['station_id']):
         entries = token_entries(params['tokens'] + params['local_list_tokens']) if params['state'] != 'absent' else {}
         _merge(result, 'local_list', sync_local_list(backend, params['station_id'], entries, context,
                                                      params['station_offline']))
@@ -88,17 +89,17 @@ def sync_token_records(backend, group, tokens, state, check_mode):
     if state == 'absent':
         doomed = [record_id for record_id in current if not desired or record_id in desired]
     else:
-        outcomes = [apply_record(backend, 'id-tokens', record_id, current.get(record_id), fields, check_mode)
+        outcomes = [apply_record(backend, 'id_token', record_id, current.get(record_id), fields, check_mode)
                     for record_id, fields in sorted(desired.items())]
         doomed = [record_id for record_id in current if record_id not in desired] if state == 'exact' else []
-    outcomes.extend(remove_record(backend, 'id-tokens', record_id, current[record_id], check_mode)
+    outcomes.extend(remove_record(backend, 'id_token', record_id, current[record_id], check_mode)
                     for record_id in sorted(doomed))
     return _token_summary(group, outcomes)
 
 
 def _group_records(backend, group):
     try:
-        return backend.list_records('id-tokens', group=group)
+        return backend.find_records('id_token', group=group)
     except CsmsError as exc:
         raise ModuleFailure('CSMS id-token records of group %s: %s' % (group, exc), error=exc.kind)
 
@@ -175,11 +176,7 @@ def split_entries(changes, items_per_message, bytes_per_message):
 
 def sync_local_list(backend, station_id, entries, context, station_offline='fail'):
     """Bring the station's local list to ``entries``; returns changed, diff, version, update_type, messages."""
-    record = call_records(backend.get_record, 'stations', station_id)
-    if record is None and not context.check_mode:
-        raise ModuleFailure('station %s has no CSMS record, so its local list cannot be remembered: register it '
-                            'first (evcs.provisioning.station)' % station_id)
-    remembered = (record or {}).get('local_list') or {}
+    remembered = _memory(backend, station_id, context.check_mode) or {}
     session = _LocalListSession(backend, station_id)
     try:
         station_version = session.version()
@@ -200,9 +197,26 @@ def sync_local_list(backend, station_id, entries, context, station_offline='fail
                 update_type=update_type, messages=messages)
 
 
+def _memory(backend, station_id, check_mode):
+    try:
+        return backend.local_list_memory(station_id)
+    except CsmsError as exc:
+        if exc.kind == 'not_found' and check_mode:
+            return None
+        if exc.kind == 'not_found':
+            raise ModuleFailure('station %s has no CSMS record, so its local list cannot be remembered: register it '
+                                'first (evcs.provisioning.station)' % station_id, error=exc.kind)
+        raise ModuleFailure('station %s: reading the local list the CSMS remembers failed: %s' % (station_id, exc),
+                            error=exc.kind)
+
+
 def _remember(backend, station_id, version, entries):
-    call_records(backend.patch_record, 'stations', station_id,
-                 {'local_list': {'version': version, 'hash': entries_hash(entries), 'entries': entries}})
+    try:
+        backend.remember_local_list(station_id, {'version': version, 'hash': entries_hash(entries), 'entries': entries})
+    except CsmsError as exc:
+        raise ModuleFailure('station %s: the station applied local list version %d but the CSMS could not remember it '
+                            '(%s): register the station first (evcs.provisioning.station), then run again'
+                            % (station_id, version, exc), error=exc.kind)
 
 
 def _list_diff(station_version, remembered, plan, version):

@@ -18,9 +18,9 @@ import hmac
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CapabilityMissing, CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    task_backend, station_argument_spec,
+    lacks, task_backend, station_argument_spec, unverifiable,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     MASK, StationSession, converge_variables, current_values, normalise_item, variable_key,
@@ -28,6 +28,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
 
 INTERFACES = ['Wired0', 'Wired1', 'Wired2', 'Wired3', 'Wireless0', 'Wireless1', 'Wireless2', 'Wireless3']
 _SCHEMES = {1: 'ws', 2: 'wss', 3: 'wss'}
+STATION_CERTIFICATE = 'ChargingStationCertificate'
 #: option name -> OCPP key, per part of the connection data; the CSMS keeps secrets only as salted hashes
 _APN_KEYS = {'apn': 'apn', 'apn_user_name': 'apnUserName', 'apn_password': 'apnPassword', 'sim_pin': 'simPin',
              'preferred_network': 'preferredNetwork', 'use_only_preferred_network': 'useOnlyPreferredNetwork',
@@ -185,7 +186,7 @@ def _check_security_profile(session, wanted, current):
     return active
 
 
-def _check_certificates(session, backend, wanted):
+def _check_certificates(session, backend, wanted, context):
     """Profiles 2 and 3 need the CSMS root installed; profile 3 also the station's own certificate."""
     if wanted < 2:
         return
@@ -194,7 +195,11 @@ def _check_certificates(session, backend, wanted):
         raise ModuleFailure('station %s has no CSMSRootCertificate installed, so it could not verify the CSMS over '
                             'wss with security profile %d: run the identity role (trust anchors) first'
                             % (session.station_id, wanted))
-    if wanted == 3 and not _has_station_certificate(session.station_id, backend):
+    evidence = _has_station_certificate(session.station_id, backend) if wanted == 3 else True
+    if evidence is None:
+        unverifiable(context, CapabilityMissing(backend.NAME, 'station_messages', 'the ChargingStationCertificate of '
+                                                'station %s before security profile 3' % session.station_id))
+    elif not evidence:
         raise ModuleFailure('station %s has no ChargingStationCertificate (it presents none to the CSMS and the CSMS '
                             'never received its SignCertificate request), so security profile 3 (mTLS) would cut it '
                             'off: run the identity role first' % session.station_id)
@@ -208,21 +213,33 @@ def _has_station_certificate(station_id, backend):
         connection = backend.connection(station_id) or {}
         if connection.get('security_profile') == 3 and connection.get('client_certificate'):
             return True
-        csr = backend.last_csr(station_id)
+        csrs = backend.messages(station_id, 'SignCertificate')
+    except CapabilityMissing:
+        return None
     except CsmsError as error:
         raise ModuleFailure('station %s: reading its certificate evidence from the CSMS failed: %s' % (station_id, error))
-    return bool(csr) and csr.get('certificate_type', 'ChargingStationCertificate') == 'ChargingStationCertificate'
+    return any(csr['payload'].get('certificateType', STATION_CERTIFICATE) == STATION_CERTIFICATE for csr in csrs)
 
 
 # -- what the CSMS sent ----------------------------------------------------------------------------------------
-def sent_profile(backend, station_id, slot):
-    """The connection data the station accepted for ``slot`` as the CSMS kept it (secrets hashed), or None."""
+#: what ``sent_profile`` returns when the backend cannot tell what the station accepted
+UNKNOWN = object()
+
+
+def sent_profile(backend, station_id, slot, context=None, in_use=False):
+    """The connection data the station accepted for ``slot`` as the CSMS kept it (secrets hashed), or None.
+
+    A backend without ``network_profile_memory`` cannot tell: a slot the station already lists in
+    NetworkConfigurationPriority (``in_use``) is then reported as not verifiable and left alone (UNKNOWN), any other
+    slot is taken as empty (None), so it is sent once."""
+    if context is not None and lacks(backend, 'network_profile_memory', context, 'the network profile of slot %d of '
+                                     'station %s' % (slot, station_id)):
+        return UNKNOWN if in_use else None
     try:
-        return (backend.network_profiles(station_id) or {}).get(str(slot))
+        return (backend.sent_network_profiles(station_id) or {}).get(str(slot))
     except CsmsError as error:
         raise ModuleFailure('station %s: reading the network profiles the CSMS sent it failed: %s: the CSMS must keep '
-                            'accepted SetNetworkProfile requests (GET /api/stations/%s/network-profiles)'
-                            % (station_id, error, station_id))
+                            'accepted SetNetworkProfile requests (see docs/BACKENDS.md)' % (station_id, error))
 
 
 def _send_profile(session, slot, data):
@@ -257,15 +274,19 @@ def run_network_profile(params, context):
     # one GetVariables: the active security profile and the slot order
     current = current_values(session, [normalise_item(_SECURITY_PROFILE), normalise_item(_PRIORITY)])
     _check_security_profile(session, params['security_profile'], current)
-    sent = sent_profile(backend, station_id, slot)
-    profile_changed = not profile_matches(data, sent)
+    slots_in_use = [item.strip() for item in (current[variable_key(normalise_item(_PRIORITY))] or '').split(',')]
+    slot_in_use = slots_in_use[0]
+    sent = sent_profile(backend, station_id, slot, context, str(slot) in slots_in_use)
+    profile_changed = sent is not UNKNOWN and not profile_matches(data, sent)
+    if profile_changed and lacks(backend, 'set_network_profile', context,
+                                 'the network profile of slot %d of station %s was not sent' % (slot, station_id)):
+        profile_changed, sent = False, UNKNOWN
     if profile_changed:
-        _check_certificates(session, backend, params['security_profile'])
+        _check_certificates(session, backend, params['security_profile'], context)
 
     priority_items = []
     if params.get('priority') is not None:
         priority_items = [normalise_item(dict(_PRIORITY, value=params['priority']))]
-    slot_in_use = (current[variable_key(normalise_item(_PRIORITY))] or '').split(',')[0].strip()
 
     if profile_changed and not context.check_mode:
         _send_profile(session, slot, data)

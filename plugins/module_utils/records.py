@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: evcs.provisioning contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One read-compare-write for CSMS records (stations, locations, tariffs, id tokens).
+"""One read-compare-write for CSMS records (stations, sites, tariffs, id tokens) through the backend's registry.
 
 The inventory is the source of truth for the top-level fields a module names; every other field of a record
 (server-managed timestamps, fields another tool owns, the remembered local list) is left alone. A new record is
-written with one PUT, an existing one with one PATCH of only the fields that differ, ``state: absent`` is a DELETE.
+created with one write, an existing one updated with only the fields that differ, ``state: absent`` deletes it. Field
+names are the collection's own (``csms.base.RECORD_FIELDS``); each backend translates them to its product.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import datetime
 import json
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import (
+    RECORD_FIELDS, CapabilityMissing, CsmsError,
+)
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_argument_spec, task_backend, station_argument_spec,
+    csms_argument_spec, task_backend, station_argument_spec, unverifiable,
 )
 
 #: keys the CSMS manages itself: never compared, never written
@@ -71,18 +74,35 @@ def record_diff(current, changes):
     return {'before': dict((key, current[key]) for key in changes if key in current), 'after': dict(changes)}
 
 
-def sync_record(backend, collection, record_id, fields, state='present', check_mode=False, unordered=()):
-    """Bring one record to ``fields`` (present) or remove it (absent).
+def sync_record(backend, kind, record_id, fields, state='present', check_mode=False, unordered=(), context=None):
+    """Bring one record of ``kind`` (station, site, tariff, id_token) to ``fields`` (present) or remove it (absent).
 
+    Fields the backend does not keep are reported through ``context`` as not verifiable and left out.
     Returns ``{'changed', 'diff', 'record', 'operation'}``; ``operation`` is create, update, delete or none.
     """
-    current = call_records(backend.get_record, collection, record_id)
+    current = call_records(backend.read_record, kind, record_id)
     if state == 'absent':
-        return remove_record(backend, collection, record_id, current, check_mode)
-    return apply_record(backend, collection, record_id, current, fields, check_mode, unordered)
+        return remove_record(backend, kind, record_id, current, check_mode)
+    if context is not None:
+        fields = kept_fields(backend, kind, record_id, fields, context)
+    return apply_record(backend, kind, record_id, current, fields, check_mode, unordered)
 
 
-def apply_record(backend, collection, record_id, current, fields, check_mode=False, unordered=()):
+def kept_fields(backend, kind, record_id, fields, context):
+    """``fields`` without those the backend does not keep; each one given is reported as not verifiable."""
+    try:
+        kept = backend.record_fields(kind)
+    except CapabilityMissing as missing:
+        unverifiable(context, missing, '%s %s' % (kind, record_id))
+        return {}
+    left_out = sorted(key for key, value in fields.items() if value is not None and key not in kept)
+    if left_out:
+        unverifiable(context, CapabilityMissing(backend.NAME, 'record_fields', reason='it keeps no %s' % ', '.join(left_out)),
+                     '%s %s' % (kind, record_id))
+    return dict((key, value) for key, value in fields.items() if key in kept)
+
+
+def apply_record(backend, kind, record_id, current, fields, check_mode=False, unordered=()):
     """Write the difference between ``current`` (already read; None: no record) and ``fields``."""
     desired = desired_fields(fields, unordered)
     changes = changed_fields(current, desired, unordered)
@@ -91,32 +111,32 @@ def apply_record(backend, collection, record_id, current, fields, check_mode=Fal
     operation = 'create' if current is None else 'update'
     record = dict(current or {}, **changes)
     if not check_mode:
-        record = _write(backend, collection, record_id, operation, dict(desired, id=record_id), changes) or record
+        record = _write(backend, kind, record_id, operation, desired, changes) or record
     return dict(changed=True, diff=record_diff(current, changes), record=record, operation=operation)
 
 
-def remove_record(backend, collection, record_id, current, check_mode=False):
+def remove_record(backend, kind, record_id, current, check_mode=False):
     """Delete the record ``current`` (already read; None: nothing to do)."""
     if current is None:
         return dict(changed=False, diff={'before': {}, 'after': {}}, record={}, operation='none')
     if not check_mode:
-        call_records(backend.delete_record, collection, record_id)
+        call_records(backend.delete_record, kind, record_id)
     before = dict((key, value) for key, value in current.items() if key not in SERVER_KEYS)
     return dict(changed=True, diff={'before': before, 'after': {}}, record={}, operation='delete')
 
 
-def _write(backend, collection, record_id, operation, record, changes):
+def _write(backend, kind, record_id, operation, record, changes):
     if operation == 'create':
-        return call_records(backend.put_record, collection, record_id, record)
-    return call_records(backend.patch_record, collection, record_id, changes)
+        return call_records(backend.create_record, kind, record_id, record)
+    return call_records(backend.update_record, kind, record_id, changes)
 
 
-def call_records(method, collection, record_id, *args):
-    """``method(collection, record_id, *args)`` of the backend, its errors as task failures."""
+def call_records(method, kind, record_id, *args):
+    """``method(kind, record_id, *args)`` of the backend, its errors as task failures."""
     try:
-        return method(collection, record_id, *args)
+        return method(kind, record_id, *args)
     except CsmsError as exc:
-        raise ModuleFailure('CSMS record %s/%s: %s' % (collection, record_id, exc), error=exc.kind)
+        raise ModuleFailure('CSMS %s record %s: %s' % (kind, record_id, exc), error=exc.kind)
 
 
 def record_result(outcome, name):
@@ -134,10 +154,10 @@ _OPERATOR = dict(type='dict', options=dict(name=dict(type='str', required=True),
 
 
 class RecordKind(object):
-    """One CSMS collection as a module sees it: the id option, the managed fields, the result key."""
+    """One record kind of the CSMS registry as a module sees it: the id option, the managed fields, the result key."""
 
-    def __init__(self, collection, id_option, result_name, fields, unordered=()):
-        self.collection = collection
+    def __init__(self, kind, id_option, result_name, fields, unordered=()):
+        self.kind = kind
         self.id_option = id_option
         self.result_name = result_name
         self.fields = fields
@@ -147,20 +167,14 @@ class RecordKind(object):
         backend = task_backend(params, context)
         if fields is None:
             fields = dict((key, params.get(key)) for key in self.fields)
-        outcome = sync_record(backend, self.collection, params[self.id_option], fields, params['state'],
-                              context.check_mode, self.unordered)
+        outcome = sync_record(backend, self.kind, params[self.id_option], fields, params['state'],
+                              context.check_mode, self.unordered, context)
         return record_result(outcome, self.result_name)
 
 
-SITE = RecordKind('locations', 'site_id', 'location',
-                  ('name', 'address', 'coordinates', 'timezone', 'operator', 'grid_connection', 'access'))
-TARIFF = RecordKind('tariffs', 'tariff_id', 'tariff',
-                    ('name', 'currency', 'price_per_kwh', 'price_per_minute', 'session_fee', 'valid_from'))
-STATION = RecordKind('stations', 'station_id', 'station',
-                     ('serial_number', 'vendor', 'model', 'firmware_version', 'location_id', 'operator', 'evses',
-                      'tariff_id', 'access', 'monitoring', 'firmware_channel', 'asset', 'status',
-                      'heartbeat_interval'),
-                     unordered=('evses',))
+SITE = RecordKind('site', 'site_id', 'location', RECORD_FIELDS['site'])
+TARIFF = RecordKind('tariff', 'tariff_id', 'tariff', RECORD_FIELDS['tariff'])
+STATION = RecordKind('station', 'station_id', 'station', RECORD_FIELDS['station'], unordered=('evses',))
 
 
 def site_argument_spec():

@@ -28,7 +28,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as c
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    task_backend, station_argument_spec,
+    lacks, task_backend, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, converge_variables, normalise_item,
@@ -92,8 +92,9 @@ class _Station(object):
         self.priority = [int(slot) for slot in (values.get('NetworkConfigurationPriority') or '').split(',')
                          if slot.strip().isdigit()]
         self.downgrade_allowed = str(values.get('AllowSecurityProfileDowngrade')).lower() == 'true'
-        self.slots = dict(_read(self.source.network_profiles, self.station_id,
-                                what='the network profiles the CSMS sent the station') or {})
+        self.memory = self.source.has('network_profile_memory')
+        self.slots = dict(_read(self.source.sent_network_profiles, self.station_id,
+                                what='the network profiles the CSMS sent the station') or {}) if self.memory else {}
         self.connection = self.connection_on(self.target)
         self.source_connection = self.connection if self.target is self.source else self.connection_on(self.source)
 
@@ -439,8 +440,11 @@ def run_security_profile(params, context):
               'direction': direction(station.profile, wanted), 'changed': False, 'plan': [],
               'downgrade_override': False}
 
-    if (station.profile == wanted and profile_matches(data, sent_active)
+    if (station.profile == wanted and (not station.memory or profile_matches(data, sent_active))
             and on_endpoint(station.connection, wanted, params['ocpp_csms_url'], station_id)):
+        if not station.memory:
+            lacks(station.source, 'network_profile_memory', context, 'the network profile of the active slot %s of '
+                  'station %s (its profile and endpoint are as wanted)' % (active, station_id))
         result.update(slot=active, prerequisites={}, connection=_seen(station.connection))
         return result
 
@@ -480,6 +484,9 @@ def run_security_profile(params, context):
             prerequisites=prerequisites, missing=sorted(missing))
     if context.check_mode:
         return result
+    if lacks(station.source, 'set_network_profile', context, 'security profile %d of station %s was not set (change '
+             'it through the CSMS itself)' % (wanted, station_id)):
+        return dict(result, changed=False, skipped=True)
 
     _send_profile(station, slot, data)
     _set_priority(station.session, [slot] + ([fallback] if fallback is not None else []))

@@ -26,6 +26,8 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.context import (
 #: ``csms_url``, ...), as community.hashi_vault takes ``ansible_hashi_vault_*``: a role or playbook task names only what
 #: it does, and the connection is templated once per task instead of once per option in ``module_defaults``
 INVENTORY_OPTIONS = {
+    'csms_backend': ('evcs_csms', 'backend'),
+    'csms_options': ('evcs_csms', 'options'),
     'csms_url': ('evcs_csms', 'url'),
     'csms_token': ('evcs_csms', 'token'),
     'csms_ca_path': ('evcs_csms', 'ca_path'),
@@ -97,6 +99,8 @@ class StationActionBase(ActionBase):
             outcome.pop('diff', None)
         if context.warnings:
             outcome['warnings'] = list(context.warnings)
+        if context.unverifiable:
+            outcome['unverifiable'] = list(context.unverifiable)
         result.update(remove_values(outcome, no_log_values))
         return result
 

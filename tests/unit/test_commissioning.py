@@ -83,7 +83,7 @@ def _observations(client_pem, **overrides):
         'variables': _read_back(),
         'local_list': {'versionNumber': 3},
         'charging_profiles': {'profiles': [_max_profile(32.0)]},
-        'station_record': {'id': STATION},
+        'local_list_memory': None,
     }
     for key, value in overrides.items():
         if key in connection:
@@ -144,7 +144,7 @@ def test_a_failed_read_back_fails_with_the_error(station_pem):
 
 def test_an_offline_station_fails_online_and_skips_what_needs_it(station_pem):
     observations = _observations(station_pem, online=False)
-    for key in ('variables', 'local_list', 'charging_profiles', 'station_record'):
+    for key in ('variables', 'local_list', 'charging_profiles', 'local_list_memory'):
         del observations[key]
     items = _items(evaluate(_params(), observations))
     assert items['station_online']['status'] == FAIL
@@ -201,7 +201,7 @@ def test_local_list_version_is_compared_with_the_given_or_the_recorded_version(s
     observations = _observations(station_pem, local_list={'versionNumber': 2})
     assert _items(evaluate(_params(), observations))['local_list_version']['status'] == FAIL
     assert _items(evaluate(_params(local_list_version=None), observations))['local_list_version']['status'] == SKIP
-    observations['station_record']['local_list'] = {'version': 2, 'hash': 'x'}
+    observations['local_list_memory'] = {'version': 2, 'hash': 'x'}
     assert _items(evaluate(_params(local_list_version=None), observations))['local_list_version']['status'] == PASS
 
 

@@ -106,8 +106,17 @@ class _Csms(object):
     def connection(self, station_id):
         return {'online': True, 'client_certificate': certs.to_pem(self.presented)}
 
-    def last_csr(self, station_id):
-        return self.csr
+    @staticmethod
+    def has(capability):
+        return True
+
+    @staticmethod
+    def now():
+        return '2026-01-01T00:00:00.000Z'
+
+    def wait_for_message(self, station_id, action, since, timeout, request_id=None):
+        assert action == 'SignCertificate' and self.csr is not None
+        return [{'action': action, 'received_at': 'later', 'payload': self.csr}]
 
     def call(self, station_id, action, payload):
         self.calls.append((action, payload))
@@ -119,7 +128,7 @@ class _Csms(object):
         if action == 'TriggerMessage':
             csr = (x509.CertificateSigningRequestBuilder().subject_name(_name(STATION, self.organization))
                    .sign(self.key, hashes.SHA256()))
-            self.csr = {'csr': csr.public_bytes(serialization.Encoding.PEM).decode(), 'received_at': len(self.calls)}
+            self.csr = {'csr': csr.public_bytes(serialization.Encoding.PEM).decode()}
             return {'status': 'Accepted'}
         if action == 'CertificateSigned':
             self.presented = certs.load_certificates(payload['certificateChain'])[0]

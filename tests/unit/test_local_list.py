@@ -59,7 +59,7 @@ def _tokens(*ids, status='Accepted'):
 @pytest.fixture
 def station():
     backend = StationCsms()
-    backend.collections['stations']['CP-1'] = {'id': 'CP-1', 'serial_number': 'SN-1'}
+    backend.collections['station']['CP-1'] = {'id': 'CP-1', 'serial_number': 'SN-1'}
     return backend
 
 
@@ -89,7 +89,7 @@ def test_full_then_differential_versions_and_memory(station):
     first = local_list.sync_local_list(station, 'CP-1', local_list.token_entries(_tokens('A1', 'B2')), RunContext())
     assert (first['update_type'], first['version'], station.version) == ('Full', 1, 1)
     assert station.sent[0]['versionNumber'] == 1
-    remembered = station.collections['stations']['CP-1']['local_list']
+    remembered = station.local_lists['CP-1']
     assert remembered['version'] == 1 and set(remembered['entries']) == {'ISO14443:A1', 'ISO14443:B2'}
     second = local_list.sync_local_list(station, 'CP-1', local_list.token_entries(_tokens('A1')), RunContext())
     assert (second['update_type'], second['version']) == ('Differential', 2)
@@ -101,7 +101,7 @@ def test_full_then_differential_versions_and_memory(station):
 
 def test_split_full_list_advances_version_per_accepted_message():
     backend = StationCsms(items=3)
-    backend.collections['stations']['CP-1'] = {'id': 'CP-1'}
+    backend.collections['station']['CP-1'] = {'id': 'CP-1'}
     entries = local_list.token_entries(_tokens(*['T%02d' % n for n in range(7)]))
     result = local_list.sync_local_list(backend, 'CP-1', entries, RunContext())
     assert [(msg['updateType'], msg['versionNumber']) for msg in backend.sent] == [
@@ -126,24 +126,24 @@ def test_station_drift_triggers_full_and_refusal_keeps_version(station):
     station.answer = 'Failed'
     with pytest.raises(ModuleFailure, match='station CP-1 answered SendLocalList Differential version 2 with Failed'):
         local_list.sync_local_list(station, 'CP-1', local_list.token_entries(_tokens('A1', 'B2')), RunContext())
-    assert station.collections['stations']['CP-1']['local_list']['version'] == 1
+    assert station.local_lists['CP-1']['version'] == 1
 
 
 def test_check_mode_sends_nothing(station):
     result = local_list.sync_local_list(station, 'CP-1', local_list.token_entries(_tokens('A1')),
                                         RunContext(check_mode=True))
     assert result['changed'] and result['version'] == 1 and station.sent == []
-    assert 'local_list' not in station.collections['stations']['CP-1']
+    assert 'CP-1' not in station.local_lists
 
 
 def test_token_records_exact_and_absent(station):
     first = local_list.sync_token_records(station, 'depot', _tokens('A1', 'B2'), 'exact', False)
-    assert first['create'] == 2 and set(station.collections['id-tokens']) == {'depot.A1', 'depot.B2'}
-    station.collections['id-tokens']['other.Z9'] = {'id': 'other.Z9', 'group': 'other', 'id_token': 'Z9'}
+    assert first['create'] == 2 and set(station.collections['id_token']) == {'depot.A1', 'depot.B2'}
+    station.collections['id_token']['other.Z9'] = {'id': 'other.Z9', 'group': 'other', 'id_token': 'Z9'}
     second = local_list.sync_token_records(station, 'depot', _tokens('A1', status='Blocked'), 'exact', False)
     assert (second['update'], second['delete']) == (1, 1)
     assert second['diff']['after'] == {'id_tokens': {'A1': {'status': 'Blocked'}, 'B2': {}}}
-    assert 'other.Z9' in station.collections['id-tokens']
+    assert 'other.Z9' in station.collections['id_token']
     assert not local_list.sync_token_records(station, 'depot', _tokens('A1', status='Blocked'), 'exact', False)['changed']
     gone = local_list.sync_token_records(station, 'depot', [], 'absent', False)
-    assert gone['delete'] == 1 and set(station.collections['id-tokens']) == {'other.Z9'}
+    assert gone['delete'] == 1 and set(station.collections['id_token']) == {'other.Z9'}

@@ -8,37 +8,55 @@ import pytest
 
 from ansible_collections.evcs.provisioning.plugins.module_utils import records
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure, RunContext
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsBackend
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import (
+    CAPABILITIES, RECORD_FIELDS, CsmsBackend, CsmsError,
+)
 
 
 class MemoryCsms(CsmsBackend):
-    """An in-memory record store that counts writes (the record logic under test never sees HTTP)."""
+    """An in-memory registry that counts writes (the record logic under test never sees HTTP)."""
 
-    def __init__(self):
-        self.collections = dict((name, {}) for name in self.COLLECTIONS)
+    NAME = 'memory'
+    CAPABILITIES = frozenset(CAPABILITIES)
+
+    def __init__(self, capabilities=None):
+        self.collections = dict((kind, {}) for kind in RECORD_FIELDS)
         self.writes = []
+        self.local_lists = {}
+        if capabilities is not None:
+            self.CAPABILITIES = frozenset(capabilities)
 
-    def get_record(self, collection, record_id):
-        record = self.collections[collection].get(record_id)
+    def read_record(self, kind, record_id):
+        record = self.collections[kind].get(record_id)
         return dict(record) if record else None
 
-    def put_record(self, collection, record_id, record):
-        self.writes.append(('PUT', collection, record_id, dict(record)))
-        self.collections[collection][record_id] = dict(record, id=record_id, updated_at='t')
-        return dict(self.collections[collection][record_id])
+    def create_record(self, kind, record_id, data):
+        self.writes.append(('create', kind, record_id, dict(data)))
+        self.collections[kind][record_id] = dict(data, id=record_id, updated_at='t')
+        return dict(self.collections[kind][record_id])
 
-    def patch_record(self, collection, record_id, fields):
-        self.writes.append(('PATCH', collection, record_id, dict(fields)))
-        self.collections[collection][record_id].update(fields)
-        return dict(self.collections[collection][record_id])
+    def update_record(self, kind, record_id, changes):
+        self.writes.append(('update', kind, record_id, dict(changes)))
+        self.collections[kind][record_id].update(changes)
+        return dict(self.collections[kind][record_id])
 
-    def delete_record(self, collection, record_id):
-        self.writes.append(('DELETE', collection, record_id, None))
-        return self.collections[collection].pop(record_id, None) is not None
+    def delete_record(self, kind, record_id):
+        self.writes.append(('delete', kind, record_id, None))
+        return self.collections[kind].pop(record_id, None) is not None
 
-    def list_records(self, collection, **filters):
-        return [dict(record) for record in self.collections[collection].values()
+    def find_records(self, kind, **filters):
+        return [dict(record) for record in self.collections[kind].values()
                 if all(record.get(key) == value for key, value in filters.items())]
+
+    def local_list_memory(self, station_id):
+        self.require('local_list')
+        if station_id not in self.collections['station']:
+            raise CsmsError('no station %s' % station_id, kind='not_found')
+        return self.local_lists.get(station_id)
+
+    def remember_local_list(self, station_id, memory):
+        self.require('local_list')
+        self.local_lists[station_id] = memory
 
     def call(self, station_id, action, payload, timeout=None):
         raise AssertionError('no OCPP here')
@@ -46,17 +64,8 @@ class MemoryCsms(CsmsBackend):
     def connection(self, station_id):
         return None
 
-    def last_csr(self, station_id):
+    def set_station_password(self, station_id, password):
         return None
-
-    def set_station_passwords(self, station_id, passwords):
-        return None
-
-    def add_station_password(self, station_id, password):
-        return None
-
-    def verify_station_password(self, station_id, password):
-        return False
 
 
 def test_normalise_numbers_dates_and_unordered_lists():
@@ -77,26 +86,26 @@ def test_changed_fields_ignores_unmanaged_and_equal_values():
 
 def test_sync_creates_then_patches_only_the_difference_then_nothing():
     backend = MemoryCsms()
-    first = records.sync_record(backend, 'locations', 'depot', {'name': 'Depot', 'timezone': 'UTC'})
+    first = records.sync_record(backend, 'site', 'depot', {'name': 'Depot', 'timezone': 'UTC'})
     assert first['changed'] and first['operation'] == 'create'
     assert first['diff'] == {'before': {}, 'after': {'name': 'Depot', 'timezone': 'UTC'}}
-    backend.collections['locations']['depot']['owned_elsewhere'] = 1
-    second = records.sync_record(backend, 'locations', 'depot', {'name': 'Depot', 'timezone': 'Europe/Berlin'})
+    backend.collections['site']['depot']['owned_elsewhere'] = 1
+    second = records.sync_record(backend, 'site', 'depot', {'name': 'Depot', 'timezone': 'Europe/Berlin'})
     assert second['diff'] == {'before': {'timezone': 'UTC'}, 'after': {'timezone': 'Europe/Berlin'}}
-    assert backend.writes[-1] == ('PATCH', 'locations', 'depot', {'timezone': 'Europe/Berlin'})
-    assert backend.collections['locations']['depot']['owned_elsewhere'] == 1
-    third = records.sync_record(backend, 'locations', 'depot', {'name': 'Depot', 'timezone': 'Europe/Berlin'})
+    assert backend.writes[-1] == ('update', 'site', 'depot', {'timezone': 'Europe/Berlin'})
+    assert backend.collections['site']['depot']['owned_elsewhere'] == 1
+    third = records.sync_record(backend, 'site', 'depot', {'name': 'Depot', 'timezone': 'Europe/Berlin'})
     assert not third['changed'] and len(backend.writes) == 2
 
 
 def test_check_mode_writes_nothing_and_absent_deletes():
     backend = MemoryCsms()
-    planned = records.sync_record(backend, 'tariffs', 't1', {'currency': 'EUR'}, check_mode=True)
+    planned = records.sync_record(backend, 'tariff', 't1', {'currency': 'EUR'}, check_mode=True)
     assert planned['changed'] and backend.writes == []
-    records.sync_record(backend, 'tariffs', 't1', {'currency': 'EUR'})
-    gone = records.sync_record(backend, 'tariffs', 't1', {}, state='absent')
+    records.sync_record(backend, 'tariff', 't1', {'currency': 'EUR'})
+    gone = records.sync_record(backend, 'tariff', 't1', {}, state='absent')
     assert gone['operation'] == 'delete' and gone['diff']['before'] == {'currency': 'EUR'}
-    assert not records.sync_record(backend, 'tariffs', 't1', {}, state='absent')['changed']
+    assert not records.sync_record(backend, 'tariff', 't1', {}, state='absent')['changed']
 
 
 def _station_params(**overrides):

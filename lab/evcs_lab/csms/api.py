@@ -6,10 +6,12 @@ import asyncio
 import hmac
 import json
 import logging
+from datetime import datetime
 from importlib import resources
 
 from aiohttp import web
 
+from evcs_lab.csms.clock import now_rfc3339
 from evcs_lab.csms.credentials import hash_password, verify_any
 from evcs_lab.csms.hub import CallFailed, StationHub
 from evcs_lab.csms.store import COLLECTIONS, RecordNotFound, Store
@@ -75,6 +77,7 @@ def build_app(hub: StationHub, api_token: str) -> web.Application:
         web.post('/api/stations/{id}/ocpp/{action}', _ocpp_call),
         web.get('/api/stations/{id}/connection', _connection),
         web.get('/api/stations/{id}/csr', _csr),
+        web.get('/api/stations/{id}/messages', _messages),
         web.get('/api/stations/{id}/reports/{request_id:-?[0-9]+}', _report),
         web.get('/api/stations/{id}/charging-profile-reports/{request_id:-?[0-9]+}', _charging_profile_report),
         web.get('/api/stations/{id}/network-profiles', _network_profiles),
@@ -118,7 +121,7 @@ async def _openapi(request: web.Request) -> web.Response:
 
 
 async def _health(_request: web.Request) -> web.Response:
-    return web.json_response({'status': 'ok'})
+    return web.json_response({'status': 'ok', 'time': now_rfc3339()})
 
 
 # -- station plane ------------------------------------------------------------------------------------------
@@ -155,6 +158,31 @@ async def _csr(request: web.Request) -> web.Response:
     if csr is None:
         raise ApiError(404, 'not_found', 'station %s sent no SignCertificate request' % station_id)
     return web.json_response(csr)
+
+
+async def _messages(request: web.Request) -> web.Response:
+    action = request.query.get('action')
+    if not action:
+        raise ApiError(400, 'invalid_query', 'give the message type as action=<OCPP action>, e.g. action=SignCertificate')
+    since = request.query.get('since')
+    if since is not None and not _is_time(since):
+        raise ApiError(400, 'invalid_query', 'since must be an RFC 3339 time such as 2026-12-07T12:00:00.000Z')
+    request_id = request.query.get('request_id')
+    if request_id is not None:
+        try:
+            request_id = int(request_id)
+        except ValueError:
+            raise ApiError(400, 'invalid_query', 'request_id must be an integer') from None
+    items = _store(request).messages(request.match_info['id'], action, since, request_id)
+    return web.json_response({'items': items})
+
+
+def _is_time(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.replace('Z', '+00:00'))
+    except ValueError:
+        return False
+    return True
 
 
 async def _report(request: web.Request) -> web.Response:

@@ -85,6 +85,7 @@ class StationHub:
     # -- sessions ----------------------------------------------------------------------------------
     def attach(self, session: StationSession) -> None:
         previous = self.sessions.get(session.id)
+        session.carry_over(self.store.station_state(session.id))
         self.sessions[session.id] = session
         self.store.log_connection(session.id, session.info.security_profile, session.info.endpoint,
                                   session.state['connected_at'], session.info.client_certificate)

@@ -51,6 +51,13 @@ class StationSession(ChargePoint):
             'connectors': {},
         }
 
+    def carry_over(self, previous: dict | None) -> None:
+        """What the CSMS knew of the station before this connection stays: its last BootNotification, the status of
+        each connector and its last heartbeat (a station boots only after power-up or Reset, not on a reconnect)."""
+        for key in ('boot', 'connectors', 'last_heartbeat'):
+            if (previous or {}).get(key):
+                self.state[key] = previous[key]
+
     @property
     def boot_status(self) -> str | None:
         return (self.state['boot'] or {}).get('status')
@@ -93,6 +100,8 @@ class StationSession(ChargePoint):
     @on(Action.notify_report)
     def on_notify_report(self, request_id, generated_at, seq_no, tbc=False, report_data=None, **_):
         self.hub.reports.add_part(self.id, request_id, seq_no, tbc, snake_to_camel_case(report_data or []))
+        self._keep(Action.notify_report, {'requestId': request_id, 'generatedAt': generated_at, 'seqNo': seq_no,
+                                          'tbc': tbc, 'reportData': snake_to_camel_case(report_data or [])})
         return call_result.NotifyReport()
 
     @on(Action.report_charging_profiles)
@@ -101,12 +110,14 @@ class StationSession(ChargePoint):
         part = {'evseId': evse_id, 'chargingLimitSource': charging_limit_source,
                 'chargingProfile': snake_to_camel_case(charging_profile)}
         self.hub.charging_profile_reports.add_part(self.id, request_id, part, tbc)
+        self._keep(Action.report_charging_profiles, dict(part, requestId=request_id, tbc=tbc))
         return call_result.ReportChargingProfiles()
 
     # -- security ----------------------------------------------------------------------------------
     @on(Action.sign_certificate)
     def on_sign_certificate(self, csr, certificate_type=None, **_):
         self.hub.store.save_csr(self.id, csr, certificate_type)
+        self._keep(Action.sign_certificate, {'csr': csr, 'certificateType': certificate_type})
         LOG.info('%s: SignCertificate (%s) stored', self.id, certificate_type or 'certificate type not given')
         return call_result.SignCertificate(status=GenericStatusEnumType.accepted)
 
@@ -119,6 +130,10 @@ class StationSession(ChargePoint):
     def on_notify_event(self, **payload):
         self._record_event(Action.notify_event, payload)
         return call_result.NotifyEvent()
+
+    def _keep(self, action: Action, payload: dict) -> None:
+        self.hub.store.save_message(self.id, action.value, {key: value for key, value in payload.items()
+                                                            if value is not None})
 
     def _record_event(self, action: Action, payload: dict) -> None:
         self.hub.store.add_event(self.id, {'type': action.value, 'received_at': now_rfc3339(),

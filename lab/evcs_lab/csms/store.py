@@ -1,5 +1,7 @@
-"""SQLite persistence: records, station credentials, last CSR, connection state and history, events, and the
-network connection profiles the stations accepted (secrets already replaced by salted hashes).
+"""SQLite persistence: records, station credentials, last CSR, connection state (last boot and connector status
+included) and history, events, the messages stations sent on their own (SignCertificate, NotifyReport,
+ReportChargingProfiles), and the network connection profiles the stations accepted (secrets already replaced by
+salted hashes).
 
 One connection used from the event loop thread only; every write commits at once, so a restart loses nothing.
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timezone
 from pathlib import Path
 
 from evcs_lab.csms.clock import now_rfc3339
@@ -29,6 +32,9 @@ CREATE TABLE IF NOT EXISTS connection_log (
 CREATE INDEX IF NOT EXISTS connection_log_station ON connection_log (station_id);
 CREATE TABLE IF NOT EXISTS events (station_id TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_station ON events (station_id);
+CREATE TABLE IF NOT EXISTS messages (
+    station_id TEXT NOT NULL, action TEXT NOT NULL, received_at TEXT NOT NULL, request_id INTEGER, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_station_action ON messages (station_id, action);
 CREATE TABLE IF NOT EXISTS network_profiles (
     station_id TEXT NOT NULL, slot INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (station_id, slot));
 """
@@ -132,6 +138,28 @@ class Store:
     def connections_total(self, station_id: str) -> int:
         return self._db.execute('SELECT COUNT(*) FROM connection_log WHERE station_id = ?', (station_id,)).fetchone()[0]
 
+    # -- station-initiated messages ------------------------------------------------------------------
+    def save_message(self, station_id: str, action: str, payload: dict) -> dict:
+        """Keep one message a station sent on its own (camelCase payload); returns it as :meth:`messages` lists it."""
+        message = {'action': action, 'received_at': now_rfc3339(), 'payload': payload}
+        request_id = payload.get('requestId')
+        self._write('INSERT INTO messages (station_id, action, received_at, request_id, doc) VALUES (?, ?, ?, ?, ?)',
+                    (station_id, action, message['received_at'], request_id if isinstance(request_id, int) else None,
+                     json.dumps(payload)))
+        return message
+
+    def messages(self, station_id: str, action: str, since: str | None = None,
+                 request_id: int | None = None) -> list[dict]:
+        """The ``action`` messages of the station received after ``since`` (RFC 3339), oldest first."""
+        sql, params = 'SELECT received_at, doc FROM messages WHERE station_id = ? AND action = ?', [station_id, action]
+        if request_id is not None:
+            sql += ' AND request_id = ?'
+            params.append(request_id)
+        rows = self._db.execute(sql + ' ORDER BY rowid', params)
+        after = _moment(since) if since else None
+        return [{'action': action, 'received_at': received_at, 'payload': json.loads(doc)}
+                for received_at, doc in rows if after is None or _moment(received_at) > after]
+
     # -- events --------------------------------------------------------------------------------------
     def add_event(self, station_id: str, event: dict) -> None:
         self._write('INSERT INTO events (station_id, doc) VALUES (?, ?)', (station_id, json.dumps(event)))
@@ -160,6 +188,11 @@ class Store:
         for slot in lower:
             self._write('DELETE FROM network_profiles WHERE station_id = ? AND slot = ?', (station_id, int(slot)))
         return len(lower)
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace('Z', '+00:00'))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _matches(record: dict, filters: dict[str, str]) -> bool:

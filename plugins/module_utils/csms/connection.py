@@ -1,34 +1,45 @@
 # -*- coding: utf-8 -*-
 # Copyright: evcs.provisioning contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One argspec builder and one factory for the CSMS connection options every station/backend module shares."""
+"""One argspec builder and one factory for the CSMS connection options every station/backend module shares, and the
+one way a stage reports what its backend cannot do."""
 
 from __future__ import annotations
 
 import os
 
-from ansible.module_utils.common.parameters import env_fallback
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import env_fallback, _list_no_log_values
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CapabilityMissing, CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.registry import backend_class, backend_names
 
 _ENV = {
     'csms_url': ('EVCS_CSMS_URL',),
     'csms_token': ('EVCS_CSMS_TOKEN',),
     'csms_ca_path': ('EVCS_CSMS_CA_PATH',),
 }
+_WHERE = {
+    'csms_url': 'the CSMS endpoint (module option csms_url, inventory variable evcs_csms.url or environment variable '
+                'EVCS_CSMS_URL)',
+    'csms_token': 'the CSMS API token (module option csms_token, inventory variable evcs_csms.token or environment '
+                  'variable EVCS_CSMS_TOKEN)',
+}
 
 
 def csms_argument_spec():
     """The CSMS connection options (documented in the ``evcs.provisioning.csms`` doc fragment)."""
+    names = backend_names()
     return dict(
-        csms_backend=dict(type='str', default='reference', choices=['reference']),
+        csms_backend=dict(type='str', default=names[0], choices=names),
         csms_url=dict(type='str'),
         csms_token=dict(type='str', no_log=True),
         csms_ca_path=dict(type='path'),
         csms_validate_certs=dict(type='bool', default=True),
         csms_timeout=dict(type='int', default=30, fallback=(env_fallback, ['EVCS_CSMS_TIMEOUT'])),
         csms_retries=dict(type='int', default=3, fallback=(env_fallback, ['EVCS_CSMS_RETRIES'])),
+        csms_options=dict(type='dict', default={}, no_log=False),
     )
 
 
@@ -50,31 +61,65 @@ def _from_env(params, name):
     return None
 
 
-def csms_backend(params, warn=None):
-    """Build the backend the options name. ``warn`` is called once when TLS verification is switched off."""
-    from ansible_collections.evcs.provisioning.plugins.module_utils.csms.reference import ReferenceCsms
+def backend_options(cls, options, secret=None):
+    """``csms_options`` validated against the backend's own argument spec; its no_log values go to ``secret``."""
+    options = dict(options or {})
+    validation = ArgumentSpecValidator(cls.OPTIONS).validate(options)
+    if secret is not None:
+        for value in _list_no_log_values(cls.OPTIONS, options):
+            secret(value)
+    if validation.error_messages:
+        raise CsmsError('csms_options for backend %s: %s: see the doc fragment evcs.provisioning.csms_%s and '
+                        'docs/BACKENDS.md (inventory: evcs_csms.options)'
+                        % (cls.NAME, '; '.join(validation.error_messages), cls.NAME), kind='config')
+    return validation.validated_parameters
 
-    url = _from_env(params, 'csms_url')
-    token = _from_env(params, 'csms_token')
-    if not url:
-        raise CsmsError('csms_url is not set: give the CSMS REST endpoint (module option csms_url, inventory variable '
-                        'evcs_csms_url or environment variable EVCS_CSMS_URL)', kind='config')
-    if not token:
-        raise CsmsError('csms_token is not set: give the CSMS API token (module option csms_token, inventory variable '
-                        'evcs_csms_token or environment variable EVCS_CSMS_TOKEN)', kind='config')
-    if not params.get('csms_validate_certs', True) and warn is not None:
+
+def csms_backend(params, warn=None, secret=None):
+    """Build the backend ``csms_backend`` names. ``warn`` is called once when TLS verification is switched off or the
+    URL is not https; ``secret`` receives the secret values of the backend's own options (to be masked)."""
+    name = params.get('csms_backend') or backend_names()[0]
+    try:
+        cls = backend_class(name)
+    except KeyError:
+        raise CsmsError('csms_backend %r is not a known CSMS backend: choose one of %s (inventory: evcs_csms.backend)'
+                        % (name, ', '.join(backend_names())), kind='config')
+    resolved = dict(params, csms_url=_from_env(params, 'csms_url'), csms_token=_from_env(params, 'csms_token'),
+                    csms_ca_path=_from_env(params, 'csms_ca_path'))
+    for option in cls.REQUIRES:
+        if not resolved.get(option):
+            raise CsmsError('%s is not set: give %s' % (option, _WHERE.get(option, option)), kind='config')
+    url = resolved.get('csms_url')
+    if url and not resolved.get('csms_validate_certs', True) and warn is not None:
         warn('csms_validate_certs=false: the CSMS certificate at %s is not verified; anyone on the path can read the '
              'API token and impersonate the CSMS: give csms_ca_path (inventory: evcs_csms.ca_path) instead' % url)
-    if not url.lower().startswith('https://') and warn is not None:
+    if url and not url.lower().startswith('https://') and warn is not None:
         warn('csms_url %s is not https: the API token and every station setting cross the network in clear' % url)
-    return ReferenceCsms(url, token, ca_path=_from_env(params, 'csms_ca_path'),
-                         validate_certs=params.get('csms_validate_certs', True),
-                         timeout=params.get('csms_timeout') or 30, retries=params.get('csms_retries', 3))
+    options = backend_options(cls, params.get('csms_options'), secret)
+    return cls.from_params(resolved, options, warn=warn)
 
 
 def task_backend(params, context):
     """The backend for a module run: ``csms_backend`` with a configuration error turned into the task's failure."""
     try:
-        return csms_backend(params, warn=context.warn)
+        return csms_backend(params, warn=context.warn, secret=context.add_secret)
     except CsmsError as exc:
         raise ModuleFailure(str(exc), error=exc.kind)
+
+
+def unverifiable(context, missing, what=None):
+    """Report a :class:`CapabilityMissing` as a warning and in the result's ``unverifiable`` list (which the verify
+    report shows); ``what`` overrides what it names. Returns the line. Never drift, never a failure."""
+    line = missing.describe(what) if what is not None else str(missing)
+    if line not in context.unverifiable:
+        context.unverifiable.append(line)
+        context.warn(line)
+    return line
+
+
+def lacks(backend, capability, context, what):
+    """True (and reported as :func:`unverifiable`) when ``backend`` lacks ``capability``; the stage skips that part."""
+    if backend.has(capability):
+        return False
+    unverifiable(context, CapabilityMissing(backend.NAME, capability, what))
+    return True

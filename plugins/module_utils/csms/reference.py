@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 
+from urllib.parse import quote
+
 try:
     import requests
     HAS_REQUESTS = True
@@ -14,7 +16,7 @@ except ImportError:  # pragma: no cover - reported by the caller
     HAS_REQUESTS = False
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import (
-    CsmsBackend, CsmsError, StationOffline, StationTimeout,
+    CAPABILITIES, CallError, CsmsBackend, CsmsError, StationOffline, StationTimeout, rfc3339,
 )
 
 #: answers that say "try again later": retried with a bounded exponential backoff
@@ -23,10 +25,26 @@ _TRANSIENT_STATUS = (429, 502, 503)
 _MAX_BACKOFF = 8.0
 #: writes that leave the same state when repeated (other writes are not repeated after a timeout)
 _IDEMPOTENT_WRITES = ('PUT', 'DELETE')
+#: the REST collection of each record kind
+_COLLECTIONS = {'station': 'stations', 'site': 'locations', 'tariff': 'tariffs', 'id_token': 'id-tokens'}
+#: the station record field the reference API keeps the local-list memory in
+_LOCAL_LIST = 'local_list'
 
 
 class ReferenceCsms(CsmsBackend):
     """Synchronous REST client; one HTTP session (connection pool) per instance."""
+
+    NAME = 'reference'
+    #: the reference API offers everything the interface names
+    CAPABILITIES = frozenset(CAPABILITIES)
+    OPTIONS = {}
+    REQUIRES = ('csms_url', 'csms_token')
+
+    @classmethod
+    def from_params(cls, params, options, warn=None):
+        return cls(params['csms_url'], params['csms_token'], ca_path=params.get('csms_ca_path'),
+                   validate_certs=params.get('csms_validate_certs', True), timeout=params.get('csms_timeout') or 30,
+                   retries=params.get('csms_retries', 3))
 
     def __init__(self, url, token, ca_path=None, validate_certs=True, timeout=30, retries=3, backoff=0.5):
         if not HAS_REQUESTS:
@@ -123,12 +141,12 @@ class ReferenceCsms(CsmsBackend):
             return {}
         return response.json()
 
-    # -- station plane -----------------------------------------------------------------------------
+    # -- station channel ---------------------------------------------------------------------------------------
     def call(self, station_id, action, payload, timeout=None):
         write = not action.startswith('Get')
         params = {'timeout': timeout} if timeout else None
-        response = self._request('POST', '/api/stations/%s/ocpp/%s' % (station_id, action), json_body=payload,
-                                 params=params, timeout=(timeout or self.timeout) + 5, write=write)
+        response = self._request('POST', '/api/stations/%s/ocpp/%s' % (_segment(station_id), _segment(action)),
+                                 json_body=payload, params=params, timeout=(timeout or self.timeout) + 5, write=write)
         if response.status_code == 409:
             raise StationOffline(station_id, 'station %s is not connected to the CSMS, so %s could not be sent: bring it '
                                  'online (power, network, CSMS URL) and run again' % (station_id, action))
@@ -136,70 +154,96 @@ class ReferenceCsms(CsmsBackend):
             raise StationTimeout(station_id, action)
         if response.status_code == 502:
             code, message, body = self._error(response)
-            raise CsmsError('station %s answered %s with a CALLERROR: %s' % (station_id, action, message),
-                            kind='call_error', status=502, details=body.get('details', {}))
+            raise CallError(station_id, action, 'station %s answered %s with a CALLERROR: %s' % (station_id, action, message),
+                            details=body.get('details', {}))
         return self._json(response, '%s to %s' % (action, station_id)).get('payload', {})
 
+    def now(self):
+        return self._json(self._request('GET', '/api/health'), 'clock').get('time') or super(ReferenceCsms, self).now()
+
+    def messages(self, station_id, action, since=None, request_id=None):
+        params = {'action': action}
+        if since is not None:
+            params['since'] = rfc3339(since)
+        if request_id is not None:
+            params['request_id'] = request_id
+        return self._json(self._request('GET', '/api/stations/%s/messages' % _segment(station_id), params=params),
+                          '%s messages of %s' % (action, station_id)).get('items', [])
+
     def connection(self, station_id):
-        response = self._request('GET', '/api/stations/%s/connection' % station_id)
+        response = self._request('GET', '/api/stations/%s/connection' % _segment(station_id))
         if response.status_code == 404:
             return None
         return self._json(response, 'connection of %s' % station_id)
 
-    def last_csr(self, station_id):
-        response = self._request('GET', '/api/stations/%s/csr' % station_id)
-        if response.status_code == 404:
-            return None
-        return self._json(response, 'CSR of %s' % station_id)
-
-    def charging_profile_report(self, station_id, request_id):
-        return self._json(self._request('GET', '/api/stations/%s/charging-profile-reports/%d' % (station_id, request_id)),
-                          'charging profile report %d of %s' % (request_id, station_id))
-
-    def network_profiles(self, station_id):
-        return self._json(self._request('GET', '/api/stations/%s/network-profiles' % station_id),
+    def sent_network_profiles(self, station_id):
+        return self._json(self._request('GET', '/api/stations/%s/network-profiles' % _segment(station_id)),
                           'network profiles of %s' % station_id)
 
-    # -- backend plane -----------------------------------------------------------------------------
-    def get_record(self, collection, record_id):
-        response = self._request('GET', '/api/%s/%s' % (collection, record_id))
+    # -- registry ----------------------------------------------------------------------------------------------
+    def _record_path(self, kind, record_id=None):
+        try:
+            path = '/api/%s' % _COLLECTIONS[kind]
+        except KeyError:
+            raise CsmsError('%r is not a record kind: use one of %s' % (kind, ', '.join(sorted(_COLLECTIONS))),
+                            kind='invalid_kind')
+        return path if record_id is None else '%s/%s' % (path, _segment(record_id))
+
+    def read_record(self, kind, record_id):
+        response = self._request('GET', self._record_path(kind, record_id))
         if response.status_code == 404:
             return None
-        return self._json(response, 'read of %s/%s' % (collection, record_id))
+        return self._json(response, 'read of %s %s' % (kind, record_id))
 
-    def put_record(self, collection, record_id, record):
-        return self._json(self._request('PUT', '/api/%s/%s' % (collection, record_id), json_body=record, write=True),
-                          'write of %s/%s' % (collection, record_id))
+    def create_record(self, kind, record_id, data):
+        return self._json(self._request('PUT', self._record_path(kind, record_id), json_body=dict(data, id=record_id),
+                                        write=True), 'write of %s %s' % (kind, record_id))
 
-    def patch_record(self, collection, record_id, fields):
-        return self._json(self._request('PATCH', '/api/%s/%s' % (collection, record_id), json_body=fields, write=True),
-                          'update of %s/%s' % (collection, record_id))
+    def update_record(self, kind, record_id, changes):
+        return self._json(self._request('PATCH', self._record_path(kind, record_id), json_body=changes, write=True),
+                          'update of %s %s' % (kind, record_id))
 
-    def delete_record(self, collection, record_id):
-        response = self._request('DELETE', '/api/%s/%s' % (collection, record_id), write=True)
+    def delete_record(self, kind, record_id):
+        response = self._request('DELETE', self._record_path(kind, record_id), write=True)
         if response.status_code == 404:
             return False
-        self._json(response, 'delete of %s/%s' % (collection, record_id))
+        self._json(response, 'delete of %s %s' % (kind, record_id))
         return True
 
-    def list_records(self, collection, **filters):
-        return self._json(self._request('GET', '/api/%s' % collection, params=filters or None),
-                          'list of %s' % collection).get('items', [])
+    def find_records(self, kind, **filters):
+        return self._json(self._request('GET', self._record_path(kind), params=filters or None),
+                          'list of %s records' % kind).get('items', [])
 
-    def set_station_passwords(self, station_id, passwords):
-        return self._json(self._request('PUT', '/api/stations/%s/credentials' % station_id,
-                                        json_body={'passwords': list(passwords)}, write=True),
-                          'credentials of %s' % station_id)
+    def local_list_memory(self, station_id):
+        record = self.read_record('station', station_id)
+        if record is None:
+            raise CsmsError('station %s has no record' % station_id, kind='not_found', status=404)
+        return record.get(_LOCAL_LIST)
+
+    def remember_local_list(self, station_id, memory):
+        self.update_record('station', station_id, {_LOCAL_LIST: memory})
+
+    # -- the station's credential ------------------------------------------------------------------------------
+    def _credentials(self, station_id, suffix=''):
+        return '/api/stations/%s/credentials%s' % (_segment(station_id), suffix)
+
+    def set_station_password(self, station_id, password):
+        self._json(self._request('PUT', self._credentials(station_id), json_body={'passwords': [password]}, write=True),
+                   'credentials of %s' % station_id)
 
     def add_station_password(self, station_id, password):
-        return self._json(self._request('POST', '/api/stations/%s/credentials' % station_id,
-                                        json_body={'password': password}, write=True),
-                          'credentials of %s' % station_id)
+        self._json(self._request('POST', self._credentials(station_id), json_body={'password': password}, write=True),
+                   'credentials of %s' % station_id)
 
     def verify_station_password(self, station_id, password):
-        return bool(self._json(self._request('POST', '/api/stations/%s/credentials/verify' % station_id,
+        return bool(self._json(self._request('POST', self._credentials(station_id, '/verify'),
                                              json_body={'password': password}),
                                'credential check of %s' % station_id).get('valid'))
+
+
+def _segment(value):
+    """``value`` as one URL path segment: every id (station, record, action) that enters a path goes through it."""
+    return quote(str(value), safe='')
 
 
 def _transient(response):

@@ -306,7 +306,8 @@ async def _wait_for(predicate, timeout=5.0):
 
 # -- the tests ------------------------------------------------------------------------------------------------------
 def test_api_needs_the_token_but_health_and_openapi_do_not(csms):
-    assert csms.api('GET', '/api/health', token=None).json() == {'status': 'ok'}
+    health = csms.api('GET', '/api/health', token=None).json()
+    assert health['status'] == 'ok' and health['time'].endswith('Z')
     assert csms.api('GET', '/api/stations', token=None).status_code == 401
     refused = csms.api('GET', '/api/stations', token='wrong')
     assert refused.status_code == 401 and refused.json()['error'] == 'unauthorized'
@@ -570,3 +571,67 @@ def test_charging_profile_reports_and_kept_network_profiles(csms):
     assert kept['ocppCsmsUrl'] == url and kept['apn']['apn'] == 'iot.example' and kept['vpn']['user'] == 'u'
     assert csms.api('DELETE', '/api/stations/CP-CONF2/network-profiles').json() == {'forgotten': 1}
     assert csms.api('GET', '/api/stations/CP-CONF2/network-profiles').json() == {}
+
+
+def test_last_boot_and_connector_status_survive_a_reconnect_and_a_restart(csms):
+    """A station boots after power-up or Reset, not on a reconnect (F06.FR.17): the CSMS keeps what it knew."""
+    csms.api('PUT', '/api/stations/CP-KEEP', json={'status': 'active'})
+
+    async def scenario():
+        url = csms.ws_url(1, 'CP-KEEP')
+        async with station_online(url, 'CP-KEEP', STAGING_PASSWORD) as station:
+            assert await station.boot() == 'Accepted'
+            await station.call(call.StatusNotification(timestamp='2026-12-07T12:00:00.000Z', connector_status='Occupied',
+                                                       evse_id=1, connector_id=1))
+        async with station_online(url, 'CP-KEEP', STAGING_PASSWORD):
+            return (await csms.api_async('GET', '/api/stations/CP-KEEP/connection')).json()
+
+    again = asyncio.run(scenario())
+    assert again['online'] is True and again['connections_total'] == 2
+    assert again['boot']['reason'] == 'PowerUp' and again['boot']['status'] == 'Accepted'
+    assert again['boot']['at'] < again['connected_at'], 'the boot is the one of the first connection'
+    assert again['connectors'] == [{'evse_id': 1, 'connector_id': 1, 'status': 'Occupied',
+                                    'at': '2026-12-07T12:00:00.000Z'}]
+    assert csms.stop() == 0
+    csms.start()
+    kept = csms.api('GET', '/api/stations/CP-KEEP/connection').json()
+    assert kept['online'] is False and kept['boot'] == again['boot'] and kept['connectors'] == again['connectors']
+
+
+def test_station_messages_are_kept_and_listed_by_action_time_and_request_id(csms):
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'CP-MSG')]))
+           .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
+    path = '/api/stations/CP-MSG/messages'
+    assert csms.api('GET', path, params={'action': 'SignCertificate'}).json() == {'items': []}
+    assert csms.api('GET', path).status_code == 400
+    assert csms.api('GET', path, params={'action': 'SignCertificate', 'since': 'yesterday'}).status_code == 400
+
+    async def scenario():
+        async with station_online(csms.ws_url(1, 'CP-MSG'), 'CP-MSG', STAGING_PASSWORD,
+                                  station_class=ConfigurableStation) as station:
+            await station.call(call.SignCertificate(csr=csr, certificate_type='ChargingStationCertificate'))
+            between = (await csms.api_async('GET', '/api/health')).json()['time']
+            await station.call(call.SignCertificate(csr=csr, certificate_type='V2GCertificate'))
+            for request_id in (5, 6):
+                await csms.api_async('POST', '/api/stations/CP-MSG/ocpp/GetChargingProfiles', json={
+                    'requestId': request_id, 'chargingProfile': {'chargingProfilePurpose': 'ChargingStationMaxProfile'}})
+
+            async def both_reports():
+                items = (await csms.api_async('GET', path, params={'action': 'ReportChargingProfiles'})).json()['items']
+                return len(items) == 4
+            await _wait_for(both_reports)
+            return between
+
+    between = asyncio.run(scenario())
+    every = csms.api('GET', path, params={'action': 'SignCertificate'}).json()['items']
+    assert [item['payload']['certificateType'] for item in every] == ['ChargingStationCertificate', 'V2GCertificate']
+    assert every[0]['payload']['csr'] == csr and every[0]['action'] == 'SignCertificate'
+    assert every[0]['received_at'].endswith('Z')
+    later = csms.api('GET', path, params={'action': 'SignCertificate', 'since': between}).json()['items']
+    assert [item['payload']['certificateType'] for item in later] == ['V2GCertificate']
+    sixth = csms.api('GET', path, params={'action': 'ReportChargingProfiles', 'request_id': 6}).json()['items']
+    assert [(item['payload']['requestId'], item['payload']['evseId'], item['payload']['tbc']) for item in sixth] == [
+        (6, 0, True), (6, 1, False)]
+    assert sixth[0]['payload']['chargingProfile'][0]['chargingSchedule'][0]['chargingSchedulePeriod'][0]['limit'] == 32.0
