@@ -120,7 +120,13 @@ def variable_key(component: str, variable: str, component_instance: str | None =
     return key + "/" + variable + (f"[{variable_instance}]" if variable_instance else "")
 
 
+#: the minLimit a station reports for a variable with this validator
+_MIN_LIMITS = {"positive": 1, "non_negative": 0}
+
+
 def _def(component, variable, data_type, mutability, value=None, **extra) -> VariableDef:
+    if extra.get("validator") in _MIN_LIMITS:
+        extra.setdefault("min_limit", _MIN_LIMITS[extra["validator"]])
     return VariableDef(component, variable, data_type, mutability, value, **extra)
 
 
