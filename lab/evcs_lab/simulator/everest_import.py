@@ -14,14 +14,16 @@ import json
 import sys
 from pathlib import Path
 
+import yaml
+
 OUT = Path(__file__).parent / "models" / "everest.json"
 COLLECTION_MODEL = Path(__file__).resolve().parents[3] / "station_models" / "everest.yml"
 #: the collection model's own part (what the libocpp files do not say)
 MODEL_HEADER = """\
 # Station model: OCPP 2.0.1 stations running EVerest (libocpp). Such stations report their maker's vendor and model
 # name, so select this file with evcs_station.station_model (or the site's evcs_site.station_model): everest.
-# `variables` is derived from the public EVerest libocpp device-model configuration ({source}) by
-# lab/evcs_lab/simulator/everest_import.py; what else is here follows from it:
+# `variables` is derived from the public EVerest libocpp device-model configuration by
+# lab/evcs_lab/simulator/everest_import.py (source below); what else is here follows from it:
 # - slots 1-2 (NetworkConfigurationPriority valuesList "1,2");
 # - OCPPCommCtrlr.MessageTimeout is ReadOnly: it comes from the network connection profile (messageTimeout);
 # - ClockCtrlr.NtpServerUri is one variable, without instances;
@@ -83,19 +85,31 @@ def derive(config: Path, commit: str) -> dict:
 
 
 def collection_model(document: dict) -> str:
-    """The collection's model file: the header above, then one capability line per variable."""
-    lines = [MODEL_HEADER.format(source=document["source"]), "variables:"]
+    """The collection's model file: the header above, then one capability entry per variable (values lists as lists)."""
     keys = ("component", "variable", "instance", "mutability", "data_type", "values_list", "unit", "min_limit",
             "max_limit")
-    seen = set()
+    seen, entries = set(), []
     for row in document["variables"]:
         entry = {key: row[key] for key in keys if row.get(key) is not None}
+        if "values_list" in entry:
+            entry["values_list"] = entry["values_list"].split(",")
         marker = (entry["component"], entry["variable"], entry.get("instance"))
-        if marker in seen:
+        if marker not in seen:
+            seen.add(marker)
+            entries.append(entry)
+    lines = ["variables:"]
+    for entry in entries:
+        values = entry.pop("values_list", None)
+        flow = "  - " + yaml.safe_dump(entry, default_flow_style=True, sort_keys=False, width=1000).strip()
+        if values is None and len(flow) <= 150:
+            lines.append(flow)
             continue
-        seen.add(marker)
-        lines.append("  - " + json.dumps(entry, sort_keys=False))
-    return "\n".join(lines) + "\n"
+        block = yaml.safe_dump(entry, default_flow_style=False, sort_keys=False, width=1000).strip().splitlines()
+        lines += ["  - " + block[0]] + ["    " + line for line in block[1:]]
+        if values is not None:
+            lines += ["    values_list:"] + ["      - " + yaml.safe_dump(value).strip().removesuffix("...").strip()
+                                             for value in values]
+    return MODEL_HEADER.format(source=document["source"]) + "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> int:

@@ -122,6 +122,8 @@ def _from_model_rows(rows):
         key = capability_key(row['component'], row.get('component_instance'), row['variable'], row.get('instance'))
         entry = dict((field, row[field]) for field in ('mutability', 'data_type', 'values_list', 'unit', 'min_limit',
                                                        'max_limit') if row.get(field) is not None)
+        if isinstance(entry.get('values_list'), list):
+            entry['values_list'] = ','.join(str(value) for value in entry['values_list'])
         entry.setdefault('mutability', 'ReadWrite')
         entry.setdefault('data_type', 'string')
         variables[key] = entry
