@@ -216,9 +216,8 @@ def value_problem(entry, text):
     else:
         return None
     if low is not None and measure < Decimal(str(low)) or high is not None and measure > Decimal(str(high)):
-        return ('is out of range: its %s must be between %s and %s' % (what, low if low is not None else '-',
-                                                                      high if high is not None else '-'),
-                'give a %s within that range' % what)
+        bounds = (what, '-' if low is None else low, '-' if high is None else high)
+        return 'is out of range: its %s must be between %s and %s' % bounds, 'give a %s within that range' % what
     return None
 
 

@@ -276,9 +276,3 @@ def network_variables(settings, model):
             items.append({'component': {'name': 'ClockCtrlr'}, 'variable': {'name': 'NtpServerUri'},
                           'value': settings['ntp'][0]})
     return items
-
-
-
-
-def ocpp_interface(model, mode):
-    return model['ocpp_interfaces'].get(mode or 'ethernet', 'Wired0')
