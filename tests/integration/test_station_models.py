@@ -175,3 +175,28 @@ def test_a_declared_variable_the_station_would_refuse_is_refused_before_any_writ
     assert f"{station_id}: {fragment}" in output, output[-4000:]
     assert not ocpp_writes(lab.csms.stats(), station_id), lab.csms.stats()
     assert _variable(lab.sim.station(station_id), "OCPPCommCtrlr", "HeartbeatInterval") == heartbeat
+
+
+def test_vpn_and_sim_pin_reach_the_station_and_a_rerun_changes_nothing(provisioned):
+    """SetNetworkProfile carries every standardized field the inventory declares: the VPN and the SIM PIN were
+    validated and then dropped before."""
+    lab, station_id = provisioned, "LAB-CP-0004"
+    secrets = {"vpn": "vpn-pass-S3CRET", "key": "vpn-key-S3CRET", "pin": "90817263"}
+    network = {"ntp": ["pool.ntp.org"], "cellular": {"pin": secrets["pin"], "preferred_network": "26201"},
+               "vpn": {"enabled": True, "type": "IKEv2", "server": "vpn.lab.example", "username": "lab-vpn",
+                       "group": "chargers", "password": secrets["vpn"], "key": secrets["key"]}}
+    extra = {"evcs_targets": station_id, "evcs_network": network}
+    rc, output, recap = _run(lab, extra_vars=extra)
+    assert rc == 0 and recap[station_id]["changed"] > 0, output[-6000:]
+    station = lab.sim.station(station_id)
+    slot = station["network_profiles"][str(station["slot"])]
+    assert slot["vpn"] == {"server": "vpn.lab.example", "user": "lab-vpn", "group": "chargers",
+                           "password": secrets["vpn"], "key": secrets["key"], "type": "IKEv2"}
+    assert slot["apn"]["simPin"] == 90817263 and slot["apn"]["preferredNetwork"] == "26201"
+    assert slot["apn"]["apn"] == "iot.lab.example" and station["security_profile"] == 1
+    rc, output2, recap = _run(lab, extra_vars=extra)
+    assert rc == 0 and recap[station_id]["changed"] == 0, output2[-4000:]
+    rc, output3, _recap = _run(lab, "playbooks/verify.yml", extra_vars=extra)
+    assert rc == 0, output3[-4000:]
+    for secret in secrets.values():
+        assert secret not in output + output2 + output3
