@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 REPORT_PART_SIZE_KEY = variable_key("DeviceDataCtrlr", "ItemsPerMessage", variable_instance="GetReport")
 TRIGGERS = ("SignChargingStationCertificate", "BootNotification", "StatusNotification", "Heartbeat")
+#: seconds between a Reset's answer and the reboot
+RESET_GRACE = 0.3
 
 
 def _attribute_type(item: dict) -> str:
@@ -42,9 +44,13 @@ class StationProtocol(ChargePoint):
         self.state = station.state
 
     async def _handle_call(self, msg):
-        delay = self.station.faults.get("response_delay") or 0
+        delay = float(self.station.faults.get("response_delay") or 0)
+        if msg.action == Action.reset and (msg.payload or {}).get("evseId") is None:
+            # the station decides on receipt and reboots even when its answer never reaches the CSMS (a dropped
+            # connection): the reboot runs apart from this connection, once the answer had its chance to go out
+            self.station.reboot_after(delay + RESET_GRACE)
         if delay:
-            await asyncio.sleep(float(delay))
+            await asyncio.sleep(delay)
         return await super()._handle_call(msg)
 
     def _check_items(self, items: list, message: str) -> None:
@@ -156,11 +162,6 @@ class StationProtocol(ChargePoint):
     @on(Action.reset)
     def on_reset(self, type: str, evse_id: int | None = None, **_):  # noqa: A002 (schema name)
         return call_result.Reset(status="Accepted")
-
-    @after(Action.reset)
-    async def after_reset(self, type: str, evse_id: int | None = None, **_):  # noqa: A002
-        if evse_id is None:
-            await self.station.reboot()
 
     @on(Action.change_availability)
     def on_change_availability(self, operational_status: str, evse: dict | None = None, **_):

@@ -43,6 +43,7 @@ class SimStation:
         self._boot_trigger = asyncio.Event()
         self._held_after_reset = False
         self._task: asyncio.Task | None = None
+        self._reboot_task: asyncio.Task | None = None
 
     @property
     def station_id(self) -> str:
@@ -91,6 +92,13 @@ class SimStation:
         self.state.save()
         self._held_after_reset = bool(self.faults.get("no_reconnect_after_reset"))
         await self._disconnect()
+
+    def reboot_after(self, delay: float) -> None:
+        """Reboot in ``delay`` seconds, whatever happens to the connection the Reset came on."""
+        async def _later() -> None:
+            await asyncio.sleep(delay)
+            await self.reboot()
+        self._reboot_task = asyncio.create_task(_later(), name=f"reboot-{self.station_id}")
 
     async def factory_reset(self, definition: dict) -> None:
         await self.stop()
