@@ -66,12 +66,21 @@ def site_vars(index: int, station_count: int) -> dict:
     }
 
 
+def _iccid(body: str) -> str:
+    """``body`` completed with its Luhn check digit (ITU-T E.118), as a real SIM's ICCID is."""
+    total = 0
+    for index, char in enumerate(reversed(body)):
+        digit = int(char) * (2 if index % 2 == 0 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return body + str((10 - total % 10) % 10)
+
+
 def _network(number: int) -> dict:
     if number % _WIFI_EVERY == 0:
         return {"mode": "wifi", "addressing": "dhcp", "wifi": {"ssid": "bench-depot", "passphrase": "bench-wifi-passphrase"}}
     if number % _CELLULAR_EVERY == 0:
         return {"mode": "cellular", "addressing": "dhcp",
-                "cellular": {"apn": "iot.example", "iccid": f"894900000000{number:07d}"}}
+                "cellular": {"apn": "iot.example", "iccid": _iccid(f"89490000000{number:07d}")}}
     return {"mode": "ethernet", "addressing": "dhcp"}
 
 

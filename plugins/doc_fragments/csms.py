@@ -84,7 +84,9 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or would have changed in check mode), only for what the module manages.
   action:
-    description: Runs on the controller as an action plugin; the module file documents it and can also run on a target.
+    description:
+      - Runs on the controller as an action plugin; it never runs on a target host.
+      - The module file holds its documentation only, as community.crypto does for controller-side work.
     support: full
   idempotent:
     description: When run twice in a row with the same arguments, the second run reports no change and sends no write.

@@ -68,14 +68,13 @@ from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseFileInventoryPlugin, Constructable
 
+from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connector_types import CONNECTOR_TYPES
+
 REQUIRED_COLUMNS = ('station_id', 'serial_number', 'site', 'vendor', 'model', 'connectors')
 OPTIONAL_COLUMNS = ('environment', 'firmware_version', 'phases', 'max_current_a', 'voltage_v', 'security_profile',
                     'network_mode', 'iccid', 'apn', 'tariff_id', 'access', 'firmware_channel', 'installer',
                     'installation_date', 'warranty_start', 'state')
-CONNECTOR_TYPES = ('cCCS1', 'cCCS2', 'cG105', 'cTesla', 'cType1', 'cType2', 's309-1P-16A', 's309-1P-32A',
-                   's309-3P-16A', 's309-3P-32A', 'sBS1361', 'sCEE-7-7', 'sType2', 'sType3', 'Other1PhMax16A',
-                   'Other1PhOver16A', 'Other3Ph', 'Pan', 'wInductive', 'wResonant', 'Undetermined', 'Unknown')
-_STATION_ID = re.compile(r'^[A-Za-z0-9._-]{1,36}$')
+_STATION_ID = re.compile(r'^(?!\.)(?!.*\.\.)[A-Za-z0-9._-]{1,36}$')
 _SITE_ID = re.compile(r'^[a-z0-9][a-z0-9-]*$')
 _ISO_DATE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 _CHOICES = {
@@ -191,7 +190,7 @@ def _charger(row_number, row):
         if not row.get(column):
             raise CsvError(row_number, column, 'the cell is empty: %s is required' % column)
     _check(row_number, 'station_id', _STATION_ID.match(row['station_id']),
-           '%r is not a station id: use 1 to 36 of A-Z a-z 0-9 . _ -' % row['station_id'])
+           '%r is not a station id: use 1 to 36 of A-Z a-z 0-9 . _ -, not starting with "." and without ".."' % row['station_id'])
     _check(row_number, 'site', _SITE_ID.match(row['site']),
            '%r is not a site id: use lowercase letters, digits and -' % row['site'])
     for column, choices in _CHOICES.items():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import re
+import unicodedata
 
 try:
     import netaddr
@@ -338,13 +339,28 @@ def _text_problem(value, field):
 
 
 def injection_problem(value):
-    """Control characters or template/shell metacharacters that have no business in inventory text."""
+    """Control characters, invisible format characters or template/shell metacharacters that have no business in
+    inventory text."""
     if _CONTROL.search(value):
         return 'contains a control character', 'remove line breaks, tabs and other control characters'
+    hidden = invisible_characters(value)
+    if hidden:
+        return ('contains the invisible character(s) %s (they make a name read differently from what it is)' % ', '.join(hidden),
+                'retype the value without them (copying from documents or chat often brings them in)')
     for token in _TEMPLATE_OR_SHELL:
         if token in value:
             return 'contains %r (template or shell syntax)' % token, 'remove it: inventory text is never executed or templated'
     return None
+
+
+def invisible_characters(value):
+    """The code points of ``value`` that render as nothing or reorder text: Unicode format characters (bidi overrides such
+    as U+202E, zero-width spaces and joiners, the BOM), private-use and unassigned code points, as ``U+XXXX``."""
+    found = []
+    for char in value:
+        if unicodedata.category(char) in ('Cf', 'Co', 'Cs', 'Cn') and 'U+%04X' % ord(char) not in found:
+            found.append('U+%04X' % ord(char))
+    return found
 
 
 def no_semicolon(value):

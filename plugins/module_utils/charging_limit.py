@@ -6,7 +6,7 @@
 The station's capability is read first (SmartChargingCtrlr.Enabled and RateUnit). Then the station's real
 ChargingStationMaxProfile is read back as OCPP intends: GetChargingProfiles(requestId, purpose
 ChargingStationMaxProfile, EVSE 0) is answered NoProfiles (none) or Accepted, and the profiles follow in
-ReportChargingProfiles messages that the CSMS collects by requestId (``CsmsBackend.charging_profile_report``).
+ReportChargingProfiles messages the station sends for that requestId (``CsmsBackend.wait_for_message``).
 The profile at the desired stack level is compared with the desired one; a profile changed on the station
 behind the collection's back is found and set again.
 """
@@ -19,7 +19,7 @@ from datetime import datetime
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError, StationTimeout
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    task_backend, station_argument_spec,
+    lacks, task_backend, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, normalise, normalise_item, variable_key,
@@ -116,13 +116,20 @@ def _wait_for_report(backend, station_id, request_id, wait):
     return {'complete': True, 'reports': [message['payload'] for message in messages]}
 
 
-def station_max_profiles(session, backend, wait=REPORT_WAIT):
-    """The ChargingStationMaxProfiles the station holds (EVSE 0), as it reports them: a list of chargingProfile dicts."""
+def station_max_profiles(session, backend, wait=REPORT_WAIT, context=None):
+    """The ChargingStationMaxProfiles the station holds (EVSE 0), as it reports them: a list of chargingProfile dicts.
+
+    None when the station holds some but the backend cannot show its reports (no ``station_messages``): reported
+    through ``context`` as not verifiable (without a context, CapabilityMissing is raised)."""
     request_id = random.randint(1, 2 ** 31 - 1)
     answer = session.call('GetChargingProfiles', {
         'requestId': request_id, 'evseId': 0, 'chargingProfile': {'chargingProfilePurpose': PURPOSE}})
     if answer.get('status') != 'Accepted':
         return []
+    what = 'the ChargingStationMaxProfile station %s holds' % session.station_id
+    if context is not None and lacks(backend, 'station_messages', context, what):
+        return None
+    backend.require('station_messages', what)
     report = _wait_for_report(backend, session.station_id, request_id, wait)
     return [profile for part in report.get('reports', []) if part.get('evseId', 0) == 0
             for profile in part.get('chargingProfile') or [] if profile.get('chargingProfilePurpose') == PURPOSE]
@@ -199,8 +206,9 @@ def run_charging_limit(params, context):
     payload = profile_payload(params, unit, limit)
     desired = profile_view(payload['chargingProfile'])
 
-    current = profile_view(_at_stack_level(station_max_profiles(session, backend), params['stack_level']))
-    changed = current != desired
+    held = station_max_profiles(session, backend, context=context)
+    current = profile_view(_at_stack_level(held, params['stack_level'])) if held is not None else None
+    changed = held is not None and current != desired
     if changed and not context.check_mode:
         _send(session, payload)
     outcome = {

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: evcs.provisioning contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What a module's logic needs from its caller, whether an action plugin or AnsibleModule runs it."""
+"""What a module's logic needs from its caller, the action plugin that runs it on the controller."""
 
 from __future__ import annotations
 
@@ -35,27 +35,3 @@ class RunContext(object):
         """Mask ``value`` wherever it would appear in the result."""
         if value:
             self.no_log_values.add(str(value))
-
-
-def run_module(argument_spec, run, **kwargs):
-    """Run ``run(params, context)`` as a classic module on a target (the action plugin does the same in-process)."""
-    from ansible.module_utils.basic import AnsibleModule
-
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **kwargs)
-    context = RunContext(check_mode=module.check_mode, diff=module._diff, host=None)
-    try:
-        outcome = run(module.params, context)
-    except ModuleFailure as failure:
-        for value in context.no_log_values:
-            module.no_log_values.add(value)
-        module.fail_json(msg=str(failure), **failure.details)
-    for value in context.no_log_values:
-        module.no_log_values.add(value)
-    if not module._diff:
-        outcome.pop('diff', None)
-    for message in context.warnings:
-        module.warn(message)
-    if context.unverifiable:
-        outcome['unverifiable'] = list(context.unverifiable)
-    outcome.setdefault('changed', False)
-    module.exit_json(**outcome)

@@ -27,12 +27,20 @@ connection settings, secrets included). ``public_station(station)`` is the same 
 from __future__ import annotations
 
 import copy
+import datetime
+import difflib
 
 from ansible_collections.evcs.provisioning.plugins.module_utils._validation import (
     INVALID, MASK, MAX_TEXT, Checker, Field, Report, closest, gateway_problem, hostname_problem, interface_problem,
     ip_address_problem, no_semicolon, pattern_check, plain, secret_values, strip_secrets,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.registry import backend_names
+from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connector_types import (
+    CONNECTOR_TYPES, MAX_AC_PHASE_VOLTAGE, current_kind,
+)
+from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import OCPP_DEFAULTS, OCPP_SETTINGS
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.monitoring import MONITOR_TYPES
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.models import (
     ModelError, available_models, load_model, model_name, unmapped_settings,
 )
@@ -50,50 +58,50 @@ except ImportError:  # pragma: no cover - Python < 3.9 on a target
 
 ENVIRONMENTS = ('lab', 'test', 'production')
 
-#: OCPP 2.0.1 ConnectorEnumType
-CONNECTOR_TYPES = (
-    'cCCS1', 'cCCS2', 'cG105', 'cTesla', 'cType1', 'cType2', 's309-1P-16A', 's309-1P-32A', 's309-3P-16A',
-    's309-3P-32A', 'sBS1361', 'sCEE-7-7', 'sType2', 'sType3', 'Other1PhMax16A', 'Other1PhOver16A', 'Other3Ph',
-    'Pan', 'wInductive', 'wResonant', 'Undetermined', 'Unknown',
-)
-#: OCPP 2.0.1 MeasurandEnumType
-MEASURANDS = (
-    'Current.Export', 'Current.Import', 'Current.Offered', 'Energy.Active.Export.Register',
-    'Energy.Active.Import.Register', 'Energy.Reactive.Export.Register', 'Energy.Reactive.Import.Register',
-    'Energy.Active.Export.Interval', 'Energy.Active.Import.Interval', 'Energy.Active.Net',
-    'Energy.Reactive.Export.Interval', 'Energy.Reactive.Import.Interval', 'Energy.Reactive.Net',
-    'Energy.Apparent.Net', 'Energy.Apparent.Import', 'Energy.Apparent.Export', 'Frequency', 'Power.Active.Export',
-    'Power.Active.Import', 'Power.Factor', 'Power.Offered', 'Power.Reactive.Export', 'Power.Reactive.Import',
-    'SoC', 'Voltage',
-)
 ID_TOKEN_TYPES = ('Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress', 'NoAuthorization')
 AUTHORIZATION_STATUSES = ('Accepted', 'Blocked', 'ConcurrentTx', 'Expired', 'Invalid', 'NoCredit',
                           'NotAllowedTypeEVSE', 'NotAtThisLocation', 'NotAtThisTime', 'Unknown')
 VPN_TYPES = ('IKEv2', 'IPSec', 'L2TP', 'PPTP')
 
-OCPP_DEFAULTS = {
-    'heartbeat_interval': 300,
-    'offline_threshold': 60,
-    'message_timeout': 30,
-    'sampled_measurands': ['Energy.Active.Import.Register', 'Power.Active.Import'],
-    'sampled_interval': 60,
-    'authorize_remote_start': True,
-    'local_authorize_offline': True,
-}
 NETWORK_DEFAULTS = {'mode': 'ethernet', 'addressing': 'dhcp'}
 
-_STATION_ID = pattern_check(r'^[A-Za-z0-9._-]{1,36}$', 'is not a valid station id',
-                            'use 1..36 characters from A-Z a-z 0-9 . _ - (it becomes the certificate CN and the URL path)')
+_STATION_ID = pattern_check(r'^(?!\.)(?!.*\.\.)[A-Za-z0-9._-]{1,36}$', 'is not a valid station id',
+                            'use 1..36 characters from A-Z a-z 0-9 . _ -, not starting with "." and without ".." '
+                            '(it becomes the certificate CN, a URL path segment and a Vault KV path)')
 _SERIAL = pattern_check(r'^[A-Za-z0-9._/-]{1,25}$', 'is not a valid serial number',
                         'use 1..25 characters from A-Z a-z 0-9 . _ / - (OCPP serialNumber is string[0..25])')
 _SITE_ID = pattern_check(r'^[a-z0-9](?:[a-z0-9-]{0,34}[a-z0-9])?$', 'is not a valid site id',
                          'use 1..36 lowercase letters, digits and "-", not starting or ending with "-"')
 _ICCID = pattern_check(r'^[0-9]{19,20}$', 'is not a valid ICCID', 'give the SIM\'s 19 or 20 digits, in quotes')
+#: 3GPP TS 23.003 9.1: an APN is at most 100 octets
+APN_MAX_LENGTH = 100
+
+
+def _luhn_ok(digits):
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if index % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def _iccid_check_digit(value):
+    """ITU-T E.118: the last digit of an ICCID is a Luhn check digit over the others."""
+    if _luhn_ok(value):
+        return None
+    return ('fails the Luhn check of its last digit (ITU-T E.118)',
+            'copy the ICCID again from the SIM card or its carrier: one digit is wrong or two are swapped')
+
+
 _COUNTRY = pattern_check(r'^[A-Z]{2}$', 'is not an ISO 3166-1 alpha-2 country code', 'write two capital letters, e.g. DE')
 _CURRENCY = pattern_check(r'^[A-Z]{3}$', 'is not an ISO 4217 currency code', 'write three capital letters, e.g. EUR')
 _PKI_ROLE = pattern_check(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', 'is not a PKI role name',
                           'give the name of a PKI role of evcs_vault.pki_mount that issues this organization as the '
                           'subject O (letters, digits, ".", "_", "-")')
+_OCPP_NAME = pattern_check(r'^[A-Za-z0-9*_.:+|@-]{1,50}$', 'is not an OCPP identifier',
+                           'use the component or variable name as the station reports it (letters, digits, . _ - * : + | @)')
 _TOKEN_NAME = pattern_check(r'^[a-z0-9][a-z0-9_-]{0,63}$', 'is not a valid name',
                             'use lowercase letters, digits, "_" and "-"')
 
@@ -180,11 +188,11 @@ NETWORK_FIELDS = {
     'ntp': _list(_text(max_len=253, checks=(hostname_problem,))),
     'wifi': _dict({'ssid': _text(max_len=32, required=True), 'passphrase': _secret(required=True, checks=(_passphrase_length,))}),
     'cellular': _dict({
-        'apn': _text(max_len=512, checks=(hostname_problem,)),
+        'apn': _text(max_len=APN_MAX_LENGTH, checks=(hostname_problem,)),
         'username': _text(max_len=20),
         'password': _secret(max_len=20),
         'pin': _secret(max_len=8, checks=(pattern_check(r'^[0-9]{4,8}$', 'is not a SIM PIN', 'give its 4 to 8 digits, in quotes'),)),
-        'iccid': _text(max_len=20, checks=(_ICCID,)),
+        'iccid': _text(max_len=20, checks=(_ICCID, _iccid_check_digit)),
         'preferred_network': _text(max_len=6, checks=(pattern_check(r'^[0-9]{5,6}$', 'is not a network code',
                                                                     'give the MCC and MNC digits, e.g. 26201'),)),
         'use_only_preferred_network': Field('bool'),
@@ -200,15 +208,31 @@ NETWORK_FIELDS = {
         'key': _secret(max_len=255),
     }),
 }
-OCPP_FIELDS = {
-    'heartbeat_interval': Field('int', required=True, minimum=1, maximum=86400),
-    'offline_threshold': Field('int', required=True, minimum=1, maximum=86400),
-    'message_timeout': Field('int', required=True, minimum=1, maximum=600),
-    'sampled_measurands': _list(Field('str', choices=MEASURANDS), required=True),
-    'sampled_interval': Field('int', required=True, minimum=0, maximum=86400),
-    'authorize_remote_start': Field('bool', required=True),
-    'local_authorize_offline': Field('bool', required=True),
-}
+#: the OCPP settings, from the one table (desired/ocpp_settings.py): a setting with a default is always there
+OCPP_FIELDS = dict(
+    (setting.key, Field(setting.field.kind, required=setting.default is not None, minimum=setting.field.minimum,
+                        maximum=setting.field.maximum, items=setting.field.items, choices=setting.field.choices))
+    for setting in OCPP_SETTINGS)
+#: one variable monitor of the station (OCPP 2.0.1 SetMonitoringDataType); severity 0 (Danger) .. 9 (Debug)
+_MONITOR = _dict({
+    'component': _dict({'name': _text(max_len=50, required=True, checks=(_OCPP_NAME,)), 'instance': _text(max_len=50),
+                        'evse': Field('int', minimum=1), 'connector': Field('int', minimum=1)}, required=True),
+    'variable': _dict({'name': _text(max_len=50, required=True, checks=(_OCPP_NAME,)), 'instance': _text(max_len=50)},
+                      required=True),
+    'type': Field('str', required=True, choices=MONITOR_TYPES),
+    'value': Field('number', required=True),
+    'severity': Field('int', default=5, minimum=0, maximum=9),
+    'transaction': Field('bool', default=False),
+})
+
+
+def _unique_monitors(items):
+    keys = [repr((item.get('component'), item.get('variable'), item.get('type'))) for item in items]
+    if len(set(keys)) != len(keys):
+        return 'declares a monitor of the same type on the same variable twice', 'keep one per component, variable and type'
+    return None
+
+
 STATION_FIELDS = {
     'id': _text(max_len=36, checks=(_STATION_ID,)),
     'serial_number': _text(max_len=25, required=True, checks=(_SERIAL,)),
@@ -224,8 +248,10 @@ STATION_FIELDS = {
     'tariff_id': _text(max_len=36, nullable=True, checks=(_TOKEN_NAME,)),
     'access': Field('str', nullable=True, choices=('public', 'private', 'free')),
     'firmware_channel': Field('str', default='stable', choices=('stable', 'beta', 'pinned')),
-    'monitoring': _dict({'alerts': Field('bool', default=True), 'offline_alert_after_s': Field('int', default=900, minimum=60)}),
-    'asset': _dict({'installer': _name(max_len=100), 'installation_date': Field('date'), 'warranty_start': Field('date')}),
+    'monitoring': _dict({'alerts': Field('bool', default=True), 'offline_alert_after_s': Field('int', default=900, minimum=60),
+                         'monitors': _list(_MONITOR, checks=(_unique_monitors,))}),
+    'asset': _dict({'installer': _name(max_len=100), 'installation_date': Field('date'), 'warranty_start': Field('date'),
+                    'warranty_end': Field('date')}),
     'state': Field('str', default='present', choices=('present', 'absent')),
 }
 SITE_FIELDS = {
@@ -255,9 +281,12 @@ SITE_FIELDS = {
     'station_model': _text(max_len=64),
 }
 CSMS_FIELDS = {
-    'backend': Field('str', default='reference', choices=('reference',)),
+    # the registered backends (csms/registry.py); their own settings go in ``options`` (validated by the backend)
+    'backend': Field('str', default=backend_names()[0], choices=tuple(backend_names())),
+    'options': Field('dict', default={}),
     'url': _text(required=True, checks=(_https_url,)),
-    'token': _secret(required=True),
+    # required by the reference backend (the backend's factory names it when missing); other backends may need none
+    'token': _secret(),
     'ca_path': _text(),
     'validate_certs': Field('bool', default=True),
     'ws_urls': Field('dict', required=True),
@@ -302,8 +331,15 @@ VARIABLES = {
     'evcs_csms': _dict(CSMS_FIELDS, required=True),
     'evcs_vault': _dict(VAULT_FIELDS, required=True),
     'evcs_environment_rules': _dict(RULES_FIELDS, required=True),
+    # the identity role's renewal settings, when the inventory overrides them (roles/identity/defaults)
+    'identity_renew_before': Field('int', minimum=1, maximum=3650, default=None),
+    'identity_ttl': Field('str', max_len=32, default=None),
     'evcs_station_model_dirs': _list(_text(), default=[]),
 }
+#: how close the part after ``evcs_`` must be to a known variable's to count as a typo of it
+_TYPO_RATIO = 0.8
+#: the identity role's default renew_before (days) when the inventory does not set it
+_DEFAULT_RENEW_BEFORE = 30
 
 
 class UnreadableVariable(object):
@@ -323,10 +359,30 @@ def deep_merge(base, override):
     return merged
 
 
+def misspelt_variable(name):
+    """The inventory variable that ``name`` (an ``evcs_*`` name the model does not read) looks like a typo of, or None.
+
+    Only close matches of the part after ``evcs_`` count (``evcs_netwrok``, ``evcs_sites``): the playbooks' own run
+    options (``evcs_batch_size``, ``evcs_move_to_site``, ...) are not typos of inventory variables."""
+    if not name.startswith('evcs_') or name in VARIABLES:
+        return None
+    best, best_ratio = None, _TYPO_RATIO
+    for known in VARIABLES:
+        if known.startswith('evcs_'):
+            ratio = difflib.SequenceMatcher(None, name[5:], known[5:]).ratio()
+            if ratio >= best_ratio:
+                best, best_ratio = known, ratio
+    return best
+
+
 def load_station(host, host_vars):
     """Validate one host's variables into its desired state: ``(station or None, [problem, ...])``."""
+    misspelt = sorted((name, misspelt_variable(name)) for name in host_vars if misspelt_variable(name))
     host_vars = dict((name, _read(host_vars, name)) for name in VARIABLES)
     report = Report(host, secret_values(dict((k, v) for k, v in host_vars.items() if not isinstance(v, UnreadableVariable))))
+    for name, known in misspelt:
+        report.add(name, '<%s>' % name, 'is not an inventory variable, so its settings would be silently ignored',
+                   'did you mean %s? rename the variable (in group_vars or host_vars) to %s' % (known, known))
     for name, value in host_vars.items():
         if isinstance(value, UnreadableVariable):
             report.add(name, '<template>', 'cannot be read: %s' % value.error,
@@ -432,6 +488,13 @@ def public_station(station):
 # -- rules across fields -------------------------------------------------------------------------------------------
 
 def _cross_check(station, values, report):
+    for rule in (_check_evses, _check_network, _check_site_fit, _check_tariff, _check_asset, _check_renewal, _check_csms,
+                 _check_vault, _check_environment):
+        rule(station, values, report)
+
+
+def _is_production(values):
+    return values.get('evcs_environment') == 'production'
     for rule in (_check_evses, _check_station_model, _check_network, _check_site_fit, _check_csms, _check_vault,
                  _check_environment):
         rule(station, values, report)
@@ -471,6 +534,14 @@ def _check_evses(station, values, report):
                 report.add('evcs_station.evses[%d].connectors[%d].max_current_a' % (index, c_index), current,
                            'exceeds the EVSE rating of %s A' % rating,
                            'lower the connector to at most %s A or raise evses[%d].max_current_a' % (rating, index))
+        voltage = evse.get('voltage_v')
+        ac_types = sorted(set(c.get('type') for c in evse.get('connectors', []) if current_kind(c.get('type')) == 'AC'))
+        if ac_types and voltage is not None and voltage > MAX_AC_PHASE_VOLTAGE:
+            report.add('evcs_station.evses[%d].voltage_v' % index, voltage,
+                       'is above %d V, the highest phase-to-neutral voltage of an AC supply, and the EVSE has AC '
+                       'connector(s) (%s)' % (MAX_AC_PHASE_VOLTAGE, ', '.join(ac_types)),
+                       'give the phase-to-neutral voltage (230 in Europe, 120 or 277 in North America); only DC '
+                       'connectors go up to 1000 V')
 
 
 def _check_network(station, values, report):
@@ -520,6 +591,57 @@ def _check_site_fit(station, values, report):
     if limit is not None and cap is not None and limit > cap:
         report.add('evcs_station.load_management.max_current_a', limit, 'exceeds the site cap of %s A' % cap,
                    'lower it to at most %s A' % cap)
+
+
+def _check_tariff(station, values, report):
+    """A station's tariff must be one the collection creates: its site's ``evcs_site.tariff``."""
+    tariff_id = station.get('tariff_id')
+    site = station['site']
+    defined = (site.get('tariff') or {}).get('id')
+    if tariff_id and tariff_id != defined and not report.has('evcs_station.tariff_id') and not report.has('evcs_site.tariff'):
+        report.add('evcs_station.tariff_id', tariff_id,
+                   'is not defined: site %r defines %s, and the collection writes only the tariffs of evcs_site.tariff'
+                   % (site.get('id'), 'the tariff %r' % defined if defined else 'no tariff'),
+                   'define it in evcs_site.tariff of the site group, or remove tariff_id to use the site\'s tariff')
+
+
+def _check_asset(station, values, report):
+    """Warranty dates in order; in production, who installed the charger and when (CSMS asset records, warranty)."""
+    asset = station['asset']
+    path = 'evcs_station.asset'
+    if report.has(path):
+        return
+    installed, start, end = asset.get('installation_date'), asset.get('warranty_start'), asset.get('warranty_end')
+    if installed and start and start < installed:
+        report.add(path + '.warranty_start', start, 'is before the installation date %s' % installed.isoformat(),
+                   'a warranty starts on or after installation: fix warranty_start or installation_date')
+    if start and end and end <= start:
+        report.add(path + '.warranty_end', end, 'is not after warranty_start %s' % start.isoformat(),
+                   'fix warranty_end (or warranty_start) from the warranty document')
+    if _is_production(values) and station.get('state') == 'present':
+        for key in ('installer', 'installation_date', 'warranty_start'):
+            if not asset.get(key) and not report.has('%s.%s' % (path, key)):
+                report.add('%s.%s' % (path, key), asset.get(key), 'is required for a production charger',
+                           'record who installed the charger and when (evcs_station.asset): the CSMS asset record and '
+                           'warranty claims need it')
+
+
+def _check_renewal(station, values, report):
+    """identity_renew_before must be shorter than identity_ttl, or every run re-enrolls every station."""
+    from ansible_collections.evcs.provisioning.plugins.module_utils import x509  # cryptography only when needed
+
+    ttl, renew_before = values.get('identity_ttl'), values.get('identity_renew_before')
+    if not ttl or ttl is INVALID or renew_before is INVALID:
+        return
+    lifetime = x509.vault_duration(ttl)
+    if lifetime is None:
+        report.add('identity_ttl', ttl, 'is not a Vault duration', 'write hours or days, for example 8760h or 365d')
+        return
+    days = renew_before if renew_before is not None else _DEFAULT_RENEW_BEFORE
+    problem = x509.renewal_window_problem(datetime.timedelta(days=days), lifetime)
+    if problem:
+        report.add('identity_renew_before', days, problem,
+                   'give identity_renew_before fewer days than identity_ttl (%s), for example a third of it' % ttl)
 
 
 def _check_csms(station, values, report):
@@ -595,6 +717,15 @@ def check_fleet(stations):
     return problems
 
 
+def _site_group_problems(host, groups):
+    groups = sorted(set(groups or ()))
+    if len(groups) < 2:
+        return []
+    return ['%s: evcs_site = <groups %s>: the charger is in %d site groups, each defining evcs_site; Ansible would take '
+            'the definition of %r alone and the station would move sites in the CSMS; keep each charger in exactly one '
+            'site group (move it with playbooks/move.yml)' % (host, ', '.join(groups), len(groups), groups[-1])]
+
+
 def _duplicates(stations, key, path, fix):
     seen = {}
     for host in sorted(stations):
@@ -659,13 +790,15 @@ def _one_environment(stations):
 
 # -- the whole fleet -------------------------------------------------------------------------------------------------
 
-def check_inventory(data, hosts=None):
-    """Validate ``{host: host_vars}``: returns ``{'stations': {host: station}, 'problems': [...], 'summary': {...}}``."""
+def check_inventory(data, hosts=None, site_groups=None):
+    """Validate ``{host: host_vars}``: returns ``{'stations': {host: station}, 'problems': [...], 'summary': {...}}``.
+    ``site_groups`` (``{host: [group, ...]}``, the groups that define ``evcs_site``) refuses a host in two sites."""
     stations = {}
     problems = []
     for host in (hosts if hosts is not None else sorted(data)):
         station, host_problems = load_station(host, data.get(host) or {})
         problems += host_problems
+        problems += _site_group_problems(host, (site_groups or {}).get(host))
         if station is not None:
             stations[host] = station
     problems += check_fleet(stations)
@@ -708,6 +841,7 @@ def inventory_check_argument_spec():
     return dict(
         hosts=dict(type='list', elements='str'),
         data=dict(type='dict'),
+        site_groups=dict(type='dict'),
     )
 
 
@@ -720,7 +854,7 @@ def run_inventory_check(params, context):
         # a check-mode run (a plan, verify.yml) changes nothing, so production needs no confirmation for it
         data = dict((host, dict(values, evcs_production_confirmed=True)) for host, values in data.items())
     hosts = params.get('hosts')
-    outcome = check_inventory(data, hosts=hosts if hosts is not None else sorted(data))
+    outcome = check_inventory(data, hosts=hosts if hosts is not None else sorted(data), site_groups=params.get('site_groups'))
     stations = dict((host, public_station(station)) for host, station in outcome['stations'].items())
     problems = outcome['problems']
     result = dict(changed=False, stations=stations, problems=problems, summary=outcome['summary'])

@@ -202,6 +202,18 @@ def _wanted(params, pki):
     }
 
 
+def _check_renewal_window(params):
+    """Refuse a renew_before that is not shorter than the lifetime asked for (ttl) before anything is written: every
+    run would re-enroll the station. (Without a ttl the PKI role decides the lifetime; a large renew_before is then
+    how an operator renews ahead of time once.)"""
+    lifetime = certs.vault_duration(params['ttl']) if params.get('ttl') else None
+    problem = certs.renewal_window_problem(datetime.timedelta(days=params['renew_before']), lifetime)
+    if problem:
+        raise ModuleFailure('station %s: renew_before = %s: %s; give renew_before fewer days than ttl %s (identity_renew_before, '
+                            'identity_ttl)' % (params['station_id'], params['renew_before'], problem, params['ttl']),
+                            kind='renewal_window')
+
+
 def _facts(certificate, now):
     return certs.certificate_facts(certificate, now) if certificate is not None else None
 
@@ -394,6 +406,7 @@ def _present_on_station(params, context, pki, now):
     csms = task_backend(params, context)
     held = _held(csms, pki, station_id)
     current = _current(pki, held)
+    _check_renewal_window(params)
     needed, reason = certs.needs_enrollment(current, _wanted(params, pki), now)
     action = ('renewed' if current is not None else 'enrolled') if needed else 'none'
     result = dict(changed=needed, action=action, reason=reason, certificate=_facts(current, now))
@@ -479,6 +492,7 @@ def _in_factory(params, context, pki, now):
     current = _read_existing(paths)
     if current is not None:
         pki.check_revocation(current)
+    _check_renewal_window(params)
     needed, reason = certs.needs_enrollment(current, _wanted(params, pki), now)
     action = ('renewed' if current is not None else 'enrolled') if needed else 'none'
     result = dict(changed=needed, action=action, reason=reason, certificate=_facts(current, now), files=paths)

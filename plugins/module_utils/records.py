@@ -18,12 +18,16 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.context import M
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import (
     RECORD_FIELDS, CapabilityMissing, CsmsError,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connector_types import (
+    CONNECTOR_TYPES, DC_CONNECTOR_TYPES,
+)
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_argument_spec, task_backend, station_argument_spec, unverifiable,
+    csms_argument_spec, lacks, task_backend, station_argument_spec, unverifiable,
 )
 
-#: keys the CSMS manages itself: never compared, never written
-SERVER_KEYS = frozenset(('id', 'created_at', 'updated_at'))
+#: the record's id: never compared, never written as a field (anything else a backend returns beyond the kind's
+#: fields, such as a product's timestamps, is never compared either: only the fields a module names are)
+SERVER_KEYS = frozenset(('id',))
 
 
 def normalise(value, unordered=False):
@@ -80,21 +84,24 @@ def sync_record(backend, kind, record_id, fields, state='present', check_mode=Fa
     Fields the backend does not keep are reported through ``context`` as not verifiable and left out.
     Returns ``{'changed', 'diff', 'record', 'operation'}``; ``operation`` is create, update, delete or none.
     """
+    if context is not None:
+        fields = kept_fields(backend, kind, record_id, fields, context)
+        if fields is None:
+            return dict(changed=False, diff={'before': {}, 'after': {}}, record={}, operation='none')
     current = call_records(backend.read_record, kind, record_id)
     if state == 'absent':
         return remove_record(backend, kind, record_id, current, check_mode)
-    if context is not None:
-        fields = kept_fields(backend, kind, record_id, fields, context)
     return apply_record(backend, kind, record_id, current, fields, check_mode, unordered)
 
 
 def kept_fields(backend, kind, record_id, fields, context):
-    """``fields`` without those the backend does not keep; each one given is reported as not verifiable."""
+    """``fields`` without those the backend does not keep, each one given reported as not verifiable; None (reported)
+    when the backend keeps no records of ``kind``."""
     try:
         kept = backend.record_fields(kind)
     except CapabilityMissing as missing:
         unverifiable(context, missing, '%s %s' % (kind, record_id))
-        return {}
+        return None
     left_out = sorted(key for key, value in fields.items() if value is not None and key not in kept)
     if left_out:
         unverifiable(context, CapabilityMissing(backend.NAME, 'record_fields', reason='it keeps no %s' % ', '.join(left_out)),
@@ -121,7 +128,7 @@ def remove_record(backend, kind, record_id, current, check_mode=False):
         return dict(changed=False, diff={'before': {}, 'after': {}}, record={}, operation='none')
     if not check_mode:
         call_records(backend.delete_record, kind, record_id)
-    before = dict((key, value) for key, value in current.items() if key not in SERVER_KEYS)
+    before = dict((key, value) for key, value in current.items() if key in RECORD_FIELDS.get(kind, ()))
     return dict(changed=True, diff={'before': before, 'after': {}}, record={}, operation='delete')
 
 
@@ -137,6 +144,14 @@ def call_records(method, kind, record_id, *args):
         return method(kind, record_id, *args)
     except CsmsError as exc:
         raise ModuleFailure('CSMS %s record %s: %s' % (kind, record_id, exc), error=exc.kind)
+
+
+def _ask(method, what, *args, **filters):
+    """A read from the backend, its errors as task failures naming ``what`` was read."""
+    try:
+        return method(*args, **filters)
+    except CsmsError as exc:
+        raise ModuleFailure('CSMS: cannot read %s: %s' % (what, exc), error=exc.kind)
 
 
 def record_result(outcome, name):
@@ -163,8 +178,8 @@ class RecordKind(object):
         self.fields = fields
         self.unordered = unordered
 
-    def run(self, params, context, fields=None):
-        backend = task_backend(params, context)
+    def run(self, params, context, fields=None, backend=None):
+        backend = backend or task_backend(params, context)
         if fields is None:
             fields = dict((key, params.get(key)) for key in self.fields)
         outcome = sync_record(backend, self.kind, params[self.id_option], fields, params['state'],
@@ -225,12 +240,7 @@ def run_tariff(params, context):
     return TARIFF.run(params, context)
 
 
-_CONNECTOR_TYPES = ['cCCS1', 'cCCS2', 'cG105', 'cTesla', 'cType1', 'cType2', 's309-1P-16A', 's309-1P-32A',
-                    's309-3P-16A', 's309-3P-32A', 'sBS1361', 'sCEE-7-7', 'sType2', 'sType3', 'Other1PhMax16A',
-                    'Other1PhOver16A', 'Other3Ph', 'Pan', 'wInductive', 'wResonant', 'Undetermined', 'Unknown']
-_DC_CONNECTOR_TYPES = ('cCCS1', 'cCCS2', 'cG105', 'cTesla')
-#: OCPP 2.0.1 ConnectorEnumType: the connector types a station record may name
-CONNECTOR_TYPES = tuple(_CONNECTOR_TYPES)
+_CONNECTOR_TYPES = list(CONNECTOR_TYPES)
 
 
 def station_record_argument_spec():
@@ -283,12 +293,45 @@ def run_station(params, context):
     """The station's CSMS record: registration (possible before its first connection) and its metadata."""
     station_id = params['station_id']
     fields = dict((key, params.get(key)) for key in STATION.fields)
+    backend = task_backend(params, context)
     if params['state'] == 'present':
         if not params.get('serial_number'):
             raise ModuleFailure('station %s: serial_number is missing: the CSMS registers a station by id and serial '
                                 'number; set evcs_station.serial_number' % station_id)
         fields['evses'] = _ordered_evses(station_id, params.get('evses'))
-    return STATION.run(params, context, fields)
+        _check_reported_serial(backend, station_id, params['serial_number'], context)
+        _check_serial_is_free(backend, station_id, params['serial_number'])
+    return STATION.run(params, context, fields, backend=backend)
+
+
+def _check_reported_serial(backend, station_id, serial_number, context):
+    """The serial number the station reported in its last BootNotification must be the inventory's: another one means
+    the wrong box was installed (or the inventory is wrong), and it must not get this station's identity."""
+    if lacks(backend, 'station_status', context, 'the serial number station %s reports' % station_id):
+        return
+    boot = _ask(backend.last_boot, 'the last boot of station %s' % station_id, station_id) or {}
+    reported = (boot.get('charging_station') or {}).get('serialNumber')
+    if reported and reported != serial_number:
+        raise ModuleFailure(
+            'station %s reported serial number %r in its BootNotification of %s, the inventory says %r: the wrong '
+            'charger is installed under this identity, or evcs_station.serial_number is wrong; check the type plate, '
+            'then install the right charger or correct the inventory (nothing was changed)'
+            % (station_id, reported, boot.get('at') or 'its last boot', serial_number),
+            kind='serial_mismatch', reported_serial_number=reported, serial_number=serial_number)
+
+
+def _check_serial_is_free(backend, station_id, serial_number):
+    """One charger, one station record: a serial number registered to another active station is refused."""
+    found = _ask(backend.find_records, 'the stations with serial number %r' % serial_number, 'station',
+                 serial_number=serial_number)
+    others = sorted(record['id'] for record in found if record.get('id') != station_id and record.get('status') != 'retired')
+    if others:
+        raise ModuleFailure(
+            'station %s: serial number %r is already registered in the CSMS to station %s: one charger cannot be two '
+            'stations; correct evcs_station.serial_number from the type plate, or decommission %s first '
+            '(playbooks/decommission.yml) if this charger replaced it (nothing was changed)'
+            % (station_id, serial_number, ', '.join(others), others[0]),
+            kind='serial_in_use', registered_to=others)
 
 
 def _ordered_evses(station_id, evses):
@@ -310,7 +353,7 @@ def _connector_record(evse, connector):
     phases = evse.get('phases')
     record = dict((key, value) for key, value in connector.items() if key != 'max_current_a' and value is not None)
     if not record.get('power_type') and phases:
-        record['power_type'] = 'DC' if connector['type'] in _DC_CONNECTOR_TYPES else 'AC_%d_PHASE' % phases
+        record['power_type'] = 'DC' if connector['type'] in DC_CONNECTOR_TYPES else 'AC_%d_PHASE' % phases
     record.setdefault('max_voltage', evse.get('voltage_v'))
     record.setdefault('max_amperage', connector.get('max_current_a') or evse.get('max_current_a'))
     if record.get('power_type', 'DC') != 'DC' and record['max_voltage'] and record['max_amperage']:

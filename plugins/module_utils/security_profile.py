@@ -71,8 +71,10 @@ def security_profile_argument_spec():
         poll_interval=dict(type='float', default=1.0),
         target_csms=dict(type='dict', options=dict(
             url=dict(type='str', required=True),
-            token=dict(type='str', required=True, no_log=True),
+            token=dict(type='str', no_log=True),
             ca_path=dict(type='path'),
+            backend=dict(type='str'),
+            options=dict(type='dict', no_log=False),
         )),
     )
     return spec
@@ -123,7 +125,10 @@ def _integer(value):
 
 def _target_params(params):
     target = params['target_csms']
-    return dict(params, csms_url=target['url'], csms_token=target['token'], csms_ca_path=target.get('ca_path'))
+    backend = target.get('backend') or params.get('csms_backend')
+    options = target.get('options') if target.get('backend') or target.get('options') is not None else params.get('csms_options')
+    return dict(params, csms_url=target['url'], csms_token=target.get('token'), csms_ca_path=target.get('ca_path'),
+                csms_backend=backend, csms_options=options or {})
 
 
 def _read(function, *args, **kwargs):

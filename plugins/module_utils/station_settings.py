@@ -18,25 +18,16 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.station import models
+from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import OCPP_SETTINGS, with_defaults
 
 #: OCPP 2.0.1 names interfaces Wired0..3 and Wireless0..3: Wi-Fi is the first wireless one, the modem the second
 #: (a station model may say otherwise: ``ocpp_interfaces`` of its model file)
 INTERFACE_OF_MODE = models.DEFAULT_INTERFACES
 
-#: inventory key of the OCPP settings -> (component, variable, instance, value type) of the device model
-OCPP_VARIABLES = (
-    ('heartbeat_interval', 'OCPPCommCtrlr', 'HeartbeatInterval', None, 'integer'),
-    ('offline_threshold', 'OCPPCommCtrlr', 'OfflineThreshold', None, 'integer'),
-    ('sampled_measurands', 'SampledDataCtrlr', 'TxUpdatedMeasurands', None, 'set'),
-    ('sampled_interval', 'SampledDataCtrlr', 'TxUpdatedInterval', None, 'integer'),
-    ('ended_measurands', 'SampledDataCtrlr', 'TxEndedMeasurands', None, 'set'),
-    ('ended_interval', 'SampledDataCtrlr', 'TxEndedInterval', None, 'integer'),
-    ('aligned_measurands', 'AlignedDataCtrlr', 'Measurands', None, 'set'),
-    ('aligned_interval', 'AlignedDataCtrlr', 'Interval', None, 'integer'),
-    ('authorize_remote_start', 'AuthCtrlr', 'AuthorizeRemoteStart', None, 'boolean'),
-    ('local_authorize_offline', 'AuthCtrlr', 'LocalAuthorizeOffline', None, 'boolean'),
-    ('local_pre_authorize', 'AuthCtrlr', 'LocalPreAuthorize', None, 'boolean'),
-)
+#: inventory key of the OCPP settings -> (component, variable, instance, value type) of the device model, from the one
+#: table of OCPP settings
+OCPP_VARIABLES = tuple((setting.key, setting.component, setting.variable, setting.instance, setting.value_type)
+                       for setting in OCPP_SETTINGS if setting.component)
 
 _OCTET = r'(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
 _IPV4 = re.compile(r'^(' + _OCTET + r'\.){3}' + _OCTET + r'$')
@@ -155,8 +146,9 @@ def network_problems(settings, model, station, csms, rules=None):
 
 # -- OCPP and hardware ---------------------------------------------------------------------------------------------
 def ocpp_variables(settings, extra_variables=None):
-    """Device-model variables of the station's OCPP settings (the keys given and not null), then ``extra_variables``
-    as they are: one list, applied in one batched device_model call."""
+    """Device-model variables of the station's OCPP settings (the keys given and not null, over the defaults of the
+    table of OCPP settings), then ``extra_variables`` as they are: one list, applied in one batched device_model call."""
+    settings = with_defaults(settings)
     items = []
     for key, component, variable, instance, kind in OCPP_VARIABLES:
         if settings.get(key) is None:

@@ -18,6 +18,7 @@ try:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509 import ocsp
     from cryptography.x509.oid import NameOID
     HAS_CRYPTOGRAPHY = True
 except ImportError:  # pragma: no cover - reported by the callers
@@ -80,44 +81,28 @@ def _spki_der(public_key):
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def _der_length(data, offset):
-    first = data[offset]
-    if first < 0x80:
-        return first, offset + 1
-    count = first & 0x7f
-    return int.from_bytes(data[offset + 1:offset + 1 + count], 'big'), offset + 1 + count
-
-
-def _public_key_bits(public_key):
-    """The subjectPublicKey BIT STRING contents of the SubjectPublicKeyInfo (what OCSP's issuerKeyHash hashes)."""
-    spki = _spki_der(public_key)
-    _length, algorithm = _der_length(spki, 1)
-    algorithm_length, algorithm_start = _der_length(spki, algorithm + 1)
-    bit_string = algorithm_start + algorithm_length
-    length, start = _der_length(spki, bit_string + 1)
-    return spki[start + 1:start + length]  # the first content byte counts unused bits (0 for keys)
-
-
 def hash_data(certificate, issuer):
     """OCPP CertificateHashDataType of ``certificate`` issued by ``issuer`` (the certificate itself when self-signed).
 
-    ``issuerKeyHash`` is SHA256 over the DER SubjectPublicKeyInfo of the issuer (the project's convention, see
-    DESIGN.md); ``hash_keys`` also accepts the OCSP (RFC 6960) spelling that hashes only the key bits, which some
-    stations use.
+    OCPP takes RFC 6960's CertID: SHA256 over the DER of the issuer's Name and over the issuer's public key (the value
+    of the subjectPublicKey BIT STRING), and the serial number, here in lowercase hex without leading zeros. It is built
+    with cryptography's OCSP request builder, which computes exactly that CertID.
     """
+    request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA256()).build()
     return {
         'hashAlgorithm': 'SHA256',
-        'issuerNameHash': hashlib.sha256(issuer.subject.public_bytes()).hexdigest(),
-        'issuerKeyHash': hashlib.sha256(_spki_der(issuer.public_key())).hexdigest(),
-        'serialNumber': ocpp_serial(certificate.serial_number),
+        'issuerNameHash': request.issuer_name_hash.hex(),
+        'issuerKeyHash': request.issuer_key_hash.hex(),
+        'serialNumber': ocpp_serial(request.serial_number),
     }
 
 
 def hash_keys(certificate, issuer):
-    """Every key (see ``hash_key``) a station may report for ``certificate``: both issuerKeyHash conventions."""
+    """Every key (see ``hash_key``) a station may report for ``certificate``: the RFC 6960 form the collection sends,
+    and the form some stations report, whose issuerKeyHash is taken over the whole DER SubjectPublicKeyInfo."""
     data = hash_data(certificate, issuer)
-    ocsp_style = dict(data, issuerKeyHash=hashlib.sha256(_public_key_bits(issuer.public_key())).hexdigest())
-    return {hash_key(data), hash_key(ocsp_style)}
+    spki_style = dict(data, issuerKeyHash=hashlib.sha256(_spki_der(issuer.public_key())).hexdigest())
+    return {hash_key(data), hash_key(spki_style)}
 
 
 def hash_key(data):
@@ -251,6 +236,30 @@ def _identity_differs(certificate, wanted):
     if issuer is not None and not signed_by(certificate, issuer):
         return 'the issuing CA was rotated: the certificate does not chain to the current issuing CA'
     return None
+
+
+_DURATION_PART = re.compile(r'(\d+)([smhd]?)')
+_DURATION_UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400}
+
+
+def vault_duration(text):
+    """A Vault duration (``720h``, ``30d``, ``1h30m``, ``3600``) as a timedelta, or None when it is not one."""
+    text = str(text).strip()
+    if not text or not re.fullmatch(r'(?:\d+[smhd]?)+', text):
+        return None
+    return datetime.timedelta(seconds=sum(int(number) * _DURATION_UNITS[unit] for number, unit in _DURATION_PART.findall(text)))
+
+
+def renewal_window_problem(renew_before, lifetime):
+    """Why certificates of ``lifetime`` would be renewed on every run with ``renew_before`` (timedeltas), or None."""
+    if lifetime is None or renew_before is None or renew_before < lifetime:
+        return None
+    return ('renew_before (%d days) is not shorter than the certificate lifetime (%s): every run would re-enroll the '
+            'station and write a new certificate and Vault record' % (renew_before.days, _days(lifetime)))
+
+
+def _days(delta):
+    return '%d days' % delta.days if delta.days else '%d hours' % (delta.seconds // 3600)
 
 
 def needs_enrollment(current_cert, wanted, now):

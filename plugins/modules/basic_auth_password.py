@@ -15,6 +15,9 @@ description:
   - The CSMS learns the new password first, so the old and the new one are both accepted; then the station gets it
     (SetVariables SecurityCtrlr.BasicAuthPassword, write-only) and is reset; once the CSMS has seen it reconnect, the old
     password is retired (the CSMS keeps only the new one).
+  - A CSMS backend that keeps one password per station (no C(password_rotation), docs/BACKENDS.md) gets the new one
+    right after the station accepted it, with a warning; one that cannot check a password (no C(password_check))
+    reports a station online with no rotation pending as not verifiable (RV(unverifiable)).
   - While a rotation runs, the old password is kept in Vault as C(<kv_key>_previous); a run that was interrupted is
     finished by the next one.
   - The password never appears in the result, the diff (shown as C((rotated))) or the logs.
@@ -112,17 +115,12 @@ security_profile:
   description: The profile the station reconnected with.
   returned: when the password was changed
   type: int
+unverifiable:
+  description:
+    - "What the CSMS backend in use could not do or check (it lacks a capability, docs/BACKENDS.md), one line each,
+      C(not verifiable with backend <name>: <what>: backend <name> cannot <capability>). Neither drift nor a failure;
+      each line is also a warning, and C(verify.yml) lists them per station."
+  returned: when the backend lacks a capability the task needed
+  type: list
+  elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.basic_auth import (
-    basic_auth_password_argument_spec, run_basic_auth_password,
-)
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-
-
-def main():
-    run_module(basic_auth_password_argument_spec(), run_basic_auth_password)
-
-
-if __name__ == '__main__':
-    main()

@@ -87,16 +87,3 @@ ansible_facts:
       description: The station's C(DeviceDataCtrlr) limits per message type.
       type: dict
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.charging_limit import (
-    charging_limit_argument_spec, run_charging_limit,
-)
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-
-
-def main():
-    run_module(charging_limit_argument_spec(), run_charging_limit)
-
-
-if __name__ == '__main__':
-    main()

@@ -132,8 +132,8 @@ options:
   local_list_version:
     description:
       - The local authorization list version the station must report.
-      - Default is the version M(evcs.provisioning.id_tokens) recorded in the CSMS station record; without either the
-        item is skipped.
+      - Default is the version M(evcs.provisioning.id_tokens) left in the CSMS's memory of the station's local list;
+        without either the item is skipped.
     type: int
   charging_limit:
     description: The station maximum that must be in force. Without it the item is skipped.
@@ -237,16 +237,3 @@ ansible_facts:
       description: The station's C(DeviceDataCtrlr) limits per message type.
       type: dict
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.commissioning import (
-    commissioning_check_argument_spec, run_commissioning_check,
-)
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-
-
-def main():
-    run_module(commissioning_check_argument_spec(), run_commissioning_check)
-
-
-if __name__ == '__main__':
-    main()

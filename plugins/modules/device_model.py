@@ -236,16 +236,3 @@ ansible_facts:
       sample: {station_id: LAB-CP-0001, GetVariables: {ItemsPerMessage: 20, BytesPerMessage: 4000},
                SetVariables: {ItemsPerMessage: 20, BytesPerMessage: 4000}}
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
-    device_model_argument_spec, run_device_model,
-)
-
-
-def main():
-    run_module(device_model_argument_spec(), run_device_model)
-
-
-if __name__ == '__main__':
-    main()

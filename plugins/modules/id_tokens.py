@@ -17,8 +17,10 @@ description:
     or when the station's version is not the one the CSMS remembers; a Differential update of only the added,
     changed and removed entries after that; on VersionMismatch the version is read again and a Full update sent.
     The version advances only when the station answers Accepted. Requests are split to the station's
-    C(LocalAuthListCtrlr.ItemsPerMessage) and C(BytesPerMessage). The applied list is remembered in the station's
-    CSMS record under C(local_list)."
+    C(LocalAuthListCtrlr.ItemsPerMessage) and C(BytesPerMessage). The CSMS remembers the applied list (version,
+    hash, entries) with the station's record."
+  - A CSMS backend without id-token records or without a local list (docs/BACKENDS.md) reports that part as not
+    verifiable (a warning and RV(unverifiable)) and does the rest.
   - Runs on the controller as an action plugin.
 author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
@@ -129,17 +131,12 @@ local_list:
       description: Number of SendLocalList requests sent.
       type: int
   sample: {version: 2, update_type: Differential, messages: 1}
+unverifiable:
+  description:
+    - "What the CSMS backend in use could not do or check (it lacks a capability, docs/BACKENDS.md), one line each,
+      C(not verifiable with backend <name>: <what>: backend <name> cannot <capability>). Neither drift nor a failure;
+      each line is also a warning, and C(verify.yml) lists them per station."
+  returned: when the backend lacks a capability the task needed
+  type: list
+  elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.local_list import (
-    ID_TOKENS_REQUIRED_IF, id_tokens_argument_spec, run_id_tokens,
-)
-
-
-def main():
-    run_module(id_tokens_argument_spec(), run_id_tokens, required_if=ID_TOKENS_REQUIRED_IF)
-
-
-if __name__ == '__main__':
-    main()

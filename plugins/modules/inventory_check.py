@@ -35,7 +35,13 @@ options:
     description:
       - The variables per host, a mapping of host name to a mapping with C(evcs_station), C(evcs_site) and the other
         inventory variables, instead of reading them from the inventory. For tests and data from elsewhere.
-      - Required when the module runs on a target rather than through its action plugin.
+    type: dict
+  site_groups:
+    description:
+      - For each host, the inventory groups whose variables define C(evcs_site). A host in more than one such group is
+        refused, since Ansible would silently take one site's definition (the last group by name) and the station would
+        move sites in the CSMS.
+      - The action plugin fills it from the inventory; give it only together with O(data).
     type: dict
 extends_documentation_fragment:
   - evcs.provisioning.csms.ATTRIBUTES
@@ -113,16 +119,3 @@ summary:
     sites: {lab-depot: {name: Lab depot, stations: 2, evses: 2, connectors: 2, max_current_a: 64, grid_max_current_a: 100}}
     network_modes: {ethernet: 2, wifi: 1, cellular: 1}
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.desired_state import (
-    inventory_check_argument_spec, run_inventory_check,
-)
-
-
-def main():
-    run_module(inventory_check_argument_spec(), run_inventory_check)
-
-
-if __name__ == '__main__':
-    main()

@@ -20,6 +20,10 @@ description:
     every C(SetNetworkProfile) the station accepted, per slot, secrets replaced by salted SHA-256 hashes - and the
     module compares the desired profile with that (secrets by recomputing the hash). No station record is needed.
     A profile sent to the station by other means than this CSMS is not seen.
+  - A CSMS backend that does not remember the profiles (no C(network_profile_memory), docs/BACKENDS.md) leaves a slot
+    the station already lists in its priority alone and reports it as not verifiable (RV(unverifiable)); another slot
+    is sent once. A backend that cannot send C(SetNetworkProfile) reports the slot as not verifiable and sends
+    nothing.
   - The station uses a new profile after a reboot. RV(reboot_required) is true when the slot in use changed or a
     different slot comes first in the priority.
 author: evcs.provisioning contributors (@evcs)
@@ -188,17 +192,12 @@ ansible_facts:
     evcs_device_data_limits:
       description: The station's C(DeviceDataCtrlr) limits per message type.
       type: dict
+unverifiable:
+  description:
+    - "What the CSMS backend in use could not do or check (it lacks a capability, docs/BACKENDS.md), one line each,
+      C(not verifiable with backend <name>: <what>: backend <name> cannot <capability>). Neither drift nor a failure;
+      each line is also a warning, and C(verify.yml) lists them per station."
+  returned: when the backend lacks a capability the task needed
+  type: list
+  elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.network_profile import (
-    network_profile_argument_spec, run_network_profile,
-)
-
-
-def main():
-    run_module(network_profile_argument_spec(), run_network_profile)
-
-
-if __name__ == '__main__':
-    main()

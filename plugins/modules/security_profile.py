@@ -168,16 +168,22 @@ options:
     type: dict
     suboptions:
       url:
-        description: REST endpoint of the target CSMS.
+        description: API endpoint of the target CSMS.
         type: str
         required: true
       token:
-        description: API token of the target CSMS.
+        description: API token of the target CSMS (where its backend needs one).
         type: str
-        required: true
       ca_path:
-        description: CA bundle that verifies the target CSMS REST endpoint.
+        description: CA bundle that verifies the target CSMS API endpoint.
         type: path
+      backend:
+        description: The target CSMS's backend (as O(csms_backend)); default the backend of the current CSMS.
+        type: str
+      options:
+        description: The target backend's own settings (as O(csms_options)); default those of the current CSMS when
+          O(target_csms.backend) is not given.
+        type: dict
 seealso:
   - module: evcs.provisioning.network_profile
   - module: evcs.provisioning.station_certificate
@@ -245,17 +251,12 @@ connection:
   description: The station's connection as the (target) CSMS sees it after the task.
   returned: success
   type: dict
+unverifiable:
+  description:
+    - "What the CSMS backend in use could not do or check (it lacks a capability, docs/BACKENDS.md), one line each,
+      C(not verifiable with backend <name>: <what>: backend <name> cannot <capability>). Neither drift nor a failure;
+      each line is also a warning, and C(verify.yml) lists them per station."
+  returned: when the backend lacks a capability the task needed
+  type: list
+  elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.security_profile import (
-    run_security_profile, security_profile_argument_spec,
-)
-
-
-def main():
-    run_module(security_profile_argument_spec(), run_security_profile)
-
-
-if __name__ == '__main__':
-    main()

@@ -101,15 +101,12 @@ operation:
   returned: always
   type: str
   sample: update
+unverifiable:
+  description:
+    - "What the CSMS backend in use could not do or check (it lacks a capability, docs/BACKENDS.md), one line each,
+      C(not verifiable with backend <name>: <what>: backend <name> cannot <capability>). Neither drift nor a failure;
+      each line is also a warning, and C(verify.yml) lists them per station."
+  returned: when the backend lacks a capability the task needed
+  type: list
+  elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.records import run_site, site_argument_spec
-
-
-def main():
-    run_module(site_argument_spec(), run_site)
-
-
-if __name__ == '__main__':
-    main()

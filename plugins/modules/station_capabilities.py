@@ -200,16 +200,3 @@ ansible_facts:
       description: C(slots), C(rate_units), C(limits), C(station_id), C(station_model).
       type: dict
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.station.capabilities import (
-    run_station_capabilities, station_capabilities_argument_spec,
-)
-
-
-def main():
-    run_module(station_capabilities_argument_spec(), run_station_capabilities)
-
-
-if __name__ == '__main__':
-    main()

@@ -208,16 +208,3 @@ organization_before:
   returned: when it was changed
   type: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.identity import (
-    run_station_certificate, station_certificate_argument_spec,
-)
-
-
-def main():
-    run_module(station_certificate_argument_spec(), run_station_certificate)
-
-
-if __name__ == '__main__':
-    main()

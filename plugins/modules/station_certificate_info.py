@@ -59,16 +59,3 @@ vault_requests:
   type: dict
   sample: {login: 1, list: 0, read: 3, write: 0}
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.identity import (
-    run_station_certificate_info, station_certificate_info_argument_spec,
-)
-
-
-def main():
-    run_module(station_certificate_info_argument_spec(), run_station_certificate_info)
-
-
-if __name__ == '__main__':
-    main()

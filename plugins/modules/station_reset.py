@@ -132,16 +132,3 @@ verified:
   type: list
   elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import (
-    run_station_reset, station_reset_argument_spec,
-)
-
-
-def main():
-    run_module(station_reset_argument_spec(), run_station_reset)
-
-
-if __name__ == '__main__':
-    main()

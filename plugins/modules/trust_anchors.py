@@ -66,16 +66,3 @@ removed:
   type: list
   elements: str
 '''
-
-from ansible_collections.evcs.provisioning.plugins.module_utils.context import run_module
-from ansible_collections.evcs.provisioning.plugins.module_utils.identity import (
-    run_trust_anchors, trust_anchors_argument_spec,
-)
-
-
-def main():
-    run_module(trust_anchors_argument_spec(), run_trust_anchors)
-
-
-if __name__ == '__main__':
-    main()

@@ -5,8 +5,9 @@
 
 Station- and backend-plane modules are API calls made from the controller, so each module has an action
 plugin of the same name that runs its logic in-process (about 13 ms a task instead of about 180 ms for a
-forked module). The module file keeps DOCUMENTATION/EXAMPLES/RETURN and the argument spec, and can still
-run the same logic on a target. Both call one ``run(params, context)`` function in ``module_utils``.
+forked module). The module file holds DOCUMENTATION/EXAMPLES/RETURN only, as community.crypto's module files do for
+controller-side work: there is one execution path, this one, which calls one ``run(params, context)`` function in
+``module_utils`` (``tests/unit/test_module_docs.py`` keeps each module's documented options and its argument spec equal).
 """
 
 from __future__ import annotations

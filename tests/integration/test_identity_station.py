@@ -120,8 +120,19 @@ def test_enroll_then_idempotent(lab, station):
     second = identity.run_station_certificate(_params(lab, station), RunContext())
     assert not second['changed'] and second['serial'] == first['serial']
     assert _signed(lab) == signed
-    renewed = identity.run_station_certificate(_params(lab, station, renew_before=60), RunContext())
+    # renewing ahead of time once: a renew_before beyond the lifetime, the lifetime left to the PKI role
+    renewed = identity.run_station_certificate(_params(lab, station, renew_before=60, ttl=None), RunContext())
     assert renewed['changed'] and renewed['action'] == 'renewed' and renewed['serial'] != first['serial']
+
+
+def test_renew_before_not_shorter_than_the_ttl_is_refused_before_anything_is_signed(lab, station):
+    first = identity.run_station_certificate(_params(lab, station), RunContext())
+    signed = _signed(lab)
+    with pytest.raises(ModuleFailure, match=r'renew_before = 60: renew_before \(60 days\) is not shorter than the '
+                                            r'certificate lifetime \(30 days\)'):
+        identity.run_station_certificate(_params(lab, station, renew_before=60), RunContext())
+    assert _signed(lab) == signed
+    assert identity.run_station_certificate(_params(lab, station), RunContext())['serial'] == first['serial']
 
 
 def test_trust_anchors_installs_once(lab, station):

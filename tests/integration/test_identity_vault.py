@@ -76,11 +76,11 @@ def test_factory_mode_writes_key_once_and_never_returns_it(params, tmp_path):
     assert not second['changed'] and second['action'] == 'none' and second['serial'] == first['serial']
     assert open(key_path).read() == key_text
 
-    checked = identity.run_station_certificate(dict(wanted, renew_before=60), RunContext(check_mode=True))
+    checked = identity.run_station_certificate(dict(wanted, renew_before=60, ttl=None), RunContext(check_mode=True))
     assert checked['changed'] and checked['action'] == 'renewed' and 'renew_before' in checked['reason']
     assert open(key_path).read() == key_text
 
-    renewed = identity.run_station_certificate(dict(wanted, renew_before=60), RunContext())
+    renewed = identity.run_station_certificate(dict(wanted, renew_before=60, ttl=None), RunContext())
     assert renewed['changed'] and renewed['serial'] != first['serial']
 
 

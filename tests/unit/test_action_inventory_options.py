@@ -56,3 +56,12 @@ def test_station_id_falls_back_to_the_hostname_and_an_optional_one_stays_a_choic
     assert _action(station_certificate_argument_spec())._with_inventory_options({}, without_id)["station_id"] == "host-1"
     # id_tokens works on records without a station unless one is named: nothing is filled in
     assert "station_id" not in _action(id_tokens_argument_spec())._with_inventory_options({}, TASK_VARS)
+
+
+def test_the_backend_and_its_options_come_from_evcs_csms():
+    """evcs_csms.backend (validated by the validate role) reaches every module, with evcs_csms.options."""
+    task_vars = dict(TASK_VARS, evcs_csms=dict(TASK_VARS["evcs_csms"], backend="reference", options={"k": "v"}))
+    found = _action(id_tokens_argument_spec())._with_inventory_options({"group": "g"}, task_vars)
+    assert (found["csms_backend"], found["csms_options"]) == ("reference", {"k": "v"})
+    given = _action(id_tokens_argument_spec())._with_inventory_options({"group": "g", "csms_backend": "other"}, task_vars)
+    assert given["csms_backend"] == "other"

@@ -73,3 +73,13 @@ def test_the_action_base_takes_backend_and_options_from_evcs_csms():
     assert INVENTORY_OPTIONS['csms_backend'] == ('evcs_csms', 'backend')
     assert INVENTORY_OPTIONS['csms_options'] == ('evcs_csms', 'options')
     assert (_ROOT / 'docs' / 'BACKENDS.md').is_file()
+
+
+def test_the_verify_report_lists_each_unverifiable_line_once_from_results_and_loop_items():
+    from ansible_collections.evcs.provisioning.plugins.filter.result_unverifiable import result_unverifiable
+    line = 'not verifiable with backend x: slot 1: backend x cannot remember the network connection profiles'
+    host = {'network_connection': {'changed': False, 'unverifiable': [line]},
+            'backend_tokens': {'results': [{'unverifiable': [line, 'other']}, {'changed': True}]},
+            'ocpp_result': 'not a result'}
+    assert result_unverifiable(host, ['network_connection', 'backend_tokens', 'ocpp_result', 'undefined']) == [
+        line, 'other']

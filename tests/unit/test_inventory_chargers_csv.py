@@ -42,7 +42,7 @@ def test_good_file_builds_stations():
     assert first['evses'][1] == {'id': 2, 'phases': 3, 'max_current_a': 32, 'connectors': [
         {'id': 1, 'type': 'cType2', 'format': 'Socket', 'max_current_a': 32}]}
     assert first['asset'] == {'installer': 'ACME', 'installation_date': '2026-01-15'}
-    assert second['network'] == {'mode': 'cellular', 'cellular': {'apn': 'iot.example', 'iccid': '8949000000000000001'}}
+    assert second['network'] == {'mode': 'cellular', 'cellular': {'apn': 'iot.example', 'iccid': '8949000000000000018'}}
     assert second['evses'][0]['max_current_a'] == 125
 
 

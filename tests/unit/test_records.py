@@ -141,3 +141,12 @@ def test_station_refusals_name_station_and_field(monkeypatch):
     doubled['evses'][1]['id'] = 2
     with pytest.raises(ModuleFailure, match=r'station CP-1: evses names id 2 more than once'):
         records.run_station(doubled, RunContext())
+
+
+def test_a_kind_the_backend_does_not_keep_is_reported_and_nothing_is_read_or_written():
+    backend = MemoryCsms(capabilities=set(CAPABILITIES) - {'tariffs'})
+    context = RunContext()
+    outcome = records.sync_record(backend, 'tariff', 't1', {'currency': 'EUR'}, context=context)
+    assert not outcome['changed'] and outcome['operation'] == 'none' and backend.writes == []
+    assert context.unverifiable == ['not verifiable with backend memory: tariff t1: backend memory cannot keep tariff '
+                                    'records']

@@ -118,12 +118,16 @@ def test_network_problems_check_every_profile_url_up_to_the_station_and_the_envi
     assert any("no URL for security profile 3" in p for p in problems)
 
 
-def test_ocpp_variables_leave_out_what_is_not_given_and_append_the_extra_ones():
+def test_ocpp_variables_send_the_defaults_leave_out_what_has_none_and_append_the_extra_ones():
     extra = [{"component": {"name": "TxCtrlr"}, "variable": {"name": "EVConnectionTimeOut"}, "value": 60}]
-    items = ocpp_variables({"heartbeat_interval": 300, "message_timeout": 40, "offline_threshold": None}, extra)
-    # the message timeout is part of the network connection profile (OCPPCommCtrlr.MessageTimeout is ReadOnly)
+    items = ocpp_variables({"heartbeat_interval": 120, "message_timeout": 40, "offline_threshold": None,
+                            "local_pre_authorize": False}, extra)
+    # the message timeout travels in the network connection profile (OCPPCommCtrlr.MessageTimeout is ReadOnly)
     assert [(item["variable"]["name"], item["value"]) for item in items] == [
-        ("HeartbeatInterval", 300), ("EVConnectionTimeOut", 60)]
+        ("HeartbeatInterval", 120), ("OfflineThreshold", 60),
+        ("TxUpdatedMeasurands", ["Energy.Active.Import.Register", "Power.Active.Import"]), ("TxUpdatedInterval", 60),
+        ("AuthorizeRemoteStart", True), ("LocalAuthorizeOffline", True), ("LocalPreAuthorize", False),
+        ("EVConnectionTimeOut", 60)]
 
 
 def test_hardware_variables_and_connectors_of_two_evses():

@@ -104,6 +104,12 @@ class StationSession(ChargePoint):
                                           'tbc': tbc, 'reportData': snake_to_camel_case(report_data or [])})
         return call_result.NotifyReport()
 
+    @on(Action.notify_monitoring_report)
+    def on_notify_monitoring_report(self, request_id, seq_no, generated_at, tbc=False, monitor=None, **_):
+        self._keep(Action.notify_monitoring_report, {'requestId': request_id, 'generatedAt': generated_at, 'seqNo': seq_no,
+                                                     'tbc': tbc, 'monitor': snake_to_camel_case(monitor or [])})
+        return call_result.NotifyMonitoringReport()
+
     @on(Action.report_charging_profiles)
     def on_report_charging_profiles(self, request_id, charging_limit_source, charging_profile, evse_id, tbc=False,
                                     **_):

@@ -1,11 +1,10 @@
 """X.509 work a charging station does itself: key pair and CSR on the station, hash data, chain checks."""
 from __future__ import annotations
 
-import hashlib
-
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
 TRUST_ANCHOR_TYPES = ("CSMSRootCertificate", "ManufacturerRootCertificate", "V2GRootCertificate", "MORootCertificate")
@@ -33,17 +32,17 @@ def _public_key_der(certificate: x509.Certificate) -> bytes:
 
 
 def hash_data(certificate: x509.Certificate, issuer: x509.Certificate | None = None) -> dict:
-    """CertificateHashDataType: SHA256 over the DER of the issuer Name and of the issuer's public key.
-
-    The key hash is taken over the issuer's DER SubjectPublicKeyInfo (DESIGN.md); for a self-signed
+    """CertificateHashDataType as OCPP defines it: RFC 6960's CertID (SHA256 over the DER of the issuer Name and over
+    the issuer's public key BIT STRING value), built by cryptography's OCSP request builder; for a self-signed
     certificate the issuer is the certificate itself. Serial number in lowercase hex, no leading zeros.
     """
     issuer = issuer or certificate
+    request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA256()).build()
     return {
         "hashAlgorithm": "SHA256",
-        "issuerNameHash": hashlib.sha256(certificate.issuer.public_bytes()).hexdigest(),
-        "issuerKeyHash": hashlib.sha256(_public_key_der(issuer)).hexdigest(),
-        "serialNumber": format(certificate.serial_number, "x"),
+        "issuerNameHash": request.issuer_name_hash.hex(),
+        "issuerKeyHash": request.issuer_key_hash.hex(),
+        "serialNumber": format(request.serial_number, "x"),
     }
 
 

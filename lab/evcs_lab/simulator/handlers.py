@@ -15,6 +15,7 @@ from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
 
 from . import certificates
+from .monitoring import MonitoringHandlers
 from .device_model import READ_ONLY, WRITE_ONLY, now_rfc3339, valid_csms_url, variable_key
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def _refs(item: dict) -> tuple[dict, dict]:
     return snake_to_camel_case(item["component"]), snake_to_camel_case(item["variable"])
 
 
-class StationProtocol(ChargePoint):
+class StationProtocol(MonitoringHandlers, ChargePoint):
     """OCPP handlers of one station connection."""
 
     def __init__(self, station: SimStation, connection):
