@@ -450,7 +450,7 @@ def _build(host, values):
         vendor=source.get('vendor'),
         model=source.get('model'),
         firmware_version=source.get('firmware_version'),
-        station_model=None,
+        station_model=source.get('station_model'),
         security_profile=source.get('security_profile'),
         ocpp_endpoint=_ws_url(csms, source.get('security_profile')),
         evses=evses,
@@ -488,16 +488,13 @@ def public_station(station):
 # -- rules across fields -------------------------------------------------------------------------------------------
 
 def _cross_check(station, values, report):
-    for rule in (_check_evses, _check_network, _check_site_fit, _check_tariff, _check_asset, _check_renewal, _check_csms,
-                 _check_vault, _check_environment):
+    for rule in (_check_evses, _check_station_model, _check_network, _check_site_fit, _check_tariff, _check_asset,
+                 _check_renewal, _check_csms, _check_vault, _check_environment):
         rule(station, values, report)
 
 
 def _is_production(values):
     return values.get('evcs_environment') == 'production'
-    for rule in (_check_evses, _check_station_model, _check_network, _check_site_fit, _check_csms, _check_vault,
-                 _check_environment):
-        rule(station, values, report)
 
 
 def _check_station_model(station, values, report):
