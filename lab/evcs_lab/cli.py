@@ -32,11 +32,17 @@ class LabError(RuntimeError):
 
 
 # -- stations ----------------------------------------------------------------------------------------------
+#: every fifth generated station runs the quirky station model (a vendor component for Wi-Fi), the others the spec one
+QUIRKY_EVERY = 5
+
+
 def generated_station(number: int) -> dict:
     """Station ``LAB-CP-<number>`` as in the demo fleet: one EVSE, one Type 2 socket, 32 A, 3 phases."""
+    quirky = number % QUIRKY_EVERY == 0
     return {
         "id": f"LAB-CP-{number:04d}", "serial_number": f"SIM-{number:04d}", "vendor": "EVCS Sim",
-        "model": "SimCharger AC22", "firmware_version": "1.0.0", "site": "lab-depot",
+        "model": "SimCharger Q" if quirky else "SimCharger AC22", "lab_model": "quirky" if quirky else "spec",
+        "firmware_version": "3.2.1" if quirky else "1.0.0", "site": "lab-depot",
         "evses": [{"id": 1, "max_current_a": 32, "phases": 3,
                    "connectors": [{"id": 1, "type": "cType2", "format": "Socket", "max_current_a": 32}]}],
     }
@@ -343,7 +349,8 @@ def status(home=None) -> int:
     items = _sim_stations(control_url) if pids["simulator"] else None
     for item in items or []:
         state = "connected" if item.get("connected") else "disconnected"
-        print(f"  {item['id']:<14} {state:<13} profile {item.get('security_profile')}  slot {item.get('slot')}")
+        print(f"  {item['id']:<14} {state:<13} profile {item.get('security_profile')}  slot {item.get('slot')}"
+              f"  model {item.get('lab_model', 'spec')}")
     all_up = vault_pid and all(pids.values()) and items is not None and all(i.get("connected") for i in items)
     return 0 if all_up else 1
 

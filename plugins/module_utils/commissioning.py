@@ -143,9 +143,27 @@ def _station_reads(params, session):
     if readable:
         reads['variables'] = _guarded(session.get, readable)
     reads['local_list'] = _guarded(session.call, 'GetLocalListVersion', {})
+    if backend.has('station_messages') and params.get('connectors'):
+        reads['connector_status'] = _guarded(_fresh_connector_status, params, session)
     if params.get('charging_limit'):
         reads['charging_profiles'] = _guarded(_max_profile_views, session)
     return reads
+
+
+def _fresh_connector_status(params, session):
+    """Ask the station for each connector's status (TriggerMessage StatusNotification) and wait until the CSMS has it:
+    the status the CSMS kept may be old (a station sends none on a mere reconnect). ``{(evse, connector): status}``."""
+    backend, station_id = session.backend, session.station_id
+    for connector in params['connectors']:
+        since = backend.now()
+        answer = session.call('TriggerMessage', {'requestedMessage': 'StatusNotification',
+                                                 'evse': {'id': connector['evse_id'],
+                                                          'connectorId': connector['connector_id']}})
+        if answer.get('status') != 'Accepted':
+            return {'error': 'the station answered TriggerMessage(StatusNotification) for connector %s/%s with %s' % (
+                connector['evse_id'], connector['connector_id'], answer.get('status'))}
+        backend.wait_for_message(station_id, 'StatusNotification', since, params['network_timeout'])
+    return dict((key, value.get('status')) for key, value in backend.connector_status(station_id).items())
 
 
 def _max_profile_views(session):
@@ -374,6 +392,9 @@ def _check_connectors(params, obs):
     if not _online(connection):
         return SKIP, 'the station is offline'
     reported = dict(((c.get('evse_id'), c.get('connector_id')), c.get('status')) for c in connection.get('connectors') or [])
+    fresh = obs.get('connector_status')
+    if isinstance(fresh, dict) and 'error' not in fresh:
+        reported.update(fresh)
     expected = [(c['evse_id'], c['connector_id']) for c in params.get('connectors') or []] or sorted(reported)
     if not expected:
         return FAIL, 'the station reported no connector status'

@@ -100,7 +100,7 @@ def test_decommission_retires_the_station_once(lab, provisioned):
 
     station = lab.sim.station(STATION)
     assert station["resets"] == resets + 1 and ocpp_writes(lab.csms.stats(), STATION)["Reset"] == 1
-    assert station["slot"] == 0, station["connect_history"][-3:]
+    assert station["slot"] == 1, station["connect_history"][-3:]   # its first configuration slot
     certificates = _vault_certificates(lab)
     assert certificates and all(revoked for _serial, revoked in certificates), certificates
     assert lab.csms.record("stations", STATION)["status"] == "retired"

@@ -66,8 +66,9 @@ def test_verify_names_a_station_whose_csms_connection_was_changed(lab, provision
         _set_network_profile(lab, slot, original)
     assert rc != 0, report
     assert f"{STATION}:" in report and "1 drifted or failed" in report and f"drift on {STATION}" in report, report
-    assert f"slot {slot}.ocppCsmsUrl" in report and wrong_url in report, report
-    assert f"slot {slot}.messageTimeout" in report, report
+    # the security stage compares the connection profile of the slot the station runs on with the inventory's
+    assert "connection_profile.ocppCsmsUrl" in report and wrong_url in report, report
+    assert "connection_profile.messageTimeout" in report, report
 
 
 def test_verify_names_a_station_whose_certificate_is_due(provisioned, run_playbook):
