@@ -41,7 +41,7 @@ def _inventory(directory: Path) -> str:
     shutil.copytree(SOURCE / "group_vars" / "all", directory / "group_vars" / "all")
     shutil.copy(SOURCE / "group_vars" / "lab_depot.yml", directory / "group_vars" / "lab_depot.yml")
     station = yaml.safe_load((SOURCE / "host_vars" / "LAB-CP-0001.yml").read_text())["evcs_station"]
-    station.update(id=STATION, serial_number="SIM-DECOM-1", security_profile=3)
+    station.update(id=STATION, serial_number=f"SN-{STATION}", security_profile=3)
     (directory / "host_vars").mkdir()
     (directory / "host_vars" / f"{STATION}.yml").write_text(yaml.safe_dump({"evcs_station": station}))
     hosts = {"all": {"vars": {"ansible_connection": "local"},

@@ -29,7 +29,7 @@ def provisioned(lab, run_playbook, tmp_path_factory):
     """The station provisioned on profile 3; verify.yml passes on it before any test breaks it."""
     directory = tmp_path_factory.mktemp("verify-drift")
     station = yaml.safe_load((LAB / "host_vars" / "LAB-CP-0001.yml").read_text())["evcs_station"]
-    station.update(id=STATION, serial_number="SIM-DRIFT-1", security_profile=3)
+    station.update(id=STATION, serial_number=f"SN-{STATION}", security_profile=3)
     inventory = write_inventory(directory / "inventory", {STATION: station})
     shutil.copy(LAB / "group_vars" / "lab_depot.yml", Path(inventory) / "group_vars" / "all" / "site.yml")
     add_stations(lab, [STATION])
