@@ -45,7 +45,6 @@ try:
 except ImportError:  # pragma: no cover - Python < 3.9 on a target
     _TIMEZONES = frozenset()
 
-ENVIRONMENTS = ('lab', 'test', 'production')
 
 #: OCPP 2.0.1 ConnectorEnumType
 CONNECTOR_TYPES = (
@@ -91,6 +90,9 @@ _CURRENCY = pattern_check(r'^[A-Z]{3}$', 'is not an ISO 4217 currency code', 'wr
 _PKI_ROLE = pattern_check(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', 'is not a PKI role name',
                           'give the name of a PKI role of evcs_vault.pki_mount that issues this organization as the '
                           'subject O (letters, digits, ".", "_", "-")')
+_ENVIRONMENT = pattern_check(r'^[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?$', 'is not a valid environment name',
+                             'use 1..32 lowercase letters, digits, "_" and "-" (for example staging, pilot, '
+                             'eu-production); it becomes part of Vault KV paths')
 _TOKEN_NAME = pattern_check(r'^[a-z0-9][a-z0-9_-]{0,63}$', 'is not a valid name',
                             'use lowercase letters, digits, "_" and "-"')
 
@@ -288,7 +290,10 @@ VARIABLES = {
     'evcs_site': _dict(SITE_FIELDS, required=True),
     'evcs_network': Field('dict', default={}),
     'evcs_ocpp': Field('dict', default={}),
-    'evcs_environment': Field('str', required=True, choices=ENVIRONMENTS),
+    'evcs_environment': Field('str', required=True, checks=(_ENVIRONMENT,)),
+    # whether this environment is production (its writing runs need evcs_production_confirmed): the inventory says so,
+    # the environment's name does not decide it
+    'evcs_environment_production': Field('bool'),
     'evcs_production_confirmed': Field('bool', default=False),
     'evcs_csms': _dict(CSMS_FIELDS, required=True),
     'evcs_vault': _dict(VAULT_FIELDS, required=True),
@@ -516,9 +521,16 @@ def _check_environment(station, values, report):
     environment = values.get('evcs_environment')
     rules = _valid(values, 'evcs_environment_rules')
     confirmed = values.get('evcs_production_confirmed')
-    if environment == 'production' and confirmed is not True and not report.has('evcs_production_confirmed'):
-        report.add('evcs_production_confirmed', confirmed, 'a production run must be confirmed',
-                   'pass -e evcs_production_confirmed=true (the apply job in CI does this)')
+    production = values.get('evcs_environment_production')
+    if (production not in (True, False) and isinstance(environment, str) and 'prod' in environment
+            and not report.has('evcs_environment_production')):
+        report.add('evcs_environment_production', None,
+                   'environment %r looks like production but the inventory does not say whether it is' % environment,
+                   'set evcs_environment_production: true (writing runs then need evcs_production_confirmed) or false '
+                   'in group_vars/all')
+    if production is True and confirmed is not True and not report.has('evcs_production_confirmed'):
+        report.add('evcs_production_confirmed', confirmed, 'a production run must be confirmed (environment %r is '
+                   'production: evcs_environment_production)' % environment, 'pass -e evcs_production_confirmed=true (the apply job in CI does this)')
     if not rules or environment in (None, INVALID):
         return
     targets = [('evcs_csms.url', station['csms'].get('url'), 'csms_hosts')]

@@ -41,6 +41,7 @@ INVENTORY_OPTIONS = {
     'vault_pki_mount': ('evcs_vault', 'pki_mount'),
     'vault_pki_role': ('evcs_vault', 'station_role'),
     'vault_kv_mount': ('evcs_vault', 'kv_mount'),
+    'issuer_common_names': ('evcs_environment_rules', 'issuer_common_names'),
 }
 _APPROLE_MOUNT = ('evcs_vault', 'approle_mount')
 
