@@ -36,7 +36,9 @@ STATIONS = [OFFLINE, FRESH, LEASED, GUARDED]
 
 def _station(station_id: str) -> dict:
     station = yaml.safe_load((LAB / "host_vars" / "LAB-CP-0001.yml").read_text())["evcs_station"]
-    station.update(id=station_id, serial_number="SIM-" + station_id, security_profile=2)
+    # four stations of 20 A fit the depot's grid cap of 100 A
+    station.update(id=station_id, serial_number="SIM-" + station_id, security_profile=2,
+                   load_management=dict(station["load_management"], max_current_a=20))
     return station
 
 
