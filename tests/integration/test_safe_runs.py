@@ -42,7 +42,8 @@ def _station(station_id: str) -> dict:
     return station
 
 
-def _inventory(directory: Path, environment: dict | None = None, lab_vars: dict | None = None) -> str:
+def _inventory(directory: Path, environment: dict | None = None, lab_vars: dict | None = None,
+               stations: dict | None = None) -> str:
     """The lab's group_vars (environment, endpoints, the depot site) and this module's stations; ``environment``
     overrides keys of group_vars/all/environment.yml, ``lab_vars`` replaces text of group_vars/all/lab.yml."""
     if directory.exists():
@@ -58,10 +59,12 @@ def _inventory(directory: Path, environment: dict | None = None, lab_vars: dict 
         assert old in text, old
         path.write_text(text.replace(old, new))
     (directory / "host_vars").mkdir()
-    for station_id in STATIONS:
-        (directory / "host_vars" / f"{station_id}.yml").write_text(yaml.safe_dump({"evcs_station": _station(station_id)}))
+    stations = stations if stations is not None else {station_id: {} for station_id in STATIONS}
+    for station_id, overrides in stations.items():
+        (directory / "host_vars" / f"{station_id}.yml").write_text(
+            yaml.safe_dump({"evcs_station": dict(_station(station_id), **overrides)}))
     hosts = {"all": {"vars": {"ansible_connection": "local"},
-                     "children": {"lab_depot": {"hosts": {station_id: None for station_id in STATIONS}}}}}
+                     "children": {"lab_depot": {"hosts": {station_id: None for station_id in stations}}}}}
     (directory / "hosts.yml").write_text(yaml.safe_dump(hosts))
     return str(directory)
 
@@ -202,6 +205,52 @@ def test_an_issuing_ca_the_environment_does_not_allow_signs_nothing(lab, tmp_pat
                                      # the CSMS root is installed before the certificate step; nothing is signed
                                      allowed_writes=("InstallCertificate",))
     assert f"{GUARDED}" in output and "failed: " in output
+
+
+# -- 3. a plan that works on pull requests -------------------------------------------------------------------------
+
+PLANNED = "SAFE-PLAN-1"
+ADDED = "SAFE-PLAN-2"
+
+
+def _plan(lab, inventory):
+    rc, output, recap = _run(lab, inventory, "playbooks/provision.yml", "--check", "--diff")
+    return rc, output, recap
+
+
+def test_the_plan_exits_0_and_shows_every_change(lab, tmp_path_factory):
+    """Fresh stations, then a pending variable change, then a new station in the inventory: each plan exits 0, shows
+    the changes and what commissioning checks after the apply, and writes nothing."""
+    add_stations(lab, [PLANNED, ADDED])
+    directory = tmp_path_factory.mktemp("safe-plan")
+    inventory = _inventory(directory / "inventory", stations={PLANNED: {}})
+    lab.csms.reset_stats()
+    rc, output, recap = _plan(lab, inventory)
+    assert rc == 0 and recap[PLANNED]["failed"] == 0, output[-4000:]
+    assert "certificate" in output and f"checked after the apply {PLANNED}: station_online" in output, output[-4000:]
+    assert ocpp_writes(lab.csms.stats(), PLANNED) == {}
+    rc, output, recap = _run(lab, inventory, "playbooks/provision.yml")
+    assert rc == 0, output[-4000:]
+
+    changed = _inventory(directory / "changed", stations={PLANNED: {"ocpp": {"heartbeat_interval": 420}}})
+    lab.csms.reset_stats()
+    rc, output, recap = _plan(lab, changed)
+    assert rc == 0 and recap[PLANNED]["failed"] == 0, output[-4000:]
+    assert "OCPPCommCtrlr.HeartbeatInterval" in output and "420" in output, output[-4000:]
+    assert f"checked after the apply {PLANNED}: device_model" in output, output[-4000:]
+    assert ocpp_writes(lab.csms.stats(), PLANNED) == {}
+
+    grown = _inventory(directory / "grown", stations={PLANNED: {}, ADDED: {}})
+    rc, output, recap = _plan(lab, grown)
+    assert rc == 0 and recap[PLANNED]["failed"] == 0 and recap[ADDED]["failed"] == 0, output[-4000:]
+    assert recap[PLANNED]["changed"] == 0 and recap[ADDED]["changed"] > 0, output[-4000:]
+    assert f"changed {ADDED}: " in output and f"changed {PLANNED}" not in output, output[-4000:]
+    assert ocpp_writes(lab.csms.stats(), ADDED) == {}
+
+
+def test_the_plan_still_fails_on_what_no_apply_can_fix(lab, inventory):
+    rc, output, recap = _run(lab, inventory, "playbooks/provision.yml", "--check", "--diff", "--limit", OFFLINE)
+    assert rc != 0 and recap[OFFLINE]["failed"] == 1, output[-3000:]
 
 
 # -- 7. two runs never work on one station at once ---------------------------------------------------------------
