@@ -10,11 +10,13 @@ drifted), SAFE-LEASE-1 is provisioned by two concurrent runs.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import hvac
@@ -251,6 +253,78 @@ def test_the_plan_exits_0_and_shows_every_change(lab, tmp_path_factory):
 def test_the_plan_still_fails_on_what_no_apply_can_fix(lab, inventory):
     rc, output, recap = _run(lab, inventory, "playbooks/provision.yml", "--check", "--diff", "--limit", OFFLINE)
     assert rc != 0 and recap[OFFLINE]["failed"] == 1, output[-3000:]
+
+
+# -- 6. a report people look at ------------------------------------------------------------------------------------
+
+INJECTED = '<img src=x id=injected onerror="document.title=1">'
+
+
+def _chromium() -> str:
+    """The headless Chromium of the Debian package; skipped outside CI when it is missing, a failure in CI."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    message = "headless Chromium is not installed: apt-get install -y chromium (make venv does it as root)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+class _Text(HTMLParser):
+    """The text a person sees, and the elements the page really has."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        if not self.tags or self.tags[-1][0] not in ("style", "title"):
+            self.parts.append(data)
+
+
+def _render(page: Path, directory: Path) -> tuple[str, list]:
+    """The page as headless Chromium renders it (DOM after any script) and a screenshot of it."""
+    chromium = _chromium()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={directory / 'chromium'}"]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    shot = directory / (page.stem + ".png")
+    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1400,1000", page.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    assert shot.stat().st_size > 10000
+    parser = _Text()
+    parser.feed(dom)
+    return " ".join(" ".join(parser.parts).split()), parser.tags
+
+
+def test_the_html_fleet_report_shows_what_a_person_needs_and_what_stations_report_stays_text(
+        lab, inventory, tmp_path):
+    answer = lab.csms.call(FRESH, "SetVariables", {"setVariableData": [{
+        "attributeValue": INJECTED, "component": {"name": "ClockCtrlr"},
+        "variable": {"name": "NtpServerUri", "instance": "1"}}]})
+    assert answer["setVariableResult"][0]["attributeStatus"] == "Accepted", answer
+    reports = {"EVCS_REPORT_DIR": str(tmp_path / "reports")}
+    rc, output, _recap = _run(lab, inventory, "playbooks/verify.yml", "--limit", FRESH, env=reports)
+    assert rc != 0, output[-3000:]
+    rc, output, _recap = _run(lab, inventory, "playbooks/provision.yml", "--limit", OFFLINE, env=reports)
+    assert rc != 0, output[-3000:]
+
+    text, tags = _render(tmp_path / "reports" / "fleet-verify.html", tmp_path)
+    assert "Fleet report - verify" in text and "Lab depot" in text and "environment lab" in text, text[:2000]
+    assert f"{FRESH} failed 2" in text, text[:3000]
+    assert f"ClockCtrlr.NtpServerUri[1] : {INJECTED} → pool.ntp.org" in text, text[:3000]
+    assert "certificate : null → (a new certificate for CN=SAFE-NEW-1" in text, text[:3000]
+    assert not [tag for tag, attrs in tags if tag == "img" or attrs.get("id") == "injected"], tags
+    assert not [tag for tag, _attrs in tags if tag == "script"]
+
+    text, _tags = _render(tmp_path / "reports" / "fleet-provision.html", tmp_path)
+    assert "Fleet report - provision" in text and f"{OFFLINE} failed" in text, text[:3000]
+    assert f"station {OFFLINE} is not connected to the CSMS" in text and "bring it online" in text, text[:3000]
 
 
 # -- 7. two runs never work on one station at once ---------------------------------------------------------------
