@@ -158,7 +158,8 @@ def test_pipeline_plan_apply_plan_nightly_against_the_lab(lab, tmp_path):
     assert all(counts["changed"] == 0 for counts in _recap(again).values()), again[-3000:]
 
     nightly = _job(lab, repo, "nightly")[-1][2]
-    assert "evcs.provisioning.renew_certificates" in nightly and "no drift on GITOPS-CP-0001" in nightly, nightly[-3000:]
+    assert "evcs.provisioning.renew_certificates" in nightly and "2 station(s) checked, 0 drifted or failed" in nightly, \
+        nightly[-3000:]
     page = (repo / "reports" / "fleet-verify.html").read_text()
     assert "GITOPS-CP-0001" in page and "GITOPS-CP-0002" in page
     assert (repo / "audit" / "audit.jsonl").stat().st_size > 0
