@@ -388,3 +388,59 @@ def _holder(lab, station_id):
     except hvac.exceptions.InvalidPath:
         return None
     return None if lease.get("released_at") else lease.get("run_id")
+
+
+# -- 5. move.yml is safe ------------------------------------------------------------------------------------------
+
+MOVING, STAYING, RESIDENT = "MOVE-CP-0001", "MOVE-CP-0002", "MOVE-CP-0003"
+
+
+def _move_inventory(directory: Path, office_cap: int) -> str:
+    """Two sites of their own: the depot (MOVING, STAYING) and the office (RESIDENT) with a grid cap of ``office_cap``."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    shutil.copytree(LAB / "group_vars" / "all", directory / "group_vars" / "all")
+    for group, site_id, cap in (("move_depot", "move-depot", 100), ("move_office", "move-office", office_cap)):
+        source = "lab_depot.yml" if group == "move_depot" else "lab_office.yml"
+        data = yaml.safe_load((LAB / "group_vars" / source).read_text())
+        data["evcs_site"].update(id=site_id, name=f"Move {group[5:]}")
+        data["evcs_site"]["grid_connection"]["max_current_a"] = cap
+        data["evcs_site"]["tariff"]["id"] = f"{site_id}-tariff"
+        (directory / "group_vars" / f"{group}.yml").write_text(yaml.safe_dump(data))
+    (directory / "host_vars").mkdir()
+    for station_id in (MOVING, STAYING, RESIDENT):
+        station = yaml.safe_load((LAB / "host_vars" / "LAB-CP-0002.yml").read_text())["evcs_station"]
+        station.update(id=station_id, serial_number="SIM-" + station_id, security_profile=1)
+        (directory / "host_vars" / f"{station_id}.yml").write_text(yaml.safe_dump({"evcs_station": station}))
+    hosts = {"all": {"vars": {"ansible_connection": "local"}, "children": {
+        "move_depot": {"hosts": {MOVING: None, STAYING: None}}, "move_office": {"hosts": {RESIDENT: None}}}}}
+    (directory / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    return str(directory)
+
+
+def test_move_is_validated_against_the_target_site_before_any_write_and_then_moves(lab, tmp_path_factory):
+    add_stations(lab, [MOVING, STAYING, RESIDENT])
+    directory = tmp_path_factory.mktemp("safe-move")
+    small = _move_inventory(directory / "small", office_cap=40)
+    rc, output, _recap = _run(lab, small, "playbooks/provision.yml")
+    assert rc == 0, output[-3000:]
+    records = {sid: lab.csms.record("stations", sid) for sid in (MOVING, STAYING, RESIDENT)}
+    move = {"evcs_move_stations": MOVING, "evcs_move_to_site": "move_office"}
+
+    lab.csms.reset_stats()
+    rc, output, recap = _run(lab, small, "playbooks/move.yml", extra_vars=move)
+    assert rc != 0, output[-3000:]
+    assert "evcs_site.grid_connection.max_current_a = 40" in output and "move-office" in output, output[-3000:]
+    assert MOVING in output and RESIDENT in output, output[-3000:]
+    assert all(ocpp_writes(lab.csms.stats(), sid) == {} for sid in (MOVING, STAYING, RESIDENT)), lab.csms.stats()
+    assert {sid: lab.csms.record("stations", sid) for sid in records} == records
+    assert all(counts["changed"] == 0 for counts in recap.values()), output[-3000:]
+
+    large = _move_inventory(directory / "large", office_cap=80)
+    rc, output, recap = _run(lab, large, "playbooks/move.yml", extra_vars=move)
+    assert rc == 0 and recap[MOVING]["failed"] == 0, output[-3000:]
+    assert recap[MOVING]["changed"] > 0, output[-3000:]
+    moved = lab.csms.record("stations", MOVING)
+    assert moved != records[MOVING] and "move-office" in json.dumps(moved), moved
+    rc, output, recap = _run(lab, large, "playbooks/move.yml", extra_vars=move)
+    assert rc == 0 and all(counts["changed"] == 0 for counts in recap.values()), output[-3000:]
