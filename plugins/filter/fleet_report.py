@@ -109,7 +109,7 @@ def station_record(host, host_vars):
     checklist = commission.get('checklist') or []
     changes = _entries(drift if drift is not None else outcome.get('changes'))
     # a failed item verify.yml already lists as a drifted field is not repeated
-    listed = set(str(c.get('field')).split(':')[0] for c in changes if c.get('source') == 'commission_result')
+    listed = set(str(c.get('field')).split(':', maxsplit=1)[0] for c in changes if c.get('source') == 'commission_result')
     for item in _entries(checklist):
         if item.get('status') == 'fail' and item.get('required', True) and item.get('name') not in listed:
             failures.append('commissioning item %s: %s' % (item.get('name'), _text(item.get('evidence'))))

@@ -23,13 +23,16 @@ description:
 author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.vault
+  - evcs.provisioning.csms.ATTRIBUTES
 attributes:
   check_mode:
     support: full
+    details: Check mode takes no lease.
   diff_mode:
     support: none
   idempotent:
     support: full
+    details: A lease is coordination, never reported as a change; taking it again renews it.
 options:
   station_id:
     description: The station's OCPP identity. Default the inventory's C(evcs_station.id), else the host name.
