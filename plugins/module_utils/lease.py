@@ -180,6 +180,12 @@ def run_station_lease(params, context, sleep=time.sleep):
         else:
             result.update(_release(kv, path, me))
     except VaultError as exc:
-        raise ModuleFailure('station %s: the lease %s could not be %s: %s' % (
-            params['station_id'], path, 'taken' if params['state'] == 'present' else 'released', exc))
+        if params['state'] == 'absent':
+            # the run's work is done: a lease that cannot be released expires by itself, and the run's result stands
+            context.warn('station %s: the lease %s could not be released (%s): it expires by itself'
+                         % (params['station_id'], path, exc))
+            result.update(action='none')
+            return result
+        raise ModuleFailure('station %s: the lease %s could not be taken, so nothing was changed: %s' % (
+            params['station_id'], path, exc))
     return result

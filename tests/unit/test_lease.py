@@ -116,3 +116,14 @@ def test_run_id_defaults_to_the_playbook_process(monkeypatch):
     assert first['run_id'] == second['run_id'] and first['host'] in first['run_id']
     monkeypatch.setenv('EVCS_RUN_ID', 'gha-123')
     assert lease.run_identity()['run_id'] == 'gha-123'
+
+
+def test_a_release_that_vault_refuses_only_warns(monkeypatch):
+    def down(params, warn=None):
+        raise VaultError('Vault read on secret/data/x failed after 4 attempts: check vault_url')
+    monkeypatch.setattr(lease, 'vault_session', down)
+    context = RunContext()
+    result = lease.run_station_lease(dict(PARAMS, run_id='run-a', state='absent'), context)
+    assert result['action'] == 'none' and 'expires by itself' in context.warnings[0]
+    with pytest.raises(ModuleFailure, match='could not be taken, so nothing was changed'):
+        lease.run_station_lease(dict(PARAMS, run_id='run-a'), context)
