@@ -43,7 +43,8 @@ browser:
 	@if command -v chromium >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "==> headless Chromium from Debian (apt-get install chromium)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "warning: apt-get install chromium failed: the HTML report test will be skipped (failed under CI=true)"; \
 	else echo "note: headless Chromium is not installed and cannot be here (not root): the HTML report test is skipped"; fi
 
 demo: venv
