@@ -49,8 +49,8 @@ def write_inventory(directory: Path, stations: dict[str, dict], source: str = "i
         shutil.rmtree(directory)
     shutil.copytree(REPO_ROOT / source / "group_vars" / "all", directory / "group_vars" / "all")
     hosts = {"all": {"vars": {"ansible_connection": "local", "evcs_site": SITE},
-                     "hosts": {station_id: {"evcs_station": dict(STATION, id=station_id, serial_number=station_id[-25:],
-                                                                 **overrides)}
+                     "hosts": {station_id: {"evcs_station": {**STATION, "id": station_id, "serial_number": station_id[-25:],
+                                                            **overrides}}
                                for station_id, overrides in stations.items()}}}
     (directory / "hosts.yml").write_text(yaml.safe_dump(hosts))
     return str(directory)
