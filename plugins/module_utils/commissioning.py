@@ -41,6 +41,14 @@ CHECKS = (
     'staging_password_refused',
 )
 PASS, FAIL, SKIP = 'pass', 'fail', 'skip'
+#: in the plan of a run (check mode with pending_apply): an item the run's apply changes, checked after it
+PENDING = 'pending'
+#: items the stages before commissioning set on a station that is online: registration and boot, security profile and
+#: certificate, device model, local list, charging limit. DNS, TCP and TLS of the CSMS, an offline station and the
+#: connectors of a station that already booted Accepted are not the collection's to change, and fail a plan too.
+_SET_BY_APPLY = ('station_mtls', 'station_online', 'device_model', 'certificate_validity', 'local_list_version',
+                 'load_management_cap')
+_SET_BY_BOOT = ('heartbeat_recent', 'connectors_available')
 _DEFAULT_PORTS = {'ws': 80, 'wss': 443}
 
 
@@ -66,6 +74,7 @@ def commissioning_check_argument_spec():
         staging_password=dict(type='str', no_log=True),
         optional_checks=dict(type='list', elements='str', default=[], choices=list(CHECKS)),
         network_timeout=dict(type='float', default=5.0),
+        pending_apply=dict(type='bool', default=False),
     )
 
 
@@ -80,12 +89,33 @@ def run_commissioning_check(params, context):
         lacks(backend, 'client_certificate', context, 'the client certificate station %s presents' % params['station_id'])
     observations = observe(params, session)
     checklist = evaluate(params, observations)
+    if context.check_mode and params.get('pending_apply'):
+        checklist = pending_after_apply(checklist, observations)
     failed = [item['name'] for item in checklist if item['status'] == FAIL and item['required']]
     outcome = dict(changed=False, station_id=params['station_id'], checklist=checklist, passed=not failed,
                    failed_items=failed, **session.facts())
+    pending = [item['name'] for item in checklist if item['status'] == PENDING]
+    if pending:
+        outcome['pending_items'] = pending
     if failed:
         raise ModuleFailure(failure_message(params['station_id'], checklist), **outcome)
     return outcome
+
+
+def pending_after_apply(checklist, observations):
+    """The plan's checklist: failed items that the apply being planned changes become ``pending`` (checked after the
+    apply); what no apply can fix stays failed."""
+    connection = observations.get('connection') or {}
+    if not _online(connection):
+        return checklist
+    booted = ((connection.get('boot') or {}).get('status')) == 'Accepted'
+    planned = []
+    for item in checklist:
+        fixable = item['name'] in _SET_BY_APPLY or (item['name'] in _SET_BY_BOOT and not booted)
+        if item['status'] == FAIL and fixable:
+            item = dict(item, status=PENDING, evidence={'checked_after_apply': _evidence_text(item['evidence'])})
+        planned.append(item)
+    return planned
 
 
 def failure_message(station_id, checklist):

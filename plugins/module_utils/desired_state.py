@@ -58,7 +58,6 @@ try:
 except ImportError:  # pragma: no cover - Python < 3.9 on a target
     _TIMEZONES = frozenset()
 
-ENVIRONMENTS = ('lab', 'test', 'production')
 
 ID_TOKEN_TYPES = ('Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress', 'NoAuthorization')
 AUTHORIZATION_STATUSES = ('Accepted', 'Blocked', 'ConcurrentTx', 'Expired', 'Invalid', 'NoCredit',
@@ -104,6 +103,9 @@ _PKI_ROLE = pattern_check(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', 'is not a PKI ro
                           'subject O (letters, digits, ".", "_", "-")')
 _OCPP_NAME = pattern_check(r'^[A-Za-z0-9*_.:+|@-]{1,50}$', 'is not an OCPP identifier',
                            'use the component or variable name as the station reports it (letters, digits, . _ - * : + | @)')
+_ENVIRONMENT = pattern_check(r'^[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?$', 'is not a valid environment name',
+                             'use 1..32 lowercase letters, digits, "_" and "-" (for example staging, pilot, '
+                             'eu-production); it becomes part of Vault KV paths')
 _TOKEN_NAME = pattern_check(r'^[a-z0-9][a-z0-9_-]{0,63}$', 'is not a valid name',
                             'use lowercase letters, digits, "_" and "-"')
 
@@ -340,7 +342,10 @@ VARIABLES = {
     'evcs_site': _dict(SITE_FIELDS, required=True),
     'evcs_network': Field('dict', default={}),
     'evcs_ocpp': Field('dict', default={}),
-    'evcs_environment': Field('str', required=True, choices=ENVIRONMENTS),
+    'evcs_environment': Field('str', required=True, checks=(_ENVIRONMENT,)),
+    # whether this environment is production (its writing runs need evcs_production_confirmed): the inventory says so,
+    # the environment's name does not decide it
+    'evcs_environment_production': Field('bool'),
     'evcs_production_confirmed': Field('bool', default=False),
     # send passwords and APN/VPN secrets to security-profile-1 (ws://) stations (audited); lab benches only
     'evcs_allow_plaintext_secrets': Field('bool', default=False),
@@ -510,7 +515,8 @@ def _cross_check(station, values, report):
 
 
 def _is_production(values):
-    return values.get('evcs_environment') == 'production'
+    """Whether the inventory says its environment is production (evcs_environment_production)."""
+    return values.get('evcs_environment_production') is True
 
 
 def _check_station_model(station, values, report):
@@ -716,9 +722,16 @@ def _check_environment(station, values, report):
     environment = values.get('evcs_environment')
     rules = _valid(values, 'evcs_environment_rules')
     confirmed = values.get('evcs_production_confirmed')
-    if environment == 'production' and confirmed is not True and not report.has('evcs_production_confirmed'):
-        report.add('evcs_production_confirmed', confirmed, 'a production run must be confirmed',
-                   'pass -e evcs_production_confirmed=true (the apply job in CI does this)')
+    production = values.get('evcs_environment_production')
+    if (production not in (True, False) and isinstance(environment, str) and 'prod' in environment
+            and not report.has('evcs_environment_production')):
+        report.add('evcs_environment_production', None,
+                   'environment %r looks like production but the inventory does not say whether it is' % environment,
+                   'set evcs_environment_production: true (writing runs then need evcs_production_confirmed) or false '
+                   'in group_vars/all')
+    if production is True and confirmed is not True and not report.has('evcs_production_confirmed'):
+        report.add('evcs_production_confirmed', confirmed, 'a production run must be confirmed (environment %r is '
+                   'production: evcs_environment_production)' % environment, 'pass -e evcs_production_confirmed=true (the apply job in CI does this)')
     if not rules or environment in (None, INVALID):
         return
     targets = [('evcs_csms.url', station['csms'].get('url'), 'csms_hosts')]

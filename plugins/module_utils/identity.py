@@ -50,6 +50,7 @@ def station_certificate_argument_spec():
             rsa_min_bits=dict(type='int', default=certs.RSA_MIN_BITS),
         )),
         csr_timeout=dict(type='int', default=60),
+        issuer_common_names=dict(type='list', elements='str'),
         dest=dict(type='path'),
     )
     return spec
@@ -105,6 +106,20 @@ def _record(certificate):
     return dict(zip(_RECORD_KEYS, (facts['serial'], facts['not_after'], facts['issuer'], facts['fingerprint_sha256'])))
 
 
+def _check_issuer(issuer, mount, allowed, station_id):
+    """Refuse an issuing CA the environment does not allow (evcs_environment_rules.issuer_common_names), before any
+    request that signs, revokes or installs."""
+    if not allowed:
+        return
+    names = [attribute.value for attribute in issuer.subject.get_attributes_for_oid(certs.NameOID.COMMON_NAME)]
+    if not set(names) & set(allowed):
+        raise ModuleFailure('station %s: the issuing CA of Vault PKI mount %s is CN=%s, which this environment does not '
+                            'allow (evcs_environment_rules.issuer_common_names: %s); nothing was signed: point '
+                            'evcs_vault.pki_mount at this environment\'s PKI mount, or list the CA in '
+                            'issuer_common_names if it really belongs to this environment'
+                            % (station_id, mount, ', '.join(names) or '(none)', ', '.join(allowed)))
+
+
 class _Pki(object):
     """The issuing CA and the station's certificates as Vault knows them, through one login per task.
 
@@ -127,6 +142,7 @@ class _Pki(object):
         if not ca_pem:
             raise ModuleFailure('Vault PKI mount %s has no issuing CA: check vault_pki_mount' % self.client.mount)
         self.issuer = certs.load_certificate(ca_pem)
+        _check_issuer(self.issuer, self.client.mount, params.get('issuer_common_names'), params.get('station_id'))
 
     @property
     def revoked_serials(self):

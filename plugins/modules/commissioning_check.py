@@ -175,6 +175,16 @@ options:
     description: Seconds for each DNS/TCP/TLS probe from the controller.
     type: float
     default: 5.0
+  pending_apply:
+    description:
+      - For the plan of a run (C(provision.yml --check --diff)); only in check mode. A failed item that the run's apply
+        sets on a station that is online (C(station_mtls), C(station_online), C(device_model),
+        C(certificate_validity), C(local_list_version), C(load_management_cap), and C(heartbeat_recent) and
+        C(connectors_available) of a station that has not booted Accepted yet) is reported as C(pending), to be checked
+        after the apply, and does not fail the task. DNS, TCP and TLS of the CSMS, an offline station and the
+        connectors of a booted station still fail it.
+    type: bool
+    default: false
 author:
   - evcs.provisioning contributors (@evcs)
 '''
@@ -212,6 +222,12 @@ failed_items:
   type: list
   elements: str
   sample: [device_model]
+pending_items:
+  description: With O(pending_apply) in check mode, the items the apply changes and that are checked after it.
+  returned: when any
+  type: list
+  elements: str
+  sample: [station_mtls, device_model]
 checklist:
   description: Every item of the checklist, in order.
   returned: always

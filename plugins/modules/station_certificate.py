@@ -103,6 +103,14 @@ options:
     description: Seconds to wait for the station's CSR after the trigger.
     type: int
     default: 60
+  issuer_common_names:
+    description:
+      - The common names of the issuing CAs this environment allows. When given, the task fails before anything is
+        signed, revoked or installed if the issuing CA of O(vault_pki_mount) has another common name (a test inventory
+        pointed at a production PKI mount).
+      - Default C(evcs_environment_rules.issuer_common_names) of the inventory; empty allows any issuer.
+    type: list
+    elements: str
   dest:
     description:
       - Directory for O(mode=factory) - C(<station_id>.key) (0600), C(<station_id>.crt), C(<station_id>-chain.crt).

@@ -46,6 +46,7 @@ INVENTORY_OPTIONS = {
     'vault_pki_role': ('evcs_vault', 'station_role'),
     'vault_kv_mount': ('evcs_vault', 'kv_mount'),
     'allow_plaintext_secrets': ('evcs_allow_plaintext_secrets', None),
+    'issuer_common_names': ('evcs_environment_rules', 'issuer_common_names'),
 }
 _APPROLE_MOUNT = ('evcs_vault', 'approle_mount')
 

@@ -12,7 +12,14 @@ from evcs_lab.clients import CsmsApi
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SITE = {"id": "sec-lab", "name": "Security lab", "operator": {"name": "EVCS Lab Operator",
-                                                            "organization": "EVCS Lab Operator"}}
+                                                            "organization": "EVCS Lab Operator"},
+        "address": {"street": "Laborweg 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+        "grid_connection": {"max_current_a": 400, "phases": 3, "voltage_v": 230}}
+#: what a valid inventory declares for a station of the simulator's default model (every writing playbook validates
+#: the inventory before it changes anything)
+STATION = {"vendor": "EVCS Sim", "model": "SimCharger AC22", "security_profile": 1,
+           "evses": [{"id": 1, "max_current_a": 16, "phases": 3, "voltage_v": 230,
+                      "connectors": [{"id": 1, "type": "cType2", "format": "Socket", "max_current_a": 16}]}]}
 
 
 def add_stations(lab, ids: list[str], csms: CsmsApi | None = None) -> None:
@@ -42,7 +49,8 @@ def write_inventory(directory: Path, stations: dict[str, dict], source: str = "i
         shutil.rmtree(directory)
     shutil.copytree(REPO_ROOT / source / "group_vars" / "all", directory / "group_vars" / "all")
     hosts = {"all": {"vars": {"ansible_connection": "local", "evcs_site": SITE},
-                     "hosts": {station_id: {"evcs_station": dict({"id": station_id}, **overrides)}
+                     "hosts": {station_id: {"evcs_station": {**STATION, "id": station_id, "serial_number": station_id[-25:],
+                                                            **overrides}}
                                for station_id, overrides in stations.items()}}}
     (directory / "hosts.yml").write_text(yaml.safe_dump(hosts))
     return str(directory)

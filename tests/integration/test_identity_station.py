@@ -92,6 +92,13 @@ def station(lab):
     return ENROLLED
 
 
+def _valid_station(station_id):
+    """LAB-CP-0001's hardware under this id: renew_certificates.yml validates the inventory before it writes."""
+    station = yaml.safe_load((LAB_INVENTORY / 'host_vars' / 'LAB-CP-0001.yml').read_text())['evcs_station']
+    station.update(id=station_id, serial_number='SIM-' + station_id[-20:])
+    return station
+
+
 @pytest.fixture
 def playbook_inventory(lab, tmp_path):
     """One station of this module's own in a temporary inventory that takes every variable from inventories/lab."""
@@ -101,7 +108,7 @@ def playbook_inventory(lab, tmp_path):
     (inventory / 'group_vars').symlink_to(LAB_INVENTORY / 'group_vars')
     (inventory / 'hosts.yml').write_text(yaml.safe_dump({'all': {
         'vars': {'ansible_connection': 'local'},
-        'children': {'lab_depot': {'hosts': {PLAYBOOK_STATION: {'evcs_station': {'id': PLAYBOOK_STATION}}}}},
+        'children': {'lab_depot': {'hosts': {PLAYBOOK_STATION: {'evcs_station': _valid_station(PLAYBOOK_STATION)}}}},
     }}))
     return inventory
 

@@ -90,12 +90,12 @@ def test_missing_lab_state_is_reported_per_variable(tmp_path):
     assert 'LAB-CP-0001: evcs_csms = ' in run.stdout and 'evcs-lab up' in run.stdout
 
 
-_PLACEHOLDER_SECRETS = '{"vault_evcs_csms_token": "tok-S3CRET", "vault_wifi_passphrase_hamburg": "wifi-S3CRET-pass", "vault_apn_password_munich": "apn-S3CRET"}'
+_PLACEHOLDER_SECRETS = '{"vault_wifi_passphrase_hamburg": "wifi-S3CRET-pass", "vault_apn_password_munich": "apn-S3CRET"}'
 
 
 def _example(tmp_path, environment, *extra):
-    env_vars = dict(os.environ, EVCS_TEST_VAULT_ROLE_ID='r', EVCS_TEST_VAULT_SECRET_ID='s-S3CRET',
-                    EVCS_PROD_VAULT_ROLE_ID='r', EVCS_PROD_VAULT_SECRET_ID='s-S3CRET')
+    # the secrets the GitOps pipeline gives the example inventories (examples/gitops)
+    env_vars = dict(os.environ, EVCS_VAULT_ROLE_ID='r', EVCS_VAULT_SECRET_ID='s-S3CRET', EVCS_CSMS_TOKEN='tok-S3CRET')
     return subprocess.run([str(ROOT / '.venv/bin/ansible-playbook'), '-i', str(ROOT / 'inventories' / environment),
                            str(ROOT / 'playbooks/validate.yml'), '-e', _PLACEHOLDER_SECRETS, *extra],
                           cwd=ROOT, env=dict(env_vars, ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'), ANSIBLE_NOCOLOR='1'),
