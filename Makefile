@@ -9,6 +9,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
+# Event-Driven Ansible (docs/ZERO_TOUCH.md): ansible-rulebook in a venv of its own (a decision environment)
+EDA_VENV := .venv-eda
+EDA_STAMP := $(EDA_VENV)/.installed
 BUILD := $(CURDIR)/build
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 SANITY_ROOT := $(BUILD)/sanity/ansible_collections/evcs/provisioning
@@ -21,12 +24,13 @@ export EVCS_LAB_HOME ?= $(CURDIR)/.lab
 stage = start=$$SECONDS; echo "==> $(1)"; if $(2); then r="ok"; else r="FAILED"; fi; \
   echo "[$(1)] $$r ($$((SECONDS-start))s)" | tee -a $(BUILD)/test-summary.txt
 
-.PHONY: help venv demo test unit sanity lint build integration molecule lab-up lab-down lab-status bench clean
+.PHONY: eda demo-zero-touch help venv demo test unit sanity lint build integration molecule lab-up lab-down lab-status bench clean
 
 help:
 	@echo "make demo   start the lab and provision its chargers (inventories/lab)"
 	@echo "make test   unit, sanity, lint, build, integration and molecule stages"
 	@echo "make bench  fleet benchmark (bench/fleet.py)"
+	@echo "make demo-zero-touch  a factory-fresh lab station boots and ends commissioned (ansible-rulebook)"
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt lab/pyproject.toml
@@ -35,6 +39,23 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt lab/pyproject.to
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e lab
 	@touch $@
+
+# ansible-rulebook needs a Java 17+ runtime: Debian's openjdk-17-jre-headless, installed here when missing and root.
+eda: venv $(EDA_STAMP)
+$(EDA_STAMP): requirements-eda.txt
+	@echo "==> Event-Driven Ansible: Java runtime and $(EDA_VENV) from requirements-eda.txt"
+	@if ! command -v java >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing openjdk-17-jre-headless (apt-get)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless >/dev/null; \
+	  else echo "ansible-rulebook needs Java 17+: install openjdk-17-jre-headless (as root: make eda)"; exit 1; fi; \
+	fi
+	@test -x $(EDA_VENV)/bin/python || $(PYTHON) -m venv $(EDA_VENV)
+	@$(EDA_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-eda.txt
+	@touch $@
+
+demo-zero-touch: eda
+	@$(BIN)/python -m evcs_lab.demo_zero_touch
 
 demo: venv
 	@$(BIN)/python -m evcs_lab.demo
@@ -82,7 +103,7 @@ sanity: build
 lint: venv
 	@$(BIN)/ansible-lint --profile production -q
 
-integration: venv
+integration: venv eda
 	@$(BIN)/pytest -q -m integration tests/integration
 
 molecule: venv

@@ -73,6 +73,11 @@ class CsmsApi:
     def connection(self, station_id: str) -> dict | None:
         return self.http.request("GET", f"/api/stations/{station_id}/connection", allow=(404,))
 
+    def events(self, since: str = "0", timeout: float = 0) -> dict:
+        """The event stream of all stations: ``{'items': [...], 'cursor'}`` after ``since``."""
+        return self.http.request("GET", "/api/events", params={"since": since, "timeout": timeout},
+                                 timeout=timeout + 30)
+
     def csr(self, station_id: str) -> dict | None:
         return self.http.request("GET", f"/api/stations/{station_id}/csr", allow=(404,))
 
