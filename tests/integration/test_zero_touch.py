@@ -173,3 +173,26 @@ def test_twenty_stations_booting_at_once_are_each_provisioned_exactly_once(zt_la
     _record('20 stations at once: first BootNotification to all commissioned in %.1f s (added %.1f s before the '
             'first boot)' % (done - min(firsts.values()).timestamp(), min(firsts.values()).timestamp() - started),
             rulebook.work, 'storm')
+
+
+def test_the_event_stream_tells_first_boot_serial_and_reconnects_and_holds_no_secret(zt_lab, rulebook):
+    events = zt_lab.csms.events('0')['items']
+    single = [event for event in events if event['station_id'] == SINGLE]
+    boots = [event for event in single if event['type'] == 'boot']
+    assert boots[0]['data']['first_boot'] is True and boots[0]['data']['status'] == 'Pending'
+    assert boots[0]['data']['serial_number'] == _serial(SINGLE) and boots[0]['data']['vendor']
+    assert all(boot['data']['first_boot'] is False for boot in boots[1:]) and boots[-1]['data']['status'] == 'Accepted'
+    connected = [event['data'] for event in single if event['type'] == 'connected']
+    assert connected[0]['reconnect'] is False and connected[-1]['reconnect'] is True
+    assert connected[-1]['security_profile'] == 3
+    assert [int(event['cursor']) for event in events] == sorted(int(event['cursor']) for event in events)
+    # the stream holds none of the lab's secrets nor the passwords the stations were given
+    text = json.dumps(events)
+    for secret in (zt_lab['csms']['api_token'], zt_lab['csms']['staging_password'], zt_lab['vault']['secret_id']):
+        assert secret not in text
+    assert 'password' not in text.lower() and 'PRIVATE KEY' not in text
+    # a long poll from "now" answers only later events (the lab's other Pending stations keep booting) and the
+    # cursor to pass next
+    later = zt_lab.csms.events('now', timeout=1)
+    assert all(int(event['cursor']) > int(events[-1]['cursor']) for event in later['items'])
+    assert int(later['cursor']) >= int(events[-1]['cursor'])
