@@ -135,6 +135,11 @@ class SimControl:
     def faults(self, station_id: str, **faults) -> dict:
         return self.http.request("POST", f"/sim/stations/{station_id}/faults", json=faults)
 
+    def security_event(self, station_id: str, event_type: str, tech_info: str | None = None) -> dict:
+        """Make the station send SecurityEventNotification of ``event_type`` now."""
+        body = {"type": event_type, **({"tech_info": tech_info} if tech_info else {})}
+        return self.http.request("POST", f"/sim/stations/{station_id}/security-event", json=body)
+
     def local_change(self, station_id: str, variables: list[dict]) -> dict:
         return self.http.request("POST", f"/sim/stations/{station_id}/local-change", json={"variables": variables})
 

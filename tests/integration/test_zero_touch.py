@@ -132,6 +132,34 @@ def test_a_declared_station_goes_from_power_on_to_commissioned_with_nobody_runni
             rulebook.work, 'single')
 
 
+def test_a_security_event_that_needs_action_renews_the_station_certificate(zt_lab, rulebook):
+    """InvalidChargingStationCertificate: the rulebook runs renew_certificates.yml (forced) for that station only;
+    the station makes a new key pair and CSR and the certificate Vault signs for it reaches the station."""
+    before = zt_lab.csms.csr(SINGLE)
+    zt_lab.sim.security_event(SINGLE, 'InvalidChargingStationCertificate', tech_info='lab tech info, not published')
+
+    def _renewed():
+        runs = [line for line in audit_runs(rulebook.work / 'audit.jsonl')
+                if line['playbook'].endswith('renew_certificates.yml') and line.get('limit') == SINGLE]
+        ended = [line for line in _trail(rulebook) if line['event'] == 'run_end'
+                 and line['run_id'] in set(run['run_id'] for run in runs)]
+        return runs if ended else None
+    runs = _wait(_renewed, 'renew_certificates.yml run by the rulebook', 300, rulebook)
+    assert len(runs) == 1 and runs[0]['actor'].startswith(zero_touch.ACTOR_PREFIX)
+    assert 'InvalidChargingStationCertificate' in runs[0]['actor']
+    lines = [line for line in _trail(rulebook) if line['run_id'] == runs[0]['run_id'] and 'status' in line]
+    assert not [line for line in lines if line['status'] in ('failed', 'unreachable')], lines
+    after = zt_lab.csms.csr(SINGLE)
+    assert after['received_at'] > before['received_at'] and after['csr'] != before['csr']
+    # techInfo is free text: the stream publishes the type and time only
+    assert 'lab tech info' not in json.dumps(zt_lab.csms.events('0')['items'])
+
+
+def _trail(rulebook):
+    path = rulebook.work / 'audit.jsonl'
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
 def test_undeclared_and_wrong_serial_stations_stay_pending_and_raise_the_alert(zt_lab, rulebook):
     zt_lab.sim.add([UNDECLARED, WRONG_SERIAL])
     expected = ['EVCS ALERT station=%s serial=%s reason=not declared in the inventory' % (UNDECLARED, _serial(UNDECLARED)),
