@@ -24,7 +24,7 @@ export EVCS_LAB_HOME ?= $(CURDIR)/.lab
 stage = start=$$SECONDS; echo "==> $(1)"; if $(2); then r="ok"; else r="FAILED"; fi; \
   echo "[$(1)] $$r ($$((SECONDS-start))s)" | tee -a $(BUILD)/test-summary.txt
 
-.PHONY: eda demo-zero-touch help venv demo test unit sanity lint build integration molecule lab-up lab-down lab-status bench clean
+.PHONY: help venv demo test unit sanity lint build integration molecule lab-up lab-down lab-status bench clean
 
 help:
 	@echo "make demo   start the lab and provision its chargers (inventories/lab)"
@@ -39,23 +39,6 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt lab/pyproject.to
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e lab
 	@touch $@
-
-# ansible-rulebook needs a Java 17+ runtime: Debian's openjdk-17-jre-headless, installed here when missing and root.
-eda: venv $(EDA_STAMP)
-$(EDA_STAMP): requirements-eda.txt
-	@echo "==> Event-Driven Ansible: Java runtime and $(EDA_VENV) from requirements-eda.txt"
-	@if ! command -v java >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing openjdk-17-jre-headless (apt-get)"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless >/dev/null; \
-	  else echo "ansible-rulebook needs Java 17+: install openjdk-17-jre-headless (as root: make eda)"; exit 1; fi; \
-	fi
-	@test -x $(EDA_VENV)/bin/python || $(PYTHON) -m venv $(EDA_VENV)
-	@$(EDA_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-eda.txt
-	@touch $@
-
-demo-zero-touch: eda
-	@$(BIN)/python -m evcs_lab.demo_zero_touch
 
 demo: venv
 	@$(BIN)/python -m evcs_lab.demo
@@ -103,7 +86,7 @@ sanity: build
 lint: venv
 	@$(BIN)/ansible-lint --profile production -q
 
-integration: venv eda
+integration: venv
 	@$(BIN)/pytest -q -m integration tests/integration
 
 molecule: venv
@@ -119,3 +102,25 @@ bench: venv
 clean:
 	-@$(BIN)/evcs-lab down 2>/dev/null
 	rm -rf $(BUILD) .pytest_cache
+
+# Event-Driven Ansible (docs/ZERO_TOUCH.md)
+.PHONY: eda demo-zero-touch
+# ansible-rulebook needs a Java 17+ runtime: Debian's openjdk-17-jre-headless, installed here when missing and root.
+eda: venv $(EDA_STAMP)
+$(EDA_STAMP): requirements-eda.txt
+	@echo "==> Event-Driven Ansible: Java runtime and $(EDA_VENV) from requirements-eda.txt"
+	@if ! command -v java >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing openjdk-17-jre-headless (apt-get)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless >/dev/null; \
+	  else echo "ansible-rulebook needs Java 17+: install openjdk-17-jre-headless (as root: make eda)"; exit 1; fi; \
+	fi
+	@test -x $(EDA_VENV)/bin/python || $(PYTHON) -m venv $(EDA_VENV)
+	@$(EDA_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-eda.txt
+	@touch $@
+
+demo-zero-touch: eda
+	@$(BIN)/python -m evcs_lab.demo_zero_touch
+
+# the integration tests run the zero-touch rulebook (tests/integration/test_zero_touch.py)
+integration: eda
