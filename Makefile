@@ -33,9 +33,11 @@ help:
 	@echo "make demo-zero-touch  a factory-fresh lab station boots and ends commissioned (ansible-rulebook)"
 
 venv: $(STAMP)
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt lab/pyproject.toml
+$(STAMP): requirements.txt requirements.lock requirements-dev.txt constraints.txt lab/pyproject.toml
 	@echo "==> virtual environment $(VENV) from pinned requirements"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# the collection's runtime libraries, every file checked against the hashes of requirements.lock
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e lab
 	@touch $@
@@ -70,6 +72,8 @@ build: venv
 	@$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD) . >/dev/null
 	@tar -tzf $(BUILD)/evcs-provisioning-$(VERSION).tar.gz | grep '^plugins/modules/.*\.py$$' >/dev/null \
 	  || { echo "the built collection holds no modules"; exit 1; }
+	@! tar -tzf $(BUILD)/evcs-provisioning-$(VERSION).tar.gz | grep -E '^(audit|reports|lab|\.lab)/|\.(jsonl|key)$$' \
+	  || { echo "the built collection holds operator data or lab files (above): fix build_ignore in galaxy.yml"; exit 1; }
 	@echo "built $(BUILD)/evcs-provisioning-$(VERSION).tar.gz ($$(tar -tzf $(BUILD)/evcs-provisioning-$(VERSION).tar.gz | wc -l) entries)"
 
 # ansible-test refuses symlinked paths and needs a git repo: test exactly what `build` ships,

@@ -30,6 +30,9 @@ PARTNER_ORGANIZATION = "EVCS Partner Operator"
 PKI_ROOT_MOUNT = "pki_lab_root"
 PKI_MOUNT = "pki_lab"
 PKI_PROD_MOUNT = "pki_prod"
+#: infrastructure certificates (the CSMS servers) come from a mount of their own, which no collection policy reaches:
+#: an environment's AppRole can neither issue nor revoke them
+PKI_INFRA_MOUNT = "pki_infra"
 STATION_ROLE = "charging-station"
 PARTNER_STATION_ROLE = "charging-station-partner"
 #: the station PKI role of each operator organization: an OpenBao role fixes the subject O (it cannot take O from the
@@ -38,10 +41,13 @@ STATION_ROLES = {ORGANIZATION: STATION_ROLE, PARTNER_ORGANIZATION: PARTNER_STATI
 CSMS_ROLE = "csms-server"
 KV_MOUNT = "secret"
 APPROLE_MOUNT = "approle"
-POLICY = "evcs-provisioning"
+#: one policy and one AppRole per environment (docs/SECURITY.md): a lab AppRole cannot touch production
+POLICIES = {"lab": "evcs-provisioning-lab", "production": "evcs-provisioning-production"}
+POLICY = POLICIES["lab"]
 ROOT_CA_NAME = "EVCS Lab Root CA"
 ISSUING_CA_NAME = "EVCS Lab Charger Issuing CA"
 PROD_ISSUING_CA_NAME = "EVCS Prod Charger Issuing CA"
+INFRA_ISSUING_CA_NAME = "EVCS Lab Infrastructure Issuing CA"
 #: issuing mount and CA name per environment; both issuing CAs are signed by the one lab root
 ISSUING_CAS = {"lab": (PKI_MOUNT, ISSUING_CA_NAME), "production": (PKI_PROD_MOUNT, PROD_ISSUING_CA_NAME)}
 _START_TIMEOUT = 30.0
@@ -52,19 +58,39 @@ _MOUNTS = (
     (PKI_ROOT_MOUNT, "pki", "87600h", None),
     (PKI_MOUNT, "pki", "43800h", None),
     (PKI_PROD_MOUNT, "pki", "43800h", None),
+    (PKI_INFRA_MOUNT, "pki", "43800h", None),
     (KV_MOUNT, "kv", None, {"version": "2"}),
 )
 
+#: what a station identifier looks like to OpenBao: the role's glob (OpenBao globs know only ``*``, so the policy adds
+#: what a glob cannot say: no dot, slash, colon or @, i.e. never a host name, path, URI or e-mail address)
+STATION_ID_GLOB = "*-*"
+STATION_ID_DENIED = ["*.*", "*/*", "*:*", "*@*", "* *"]
+
+#: the station roles sign exactly one name: the common_name the collection asks for (the station id), never the CSR's
+#: CN or SANs, no SAN at all, EC keys only (the collection refuses curves other than P-256/P-384 before signing), a
+#: capped TTL, client authentication only
 STATION_ROLE_SETTINGS = {
     "client_flag": True,
     "server_flag": False,
-    "allow_any_name": True,
+    "code_signing_flag": False,
+    "email_protection_flag": False,
+    "allow_any_name": False,
+    "allowed_domains": [STATION_ID_GLOB],
+    "allow_glob_domains": True,
+    "allow_bare_domains": True,
+    "allow_subdomains": False,
+    "allow_wildcard_certificates": False,
+    "allow_localhost": False,
+    "allow_ip_sans": False,
+    "allowed_uri_sans": [],
+    "allowed_other_sans": [],
     "enforce_hostnames": False,
-    "use_csr_common_name": True,
-    "use_csr_sans": True,
+    "use_csr_common_name": False,
+    "use_csr_sans": False,
     "organization": [ORGANIZATION],
-    "key_type": "any",
-    "key_bits": 0,
+    "key_type": "ec",
+    "key_bits": 256,
     "max_ttl": "8760h",
     "ttl": "2160h",
     "no_store": False,
@@ -94,12 +120,28 @@ CSMS_ROLE_SETTINGS = {
 }
 
 
-def _issuing_policy(mount: str) -> str:
-    roles = "".join(f"""\
-path "{mount}/sign/{role}" {{ capabilities = ["create", "update"] }}
-path "{mount}/issue/{role}" {{ capabilities = ["create", "update"] }}
-""" for role in STATION_ROLES.values())
-    return roles + f"""\
+_SIGN_PARAMETERS = '{ "csr" = [], "common_name" = [], "ttl" = [], "exclude_cn_from_sans" = [] }'
+_ISSUE_PARAMETERS = ('{ "common_name" = [], "ttl" = [], "exclude_cn_from_sans" = [], "key_type" = [], "key_bits" = [], '
+                     '"private_key_format" = [] }')
+
+
+def _station_role_policy(mount: str, role: str) -> str:
+    denied = '{ "common_name" = [%s] }' % ", ".join(f'"{glob}"' for glob in STATION_ID_DENIED)
+    return "".join(f"""\
+path "{mount}/{verb}/{role}" {{
+  capabilities = ["create", "update"]
+  allowed_parameters = {parameters}
+  denied_parameters = {denied}
+}}
+""" for verb, parameters in (("sign", _SIGN_PARAMETERS), ("issue", _ISSUE_PARAMETERS)))
+
+
+def policy_hcl(environment: str) -> str:
+    """The policy of one environment's AppRole: its issuing mount's station roles, its KV subtree, nothing else."""
+    mount = ISSUING_CAS[environment][0]
+    roles = "".join(_station_role_policy(mount, role) for role in STATION_ROLES.values())
+    return (f"# {POLICIES[environment]}: what the collection needs to provision the {environment} environment's "
+            "charging stations, nothing more.\n" + roles + f"""\
 path "{mount}/revoke" {{ capabilities = ["create", "update"] }}
 path "{mount}/certs" {{ capabilities = ["list"] }}
 # cert/* covers cert/ca (the issuing CA) and cert/<serial> (what the collection signed for a station)
@@ -109,19 +151,25 @@ path "{mount}/ca_chain" {{ capabilities = ["read"] }}
 path "{mount}/cert/ca_chain" {{ capabilities = ["read"] }}
 path "{mount}/crl" {{ capabilities = ["read"] }}
 path "{mount}/crl/pem" {{ capabilities = ["read"] }}
-"""
-
-
-POLICY_HCL = ("# evcs-provisioning: what the collection needs to provision charging stations, nothing more.\n"
-              + "".join(_issuing_policy(mount) for mount, _name in ISSUING_CAS.values()) + f"""\
 path "{PKI_ROOT_MOUNT}/ca/pem" {{ capabilities = ["read"] }}
-path "{KV_MOUNT}/data/evcs/*" {{ capabilities = ["create", "read", "update", "delete"] }}
-path "{KV_MOUNT}/metadata/evcs/*" {{ capabilities = ["create", "read", "update", "delete", "list"] }}
+path "{KV_MOUNT}/data/evcs/{environment}/stations/*" {{ capabilities = ["create", "read", "update", "delete"] }}
+path "{KV_MOUNT}/metadata/evcs/{environment}/stations/*" {{ capabilities = ["create", "read", "update", "delete", "list"] }}
 path "auth/token/lookup-self" {{ capabilities = ["read"] }}
+path "auth/token/revoke-self" {{ capabilities = ["update"] }}
 """)
+
+
+POLICY_HCL = policy_hcl("lab")
+
+
+def approle_settings(environment: str) -> dict:
+    """The AppRole of one environment: its policy only (no default policy), short-lived tokens."""
+    return dict(APPROLE_SETTINGS, token_policies=[POLICIES[environment]])
+
 
 APPROLE_SETTINGS = {
     "token_policies": [POLICY],
+    "token_no_default_policy": True,
     "token_ttl": "1h",
     "token_max_ttl": "4h",
     "secret_id_ttl": "0",
@@ -147,6 +195,8 @@ class VaultLab:
     token: str
     pid: int
     changes: list[str] = field(default_factory=list)
+    #: the AppRole role_id, secret_id and provisioning token of each environment (``lab`` repeats the fields above)
+    credentials: dict = field(default_factory=dict)
 
     def state(self) -> dict:
         """The ``vault`` section of ``state.json`` (no root token: that one never leaves the vault dir)."""
@@ -163,12 +213,15 @@ class VaultLab:
             "role_id": self.role_id,
             "secret_id": self.secret_id,
             "token": self.token,
+            "policy": POLICIES["lab"],
             "organization": ORGANIZATION,
         }
 
     def production_state(self) -> dict:
-        """The ``vault`` section of the production environment: the same OpenBao, its own issuing mount."""
-        return dict(self.state(), pki_mount=PKI_PROD_MOUNT)
+        """The ``vault`` section of the production environment: the same OpenBao, its own issuing mount, AppRole,
+        policy and token."""
+        return dict(self.state(), pki_mount=PKI_PROD_MOUNT, policy=POLICIES["production"],
+                    **self.credentials.get("production", {}))
 
 
 # -- process ------------------------------------------------------------------------------------------
@@ -282,15 +335,17 @@ class _Bootstrap:
         self._root_ca()
         for mount, name in ISSUING_CAS.values():
             self._issuing_ca(mount, name)
-        for mount in (PKI_ROOT_MOUNT,) + tuple(mount for mount, _name in ISSUING_CAS.values()):
+        self._issuing_ca(PKI_INFRA_MOUNT, INFRA_ISSUING_CA_NAME)
+        for mount in (PKI_ROOT_MOUNT, PKI_INFRA_MOUNT) + tuple(mount for mount, _name in ISSUING_CAS.values()):
             self._urls(mount)
         for mount, _name in ISSUING_CAS.values():
             for organization, role in STATION_ROLES.items():
                 self._role(mount, role, station_role_settings(organization))
-            self._role(mount, CSMS_ROLE, CSMS_ROLE_SETTINGS)
-        self._policy()
-        self._approle()
-        self._provisioning_token()
+        self._role(PKI_INFRA_MOUNT, CSMS_ROLE, CSMS_ROLE_SETTINGS)
+        for environment in ISSUING_CAS:
+            self._policy(environment)
+            self._approle(environment)
+            self._provisioning_token(environment)
         self._csms_files()
         return self.changes
 
@@ -353,75 +408,91 @@ class _Bootstrap:
         self.client.write_data(f"{mount}/roles/{name}", data=settings)
         self._changed(f"role {name}" if mount == PKI_MOUNT else f"role {mount}/{name}")
 
-    def _policy(self) -> None:
-        current = (self.client.read(f"sys/policy/{POLICY}") or {}).get("data", {})
-        if current.get("rules") == POLICY_HCL:
+    def _policy(self, environment: str) -> None:
+        name, rules = POLICIES[environment], policy_hcl(environment)
+        current = (self.client.read(f"sys/policy/{name}") or {}).get("data", {})
+        if current.get("rules") == rules:
             return
-        self.client.sys.create_or_update_policy(POLICY, POLICY_HCL)
-        self._changed(f"policy {POLICY}")
+        self.client.sys.create_or_update_policy(name, rules)
+        self._changed(f"policy {name}")
 
-    def _approle(self) -> None:
+    def _approle(self, environment: str) -> None:
         if f"{APPROLE_MOUNT}/" not in self.client.sys.list_auth_methods()["data"]:
             self.client.sys.enable_auth_method("approle", path=APPROLE_MOUNT)
             self._changed("auth approle")
-        role_path = f"auth/{APPROLE_MOUNT}/role/{POLICY}"
+        name, settings = POLICIES[environment], approle_settings(environment)
+        role_path = f"auth/{APPROLE_MOUNT}/role/{name}"
         current = (self.client.read(role_path) or {}).get("data")
-        if current is None or not all(_same(current.get(key), value) for key, value in APPROLE_SETTINGS.items()):
-            self.client.write_data(role_path, data=APPROLE_SETTINGS)
-            self._changed(f"approle {POLICY}")
-        if not self._secret_id_valid(role_path):
+        if current is None or not all(_same(current.get(key), value) for key, value in settings.items()):
+            self.client.write_data(role_path, data=settings)
+            self._changed(f"approle {name}")
+        secret_file = secret_id_file(self.paths, environment)
+        if not self._secret_id_valid(role_path, secret_file):
             secret_id = self.client.write_data(f"{role_path}/secret-id", data={})["data"]["secret_id"]
-            write_private(self.paths.approle_secret_id, secret_id + "\n")
-            self._changed("approle secret_id")
+            write_private(secret_file, secret_id + "\n")
+            self._changed("approle secret_id" if environment == "lab" else f"approle secret_id ({environment})")
 
-    def _secret_id_valid(self, role_path: str) -> bool:
-        if not self.paths.approle_secret_id.exists():
+    def _secret_id_valid(self, role_path: str, secret_file: Path) -> bool:
+        if not secret_file.exists():
             return False
-        secret_id = self.paths.approle_secret_id.read_text().strip()
+        secret_id = secret_file.read_text().strip()
         try:
             found = self.client.write_data(f"{role_path}/secret-id/lookup", data={"secret_id": secret_id})
         except hvac.exceptions.VaultError:
             return False
         return bool(found and found.get("data"))
 
-    def _provisioning_token(self) -> None:
-        if self.paths.provisioning_token.exists():
-            token = self.paths.provisioning_token.read_text().strip()
+    def _provisioning_token(self, environment: str) -> None:
+        policy, token_file = POLICIES[environment], token_file_of(self.paths, environment)
+        if token_file.exists():
+            token = token_file.read_text().strip()
             try:
                 info = self.client.auth.token.lookup(token)["data"]
             except hvac.exceptions.VaultError:
                 info = None
-            if info and POLICY in info.get("policies", []):
+            if info and info.get("policies", []) == [policy]:
                 self.client.auth.token.renew(token)
                 return
-        created = self.client.auth.token.create(policies=[POLICY], no_default_policy=True, no_parent=True,
+        created = self.client.auth.token.create(policies=[policy], no_default_policy=True, no_parent=True,
                                                 period=PROVISIONING_TOKEN_PERIOD,
-                                                meta={"purpose": "evcs-lab provisioning"})
-        write_private(self.paths.provisioning_token, created["auth"]["client_token"] + "\n")
-        self._changed("provisioning token")
+                                                meta={"purpose": f"evcs-lab provisioning ({environment})"})
+        write_private(token_file, created["auth"]["client_token"] + "\n")
+        self._changed("provisioning token" if environment == "lab" else f"provisioning token ({environment})")
 
     def _csms_files(self) -> None:
         root_pem = self.client.read(f"{PKI_ROOT_MOUNT}/cert/ca")["data"]["certificate"].strip() + "\n"
         self.paths.pki_dir.mkdir(parents=True, exist_ok=True)
         _write_if_different(self.paths.root_ca, root_pem)
+        infra_pem = self.client.read(f"{PKI_INFRA_MOUNT}/cert/ca")["data"]["certificate"].strip() + "\n"
         for environment, (mount, _name) in ISSUING_CAS.items():
-            self._csms_server_files(self.paths.csms_tls(environment), mount, root_pem)
+            self._csms_server_files(self.paths.csms_tls(environment), environment, mount, root_pem, infra_pem)
 
-    def _csms_server_files(self, files, mount: str, root_pem: str) -> None:
-        """client CA bundle and server certificate of the CSMS of one environment, issued by ``mount``."""
+    def _csms_server_files(self, files, environment: str, mount: str, root_pem: str, infra_pem: str) -> None:
+        """The client CA bundle of the CSMS of one environment (its station issuing CA ``mount`` and the root) and its
+        server certificate, issued by the infrastructure mount (which no collection policy can revoke)."""
         issuing_pem = self.client.read(f"{mount}/cert/ca")["data"]["certificate"].strip() + "\n"
         files.client_ca.parent.mkdir(parents=True, exist_ok=True)
         _write_if_different(files.client_ca, issuing_pem + root_pem)
-        if _server_cert_current(files.cert, issuing_pem):
+        if _server_cert_current(files.cert, infra_pem):
             return
-        issued = self.client.write_data(f"{mount}/issue/{CSMS_ROLE}", data={
+        issued = self.client.write_data(f"{PKI_INFRA_MOUNT}/issue/{CSMS_ROLE}", data={
             "common_name": "localhost", "alt_names": "localhost", "ip_sans": HOST, "ttl": "2160h",
         })["data"]
         leaf = issued["certificate"].strip() + "\n"
         write_private(files.key, issued["private_key"].strip() + "\n")
-        files.cert.write_text(leaf + issuing_pem)
-        files.chain.write_text(issuing_pem + root_pem)
-        self._changed("CSMS server certificate" if mount == PKI_MOUNT else f"CSMS server certificate ({mount})")
+        files.cert.write_text(leaf + infra_pem)
+        files.chain.write_text(infra_pem + root_pem)
+        self._changed("CSMS server certificate" if environment == "lab" else f"CSMS server certificate ({environment})")
+
+
+def secret_id_file(paths: LabPaths, environment: str) -> Path:
+    """Where the lab keeps the AppRole secret_id of ``environment`` (0600, beside the root token)."""
+    return paths.approle_secret_id if environment == "lab" else paths.vault_dir / f"approle-secret-id-{environment}"
+
+
+def token_file_of(paths: LabPaths, environment: str) -> Path:
+    """Where the lab keeps the periodic provisioning token of ``environment``."""
+    return paths.provisioning_token if environment == "lab" else paths.vault_dir / f"provisioning-token-{environment}"
 
 
 def _same(current, wanted) -> bool:
@@ -476,10 +547,13 @@ def up(home=None) -> VaultLab:
     client = hvac.Client(url=addr, verify=str(paths.bootstrap_ca))
     _init_and_unseal(client, paths)
     changes = bootstrap(client, paths, addr)
-    role_id = client.read(f"auth/{APPROLE_MOUNT}/role/{POLICY}/role-id")["data"]["role_id"]
-    return VaultLab(addr=addr, ca_cert=paths.bootstrap_ca, role_id=role_id,
-                    secret_id=paths.approle_secret_id.read_text().strip(),
-                    token=paths.provisioning_token.read_text().strip(), pid=process.pid(), changes=changes)
+    credentials = {environment: {
+        "role_id": client.read(f"auth/{APPROLE_MOUNT}/role/{POLICIES[environment]}/role-id")["data"]["role_id"],
+        "secret_id": secret_id_file(paths, environment).read_text().strip(),
+        "token": token_file_of(paths, environment).read_text().strip(),
+    } for environment in ISSUING_CAS}
+    return VaultLab(addr=addr, ca_cert=paths.bootstrap_ca, pid=process.pid(), changes=changes,
+                    credentials=credentials, **credentials["lab"])
 
 
 def down(home=None) -> bool:

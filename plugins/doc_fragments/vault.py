@@ -53,8 +53,15 @@ options:
   vault_token:
     description:
       - Vault token for O(vault_auth_method=token). Never logged.
-      - Falls back to E(VAULT_TOKEN), then E(BAO_TOKEN).
+      - Falls back to E(VAULT_TOKEN), then E(BAO_TOKEN), only with O(vault_token_from_env=true).
+      - The collection warns when this token expires within 15 minutes (it reads C(auth/token/lookup-self)).
     type: str
+  vault_token_from_env:
+    description:
+      - Use E(VAULT_TOKEN) (then E(BAO_TOKEN)) when O(vault_token) is not given. Off by default, so that a token left
+        in the operator's shell is never used by accident; inventory C(evcs_vault.token_from_env).
+    type: bool
+    default: false
   vault_role_id:
     description: AppRole role ID for O(vault_auth_method=approle).
     type: str
@@ -85,12 +92,14 @@ notes:
   - The Vault token's policy needs C(update) on C(<mount>/sign/<role>) (and C(<mount>/issue/<role>) for factory mode,
     C(<mount>/revoke) to revoke a retired or replaced certificate), C(read) on C(<mount>/cert/*), and C(list) on C(<mount>/certs) where a
     module scans the mount. A refusal names the path and the missing capability.
-  - A task logs in once per station (one AppRole or cert login), whatever number of requests follows.
+  - With the C(evcs.provisioning.vault_tokens) callback enabled (the repository's C(ansible.cfg) does), a run logs in
+    once (one AppRole or cert login) and every task of the run uses that token; the token is revoked when the run ends.
+    Without it, a task logs in once per station, whatever number of requests follows.
   - Run as the collection's action plugin (the normal case), an option the task leaves out is taken from the host's
     inventory variable C(evcs_vault) - O(vault_url) from its C(url), O(vault_namespace) from C(namespace),
     O(vault_ca_path) from C(ca_path), O(vault_validate_certs) from C(validate_certs), O(vault_auth_method) from
     C(auth_method), O(vault_auth_mount) from C(approle_mount) (for AppRole), O(vault_token), O(vault_role_id) and
-    O(vault_secret_id) from C(token), C(role_id) and C(secret_id), O(vault_pki_mount) from C(pki_mount),
+    O(vault_secret_id) from C(token), C(role_id) and C(secret_id), O(vault_token_from_env) from C(token_from_env), O(vault_pki_mount) from C(pki_mount),
     O(vault_pki_role) from C(station_role) - before the environment variables and the defaults.
 requirements:
   - hvac (Python library, on the controller)

@@ -48,7 +48,12 @@ _value:
   elements: dict
 '''
 
+import re
+
 from ansible_collections.evcs.provisioning.plugins.filter.result_changes import host_var
+
+#: characters that start or end Markdown (and inline HTML) syntax: a value that a station reports is shown literally
+_MARKDOWN_SPECIAL = re.compile(r'([\\`*_\[\]<>|~&])')
 
 
 def station_report(host, host_vars, result_var='commission_result'):
@@ -77,8 +82,24 @@ def commissioning_report(hostvars, hosts, result_var='commission_result'):
     return sorted((r for r in reports if r is not None), key=lambda r: (str(r['site_id']), str(r['station_id'])))
 
 
+def markdown_text(value):
+    """``value`` as literal Markdown text on one line: a station-reported value cannot open a row, a heading, a link
+    or HTML, nor end a table cell (every Markdown special character escaped, line breaks made spaces)."""
+    text = ' '.join(str(value).splitlines())
+    return _MARKDOWN_SPECIAL.sub(r'\\\1', text)
+
+
+def markdown_code(value):
+    """``value`` as an inline code span on one line, fenced with more backticks than it contains."""
+    text = ' '.join(str(value).splitlines()).replace('|', '\\|')
+    longest = max([len(run) for run in re.findall('`+', text)] or [0])
+    fence = '`' * (longest + 1)
+    return '%s %s %s' % (fence, text, fence) if longest else '`%s`' % text
+
+
 class FilterModule(object):
-    """evcs.provisioning.commissioning_report"""
+    """evcs.provisioning.commissioning_report (with markdown_text and markdown_code for the Markdown report)"""
 
     def filters(self):
-        return {'commissioning_report': commissioning_report}
+        return {'commissioning_report': commissioning_report, 'markdown_text': markdown_text,
+                'markdown_code': markdown_code}

@@ -76,6 +76,7 @@ keyed_groups:
     prefix: vendor
 '''
 
+import os
 import re
 
 from ansible.errors import AnsibleParserError
@@ -83,6 +84,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import csms_backend
+from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import station_id_problem
 
 _UNSAFE_GROUP_CHARS = re.compile(r'[^A-Za-z0-9_]')
 
@@ -122,9 +124,24 @@ class InventoryModule(BaseInventoryPlugin, Cacheable, Constructable):
         if records is None:
             records = self._fetch()
             if self.get_option('cache'):
+                self._private_cache_dir()
                 self._cache[cache_key] = records
         for record in records:
+            problem = station_id_problem(record.get('id'))
+            if problem:
+                self.display.warning('evcs.provisioning.csms: station record id %r skipped: %s (a station id is the '
+                                     'OCPP identity: letters, digits and - _ . ~)' % (record.get('id'), problem))
+                continue
             self._add_station(record)
+
+    def _private_cache_dir(self):
+        """The cache holds the CSMS's station records: keep its directory private to the operator (0700)."""
+        directory = self.get_option('cache_connection')
+        if not directory:
+            return
+        directory = os.path.expanduser(directory)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
 
     def _fetch(self):
         params = dict((name, self.get_option(name)) for name in (

@@ -14,6 +14,8 @@ from __future__ import annotations
 import secrets
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import checked_station_id, path_segment
+from ansible_collections.evcs.provisioning.plugins.module_utils.plaintext_secrets import guard_plaintext, plaintext_argument_spec
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     lacks, task_backend, station_argument_spec,
@@ -23,7 +25,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import send_reset_and_wait
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
-    VaultError, vault_argument_spec, vault_client,
+    VaultError, VaultKv, vault_argument_spec, vault_session,
 )
 
 ROTATED = '(rotated)'
@@ -45,11 +47,13 @@ def basic_auth_password_argument_spec():
         wait_timeout=dict(type='int', default=120),
         poll_interval=dict(type='float', default=1.0),
     )
+    spec.update(plaintext_argument_spec())
     return spec
 
 
 def kv_path(params):
-    return params.get('kv_path') or 'evcs/%s/stations/%s' % (params['environment'], params['station_id'])
+    return params.get('kv_path') or 'evcs/%s/stations/%s' % (path_segment(params['environment']),
+                                                             path_segment(checked_station_id(params['station_id'])))
 
 
 def new_password(length):
@@ -58,35 +62,28 @@ def new_password(length):
 
 
 class _Kv(object):
-    """One station's secrets in Vault KV v2."""
+    """One station's secrets in Vault KV v2, written with check-and-set on the version read: a concurrent writer makes
+    the task fail instead of silently losing a password."""
 
     def __init__(self, params, context):
-        self.client = _vault(vault_client, params, context.warn)
-        self.mount, self.path = params['kv_mount'], kv_path(params)
+        self.kv = VaultKv(_vault(vault_session, params, context.warn), params['kv_mount'])
+        self.path = kv_path(params)
+        self.version = 0
 
     def read(self):
-        answer = _vault(self.client.secrets.kv.v2.read_secret_version, path=self.path, mount_point=self.mount,
-                        raise_on_deleted_version=False, missing_ok=True)
-        return dict(((answer or {}).get('data') or {}).get('data') or {})
+        data, self.version = _vault(self.kv.current, self.path)
+        return data
 
     def write(self, data):
-        _vault(self.client.secrets.kv.v2.create_or_update_secret, path=self.path, secret=data, mount_point=self.mount,
-               where='%s/data/%s' % (self.mount, self.path))
+        self.version = _vault(self.kv.replace, self.path, data, self.version)
 
 
-def _vault(function, *args, **kwargs):
-    """Call hvac; a missing secret is None, every other failure a ModuleFailure naming the path."""
-    where = kwargs.pop('where', None) or '%s/data/%s' % (kwargs.get('mount_point'), kwargs.get('path'))
-    missing_ok = kwargs.pop('missing_ok', False)
+def _vault(function, *args):
+    """Call the Vault client; its failures (which name the path and what to fix) become the task's failure."""
     try:
-        return function(*args, **kwargs)
+        return function(*args)
     except VaultError as exc:
         raise ModuleFailure(str(exc))
-    except Exception as exc:  # pylint: disable=broad-except  # hvac and requests errors, mapped to one message
-        if missing_ok and exc.__class__.__name__ == 'InvalidPath':
-            return None
-        raise ModuleFailure('Vault KV %s failed (%s: %s): check kv_mount and that the policy grants read/update on %s'
-                            % (where, exc.__class__.__name__, exc, where))
 
 
 def _csms_call(station_id, what, function, *args):
@@ -134,12 +131,12 @@ def _register(backend, station_id, password, previous, current_password):
     took it (:func:`_register_after`)."""
     if not backend.has('password_rotation'):
         return False
-    known = [candidate for candidate in (previous, current_password) if candidate]
-    if backend.has('password_check'):
-        for candidate in known:
-            if _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, candidate):
-                _csms_call(station_id, 'registering the new password', backend.add_station_password, station_id, password)
-                return True
+    if previous and backend.has('password_check') and _csms_call(station_id, 'credential check',
+                                                                 backend.verify_station_password, station_id, previous):
+        _csms_call(station_id, 'registering the new password', backend.add_station_password, station_id, password)
+        return True
+    # the factory password is stored beside the new one (not merely added to): a CSMS that admits it only while it
+    # stores no password for the station would otherwise lock the station out until it has its new one
     if current_password:
         _csms_call(station_id, 'registering the passwords', backend.set_station_password, station_id, current_password)
     _csms_call(station_id, 'registering the new password', backend.add_station_password, station_id, password)
@@ -185,9 +182,12 @@ def run_basic_auth_password(params, context):
     elif not password:
         password = new_password(params['length'])
     context.add_secret(password)
+    consent = guard_plaintext(params, context, profile, ['SecurityCtrlr.BasicAuthPassword'])
     result = {'changed': True, 'station_id': station_id, 'kv_path': kv_path(params), 'action': action,
               'diff': {'before': {'SecurityCtrlr.BasicAuthPassword': '********'},
                        'after': {'SecurityCtrlr.BasicAuthPassword': ROTATED}}}
+    if consent:
+        result['diff']['after']['plaintext_secrets'] = result['plaintext_secrets'] = consent
     if context.check_mode:
         return result
 

@@ -38,6 +38,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
 CHECKS = (
     'csms_dns', 'csms_tcp', 'csms_tls', 'station_mtls', 'station_online', 'heartbeat_recent', 'device_model',
     'certificate_validity', 'connectors_available', 'local_list_version', 'load_management_cap',
+    'staging_password_refused',
 )
 PASS, FAIL, SKIP = 'pass', 'fail', 'skip'
 _DEFAULT_PORTS = {'ws': 80, 'wss': 443}
@@ -62,6 +63,7 @@ def commissioning_check_argument_spec():
             phases=dict(type='int', default=3, choices=[1, 2, 3]),
             voltage=dict(type='float', default=230.0),
         )),
+        staging_password=dict(type='str', no_log=True),
         optional_checks=dict(type='list', elements='str', default=[], choices=list(CHECKS)),
         network_timeout=dict(type='float', default=5.0),
     )
@@ -124,6 +126,8 @@ def observe(params, session):
         if scheme == 'wss' and 'error' not in observations['tcp']:
             observations['tls'] = _handshake(host, port, params.get('trust_anchor_path'), timeout)
     observations['connection'] = _guarded(session.backend.connection, session.station_id)
+    if params.get('staging_password'):
+        observations['staging'] = _staging_admitted(session.backend, session.station_id, params['staging_password'])
     if _online(observations['connection']):
         observations.update(_station_reads(params, session))
     return observations
@@ -205,6 +209,22 @@ def certificate_facts(certificate):
 def _common_name(name):
     values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     return values[0].value if values else None
+
+
+def _staging_admitted(backend, station_id, staging_password):
+    """Whether the CSMS would still admit the station with the shared staging (factory) password: ``{"accepted": bool}``,
+    ``{"unsupported": why}`` when the backend cannot tell, ``{"error": text}``."""
+    verify = getattr(backend, 'verify_station_password', None)
+    if verify is None:
+        return {'unsupported': 'not verifiable with backend %s' % type(backend).__name__}
+    try:
+        return {'accepted': bool(verify(station_id, staging_password))}
+    except NotImplementedError:
+        return {'unsupported': 'not verifiable with backend %s' % type(backend).__name__}
+    except (CsmsError, ModuleFailure) as exc:
+        if getattr(exc, 'kind', None) == 'capability_missing':  # a backend that cannot check a station password
+            return {'unsupported': str(exc)}
+        return {'error': str(exc)}
 
 
 def _online(connection):
@@ -414,6 +434,21 @@ def _check_load_management(params, obs):
     return _from(obs['charging_profiles'], _compare)
 
 
+def _check_staging(params, obs):
+    staging = obs.get('staging')
+    if staging is None:
+        return SKIP, 'no staging password given'
+    if 'unsupported' in staging:
+        return SKIP, staging['unsupported']
+    if 'error' in staging:
+        return FAIL, staging
+    if staging['accepted']:
+        return FAIL, {'error': 'the CSMS still admits the shared staging password for station %s: anyone who knows it '
+                               'can connect as this station; give the station its own credentials (security stage) and '
+                               'make the CSMS retire the staging password for it' % params['station_id']}
+    return PASS, {'staging_password': 'refused'}
+
+
 _EVALUATORS = {
     'csms_dns': _check_dns,
     'csms_tcp': _check_tcp,
@@ -426,4 +461,5 @@ _EVALUATORS = {
     'connectors_available': _check_connectors,
     'local_list_version': _check_local_list,
     'load_management_cap': _check_load_management,
+    'staging_password_refused': _check_staging,
 }

@@ -292,6 +292,8 @@ VAULT_FIELDS = {
     'role_id': _secret(),
     'secret_id': _secret(),
     'token': _secret(),
+    # VAULT_TOKEN/BAO_TOKEN from the environment are used only when this is true
+    'token_from_env': Field('bool', default=False),
     'cert_path': _text(),
     'key_path': _text(),
     'approle_mount': _text(max_len=64, default='approle'),
@@ -319,6 +321,8 @@ VARIABLES = {
     'evcs_ocpp': Field('dict', default={}),
     'evcs_environment': Field('str', required=True, choices=ENVIRONMENTS),
     'evcs_production_confirmed': Field('bool', default=False),
+    # send passwords and APN/VPN secrets to security-profile-1 (ws://) stations (audited); lab benches only
+    'evcs_allow_plaintext_secrets': Field('bool', default=False),
     'evcs_csms': _dict(CSMS_FIELDS, required=True),
     'evcs_vault': _dict(VAULT_FIELDS, required=True),
     'evcs_environment_rules': _dict(RULES_FIELDS, required=True),

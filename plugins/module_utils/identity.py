@@ -18,6 +18,7 @@ import os
 from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as certs
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CapabilityMissing, CsmsError, StationTimeout
+from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import checked_station_id, path_segment
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     task_backend, station_argument_spec,
 )
@@ -95,7 +96,8 @@ def record_path(params):
     """KV v2 path of the station's secret (``evcs/<environment>/stations/<id>``); None without ``environment``."""
     if not params.get('environment'):
         return None
-    return 'evcs/%s/stations/%s' % (params['environment'], params['station_id'])
+    return 'evcs/%s/stations/%s' % (path_segment(params['environment']),
+                                    path_segment(checked_station_id(params['station_id'])))
 
 
 def _record(certificate):
@@ -326,13 +328,25 @@ def _install(csms, pki, station_id, answer):
                             % (station_id, reply.get('status'), answer['serial_number']))
 
 
-def _checked_issue(pki, params, answer, how, refused=None):
-    """The certificate Vault just issued (``how``: sign or issue), once its subject O is the wanted organization.
+def _checked_issue(pki, params, answer, how, refused=None, public_key=None):
+    """The certificate Vault just issued (``how``: sign or issue), once it names exactly the station (one CN, no SAN,
+    the CSR's public key, the mount's issuing CA, valid now) and its subject O is the wanted organization.
 
-    Otherwise (the PKI role fixes another O) it is revoked at once and never installed, else every run would re-enroll;
-    ``refused()`` then undoes what was prepared for it and says so (text added to the failure).
+    Otherwise it is revoked at once and never installed (a PKI role that copies names from the CSR, or fixes another
+    O); ``refused()`` then undoes what was prepared for it and says so (text added to the failure).
     """
     issued = certs.load_certificate(answer['certificate'])
+    problems = certs.issued_problems(issued, params['station_id'], public_key, pki.issuer, _now())
+    if problems:
+        _vault(pki.client.revoke, answer['serial_number'])
+        undone = refused() if refused is not None else ''
+        raise ModuleFailure(
+            'station %s: the certificate Vault %s/%s/%s returned does not name exactly the station: %s; it was revoked '
+            '(serial %s) and not installed, the station keeps its certificate%s: make the PKI role ignore the CSR\'s '
+            'names (use_csr_common_name=false, use_csr_sans=false) as docs/SECURITY.md prescribes'
+            % (params['station_id'], pki.client.mount, how, pki.role, '; '.join(problems),
+               certs.ocpp_serial(issued.serial_number), undone),
+            kind='issued_certificate_mismatch', vault_pki_mount=pki.client.mount, pki_role=pki.role)
     organization = params.get('organization')
     problem = certs.issued_organization_problem(issued, organization)
     if problem is None:
@@ -348,13 +362,40 @@ def _checked_issue(pki, params, answer, how, refused=None):
         issued_organization=certs.organization(issued.subject), organization=organization)
 
 
+def _issued_since(pki, station_id, started):
+    """The certificates for the station the mount issued since ``started`` (a scan: only after a failed request)."""
+    since = started - datetime.timedelta(minutes=2)
+    return [cert for cert, _revoked in pki.station_certificates(station_id) if cert.not_valid_before_utc >= since]
+
+
+def _signed_meanwhile(pki, station_id, public_key, started):
+    """``settled`` of a sign request that failed without an answer: the certificate it signed after all for this
+    very CSR key (as Vault's answer), or None when it signed nothing and may be asked again."""
+    wanted = certs.spki_der(public_key)
+    for cert in _issued_since(pki, station_id, started):
+        if certs.spki_der(cert.public_key()) == wanted:
+            return {'data': {'certificate': certs.to_pem(cert), 'serial_number': certs.vault_serial(cert.serial_number),
+                             'issuing_ca': certs.to_pem(pki.issuer)}}
+    return None
+
+
+def _issued_meanwhile(pki, station_id, started):
+    """``settled`` of an issue request that failed without an answer: a certificate it issued after all has a key
+    nobody received, so it is revoked; None, so Vault is asked again."""
+    for cert in _issued_since(pki, station_id, started):
+        if not pki.issued_status(cert) == 'revoked':
+            _vault(pki.client.revoke, certs.vault_serial(cert.serial_number))
+    return None
+
+
 def _enroll(csms, pki, params, refused=None):
     station_id = params['station_id']
     csr_record = _request_csr(csms, station_id, params['csr_timeout'])
     csr = _checked_csr(csr_record, params)
+    started = _now()
     answer = _vault(pki.client.sign, pki.role, csr.public_bytes(certs.serialization.Encoding.PEM).decode('ascii'),
-                    station_id, params.get('ttl'))
-    issued = _checked_issue(pki, params, answer, 'sign', refused)
+                    station_id, params.get('ttl'), lambda: _signed_meanwhile(pki, station_id, csr.public_key(), started))
+    issued = _checked_issue(pki, params, answer, 'sign', refused, csr.public_key())
     _install(csms, pki, station_id, answer)
     return issued
 
@@ -481,10 +522,28 @@ def _read_existing(paths):
 
 
 def _write(path, text, mode):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, 'w') as handle:
-        handle.write(text)
-    os.chmod(path, mode)
+    """Write ``path`` atomically without following a link: a new temporary file (O_EXCL|O_NOFOLLOW, created with
+    ``mode``) beside it, then renamed over it, so a symlink planted at ``path`` is replaced, never written through."""
+    temporary = '%s.%d.tmp' % (path, os.getpid())
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0), mode)
+    try:
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(temporary, path)
+    except BaseException:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _private_directory(path):
+    """``path`` as a directory readable by the owner only (0700): it holds private keys."""
+    if os.path.islink(path):
+        raise ModuleFailure('dest %s is a symbolic link: give the real directory for the key files' % path)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 def _in_factory(params, context, pki, now):
@@ -505,11 +564,12 @@ def _in_factory(params, context, pki, now):
         result['diff'] = _diff(result['certificate'], '(a new key and certificate in %s)' % params['dest'])
         return result
     curves = (params.get('key_policy') or {}).get('ec_curves') or certs.EC_CURVES
+    started = _now()
     answer = _vault(pki.client.issue, pki.role, params['station_id'], params.get('ttl'), 'ec',
-                    384 if curves[0] == 'secp384r1' else 256)
+                    384 if curves[0] == 'secp384r1' else 256, lambda: _issued_meanwhile(pki, params['station_id'], started))
     context.add_secret(answer.get('private_key'))
     issued = _checked_issue(pki, params, answer, 'issue')
-    os.makedirs(params['dest'], mode=0o755, exist_ok=True)
+    _private_directory(params['dest'])
     _write(paths['key'], answer['private_key'].strip() + '\n', 0o600)
     _write(paths['certificate'], answer['certificate'].strip() + '\n', 0o644)
     _write(paths['chain'], pki.chain_pem(answer), 0o644)
@@ -520,6 +580,7 @@ def _in_factory(params, context, pki, now):
 
 
 def run_station_certificate(params, context):
+    checked_station_id(params['station_id'])
     now = _now()
     pki = _Pki(params, context)
     if params['mode'] == 'factory':

@@ -19,6 +19,7 @@ from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CapabilityMissing, CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.plaintext_secrets import guard_plaintext, plaintext_argument_spec
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     lacks, task_backend, station_argument_spec, unverifiable,
 )
@@ -60,7 +61,14 @@ def network_profile_argument_spec():
         )),
         priority=dict(type='list', elements='int'),
         allowed_hosts=dict(type='list', elements='str'),
+        **plaintext_argument_spec()
     )
+
+
+def secret_names(data):
+    """The secrets a connection profile carries (``apn.apnPassword``, ``vpn.key``, ...): what must not go over ws://."""
+    return ['%s.%s' % (section, key) for section in ('apn', 'vpn') for key in _SECRETS
+            if (data.get(section) or {}).get(key) not in (None, '')]
 
 
 def apn_argument_spec():
@@ -268,7 +276,7 @@ def run_network_profile(params, context):
 
     # one GetVariables: the active security profile and the slot order
     current = current_values(session, [normalise_item(_SECURITY_PROFILE), normalise_item(_PRIORITY)])
-    _check_security_profile(session, params['security_profile'], current)
+    active = _check_security_profile(session, params['security_profile'], current)
     slots_in_use = [item.strip() for item in (current[variable_key(normalise_item(_PRIORITY))] or '').split(',')]
     slot_in_use = slots_in_use[0]
     sent = sent_profile(backend, station_id, slot, context, str(slot) in slots_in_use)
@@ -276,6 +284,7 @@ def run_network_profile(params, context):
     if profile_changed and lacks(backend, 'set_network_profile', context,
                                  'the network profile of slot %d of station %s was not sent' % (slot, station_id)):
         profile_changed, sent = False, UNKNOWN
+    consent = guard_plaintext(params, context, active, secret_names(data)) if profile_changed else None
     if profile_changed:
         _check_certificates(session, backend, params['security_profile'], context)
 
@@ -293,6 +302,8 @@ def run_network_profile(params, context):
     if profile_changed:
         diff['before']['slot %d' % slot] = masked(sent)
         diff['after']['slot %d' % slot] = masked(data)
+    if consent:
+        diff['after']['plaintext_secrets'] = consent
     outcome = {
         'changed': profile_changed or priority['changed'],
         'diff': diff,

@@ -26,6 +26,7 @@ from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as certs
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
+from ansible_collections.evcs.provisioning.plugins.module_utils.plaintext_secrets import guard_plaintext, plaintext_argument_spec
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     lacks, task_backend, station_argument_spec,
@@ -35,6 +36,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.network_profile import (
     INTERFACES, add_connection_secrets, apn_argument_spec, check_url, connection_data, masked, profile_matches,
+    secret_names,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import came_back, send_reset_and_wait
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
@@ -72,6 +74,7 @@ def security_profile_argument_spec():
             options=dict(type='dict', no_log=False),
         )),
     )
+    spec.update(plaintext_argument_spec())
     return spec
 
 
@@ -235,28 +238,62 @@ def _check_root_installed(station, root):
                        'identity role (trust anchors) first' % (root.subject.rfc4514_string(), certs.ocpp_serial(root.serial_number)))
 
 
-def tls_chain_problem(url, root_pem, timeout=_TLS_TIMEOUT):
-    """Handshake with the wss endpoint of ``url``; None when its certificate chains to ``root_pem``, else why not."""
+#: the alerts by which a server that needs a client certificate ends a handshake without one: TLS 1.3
+#: certificate_required, TLS 1.2 handshake_failure
+_CLIENT_CERTIFICATE_ALERTS = ('CERTIFICATE_REQUIRED', 'SSLV3_ALERT_HANDSHAKE_FAILURE')
+
+
+def _client_certificate_alert(exc):
+    return any(alert in str(exc).upper() for alert in _CLIENT_CERTIFICATE_ALERTS)
+
+
+def tls_chain_problem(url, root_pem, timeout=_TLS_TIMEOUT, client_certificate=False):
+    """Handshake with the wss endpoint of ``url`` (certificate chained to ``root_pem`` and valid for the URL's host);
+    None when it is usable, else why not.
+
+    ``client_certificate`` (security profile 3): the endpoint must also ask for a client certificate, that is end
+    the handshake without one with the alert a TLS 1.3 (certificate_required) or TLS 1.2 (handshake_failure) server
+    sends; any other failure, or an endpoint that does not ask, is a problem.
+    """
     parts = urlsplit(url)
     context = ssl.create_default_context(cadata=root_pem)
-    context.check_hostname = False
+    context.check_hostname = True
     try:
         with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout) as sock:
-            with context.wrap_socket(sock, server_hostname=parts.hostname):
-                return None
+            with context.wrap_socket(sock, server_hostname=parts.hostname) as tls:
+                return _asks_for_client_certificate(tls, timeout) if client_certificate else None
     except ssl.SSLCertVerificationError as exc:
-        return 'its certificate does not chain to the CSMS root (%s)' % (exc.verify_message or exc)
+        return 'its certificate does not chain to the CSMS root or does not name %s (%s)' % (
+            parts.hostname, exc.verify_message or exc)
     except ssl.SSLError as exc:
-        # the server verified its side and then asked for a client certificate (profile 3) during the handshake
-        if 'CERTIFICATE_REQUIRED' in str(exc).upper() or 'HANDSHAKE_FAILURE' in str(exc).upper():
-            return None
+        if client_certificate and _client_certificate_alert(exc):
+            return None  # the server verified its side and then refused the handshake without a client certificate
         return 'TLS handshake failed (%s)' % exc
     except (OSError, socket.timeout) as exc:
         return 'it does not answer (%s)' % exc
 
 
+def _asks_for_client_certificate(tls, timeout):
+    """After a TLS 1.3 handshake the server's certificate_required alert arrives with the first read."""
+    tls.settimeout(min(timeout, 3.0))
+    try:
+        data = tls.recv(1)
+    except ssl.SSLError as exc:
+        if _client_certificate_alert(exc):
+            return None
+        return 'TLS failed after the handshake (%s)' % exc
+    except (OSError, socket.timeout):
+        data = None
+    if data == b'':
+        # closed at once, before any request: a server that refused the missing certificate but whose TLS stack
+        # dropped the alert (asyncio servers do); a profile 2 endpoint waits for the HTTP upgrade instead
+        return None
+    return 'it did not ask for a client certificate: it is not a security profile 3 (mTLS) endpoint'
+
+
 def _check_endpoint(params, root):
-    problem = tls_chain_problem(params['ocpp_csms_url'], certs.to_pem(root))
+    problem = tls_chain_problem(params['ocpp_csms_url'], certs.to_pem(root),
+                                client_certificate=params['security_profile'] == 3)
     if problem:
         raise _Missing('the CSMS endpoint %s for security profile %d cannot be used: %s' % (
             params['ocpp_csms_url'], params['security_profile'], problem))
@@ -468,6 +505,10 @@ def run_security_profile(params, context):
         raise ModuleFailure('station %s: security profile %d refused before anything was sent, prerequisite %s' % (
             station_id, wanted, '; prerequisite '.join('%s not met: %s' % item for item in missing.items())),
             prerequisites=prerequisites, missing=sorted(missing))
+    # the new slot goes over the connection the station has now: an APN/VPN secret over ws:// needs consent
+    consent = guard_plaintext(params, context, station.profile, secret_names(data))
+    if consent:
+        result['diff']['after']['plaintext_secrets'] = consent
     if context.check_mode:
         return result
     if lacks(station.source, 'set_network_profile', context, 'security profile %d of station %s was not set (change '

@@ -19,7 +19,7 @@ try:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from cryptography.x509 import ocsp
-    from cryptography.x509.oid import NameOID
+    from cryptography.x509.oid import ExtensionOID, NameOID
     HAS_CRYPTOGRAPHY = True
 except ImportError:  # pragma: no cover - reported by the callers
     HAS_CRYPTOGRAPHY = False
@@ -77,7 +77,8 @@ def vault_serial(serial_number):
     return ':'.join(text[i:i + 2] for i in range(0, len(text), 2))
 
 
-def _spki_der(public_key):
+def spki_der(public_key):
+    """The DER SubjectPublicKeyInfo of ``public_key`` (compares keys whatever their type)."""
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -101,7 +102,7 @@ def hash_keys(certificate, issuer):
     """Every key (see ``hash_key``) a station may report for ``certificate``: the RFC 6960 form the collection sends,
     and the form some stations report, whose issuerKeyHash is taken over the whole DER SubjectPublicKeyInfo."""
     data = hash_data(certificate, issuer)
-    spki_style = dict(data, issuerKeyHash=hashlib.sha256(_spki_der(issuer.public_key())).hexdigest())
+    spki_style = dict(data, issuerKeyHash=hashlib.sha256(spki_der(issuer.public_key())).hexdigest())
     return {hash_key(data), hash_key(spki_style)}
 
 
@@ -155,20 +156,75 @@ def _key_problem(public_key, policy):
         type(public_key).__name__, ', '.join(policy.get('ec_curves') or EC_CURVES))
 
 
+#: CSR extensions a station may ask for: they describe its key, never a name (the PKI role sets key usage itself)
+CSR_EXTENSIONS = ('keyUsage', 'extendedKeyUsage', 'basicConstraints', 'subjectKeyIdentifier')
+
+
+def _extension_names(extensions):
+    return [getattr(extension.oid, '_name', None) or extension.oid.dotted_string for extension in extensions]
+
+
 def csr_problems(csr, station_id, organization_name, policy=None):
-    """What makes the station's CSR unacceptable, as a list of sentences (empty when it may be signed)."""
+    """What makes the station's CSR unacceptable, as a list of sentences (empty when it may be signed).
+
+    The CSR must name exactly the station: one CN equal to the station id, no subject alternative name, no extension
+    beyond ``CSR_EXTENSIONS`` and a key the policy allows, so that nothing a PKI role might copy from a CSR can name
+    another station, a host or an address.
+    """
     problems = []
     if not csr.is_signature_valid:
         problems.append('the CSR signature does not verify with its own public key')
-    cn = common_name(csr.subject)
-    if cn != station_id:
-        problems.append('subject CN is %r, expected the station id %r (SecurityCtrlr.Identity on the station)' % (cn, station_id))
+    names = [attribute.value for attribute in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if names != [station_id]:
+        problems.append('subject CN is %s, expected exactly one CN, the station id %r (SecurityCtrlr.Identity on the '
+                        'station)' % (', '.join(repr(name) for name in names) or 'missing', station_id))
+    try:
+        extensions = list(csr.extensions)
+    except ValueError as exc:
+        extensions = []
+        problems.append('the CSR extensions cannot be parsed (%s)' % exc)
+    names = _extension_names(extensions)
+    if 'subjectAltName' in names:
+        requested = csr.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        problems.append('the CSR asks for subject alternative names (%s); a station certificate names the station in '
+                        'its CN only' % ', '.join(str(name.value) for name in requested))
+    extra = [name for name in names if name not in CSR_EXTENSIONS and name != 'subjectAltName']
+    if extra:
+        problems.append('the CSR asks for extensions the policy does not allow: %s (allowed: %s)'
+                        % (', '.join(extra), ', '.join(CSR_EXTENSIONS)))
     if organization_name is not None and organization(csr.subject) != organization_name:
         problems.append('subject O is %r, expected %r (SecurityCtrlr.OrganizationName on the station)'
                         % (organization(csr.subject), organization_name))
     key_problem = _key_problem(csr.public_key(), policy or {})
     if key_problem:
         problems.append(key_problem)
+    return problems
+
+
+def issued_problems(certificate, station_id, public_key, issuer, now, max_days=None):
+    """What makes a certificate the PKI just issued unfit to install, as sentences (empty when it names exactly the
+    station): one CN equal to the station id, no subject alternative name, the CSR's public key (None in factory
+    mode), issued and signed by ``issuer``, valid now and not longer than ``max_days`` (None: no cap)."""
+    problems = []
+    names = [attribute.value for attribute in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if names != [station_id]:
+        problems.append('issued CN is %s, not exactly the station id %r' % (', '.join(repr(n) for n in names), station_id))
+    try:
+        san = certificate.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+    except x509.ExtensionNotFound:
+        san = None
+    if san is not None:
+        problems.append('issued certificate carries subject alternative names (%s)' % ', '.join(str(n.value) for n in san))
+    if public_key is not None and spki_der(certificate.public_key()) != spki_der(public_key):
+        problems.append('issued public key is not the one of the station\'s CSR')
+    if certificate.issuer != issuer.subject or not signed_by(certificate, issuer):
+        problems.append('issued by %s, not by the issuing CA %s'
+                        % (certificate.issuer.rfc4514_string(), issuer.subject.rfc4514_string()))
+    not_before, not_after = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    if not not_before - datetime.timedelta(minutes=5) <= now < not_after:
+        problems.append('not valid now (valid %s to %s)' % (_rfc3339(not_before), _rfc3339(not_after)))
+    if max_days is not None and not_after - not_before > datetime.timedelta(days=max_days, minutes=5):
+        problems.append('valid for %d days, more than the %d days allowed' % ((not_after - not_before).days, max_days))
     return problems
 
 

@@ -74,6 +74,14 @@ options:
     description: Seconds between two looks at the station's connection.
     type: float
     default: 1.0
+  allow_plaintext_secrets:
+    description:
+      - Send the BasicAuthPassword to a station that runs security profile 1 (plain ws://), where
+        anyone on the network path can read it.
+      - Without it such a send is refused before anything is sent; with it the task warns and records the consent in
+        its diff (so in the audit trail). Inventory variable C(evcs_allow_plaintext_secrets).
+    type: bool
+    default: false
 seealso:
   - module: evcs.provisioning.security_profile
 '''

@@ -22,7 +22,8 @@ description:
     C(local_list_version) (GetLocalListVersion equals the expected version); C(load_management_cap)
     (the station's ChargingStationMaxProfiles, read back with GetChargingProfiles and the ReportChargingProfiles the CSMS
     collected, as M(evcs.provisioning.charging_limit) reads them: the one at the highest stack level holds O(charging_limit),
-    converted to the unit the station took))."
+    converted to the unit the station took)); C(staging_password_refused) (the CSMS no longer admits the station with
+    the shared staging password O(staging_password); skipped without it or when the backend cannot tell)."
   - The task fails when a required item fails; items named in O(optional_checks) are reported but never fail it.
   - Read-only. It sends only Get requests to the station and changes nothing, in check mode or not.
 extends_documentation_fragment:
@@ -163,7 +164,13 @@ options:
     elements: str
     default: []
     choices: [csms_dns, csms_tcp, csms_tls, station_mtls, station_online, heartbeat_recent, device_model,
-              certificate_validity, connectors_available, local_list_version, load_management_cap]
+              certificate_validity, connectors_available, local_list_version, load_management_cap,
+              staging_password_refused]
+  staging_password:
+    description:
+      - The shared staging (factory) password of the CSMS. The item C(staging_password_refused) passes when the CSMS
+        refuses it for this station. Never logged.
+    type: str
   network_timeout:
     description: Seconds for each DNS/TCP/TLS probe from the controller.
     type: float

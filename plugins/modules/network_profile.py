@@ -137,6 +137,14 @@ options:
       - Omit to skip the check.
     type: list
     elements: str
+  allow_plaintext_secrets:
+    description:
+      - Send an APN password, SIM PIN or VPN password/key to a station that runs security profile 1 (plain ws://), where
+        anyone on the network path can read it.
+      - Without it such a send is refused before anything is sent; with it the task warns and records the consent in
+        its diff (so in the audit trail). Inventory variable C(evcs_allow_plaintext_secrets).
+    type: bool
+    default: false
 seealso:
   - module: evcs.provisioning.station_reset
 '''

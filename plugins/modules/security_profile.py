@@ -149,6 +149,14 @@ options:
         description: The target backend's own settings (as O(csms_options)); default those of the current CSMS when
           O(target_csms.backend) is not given.
         type: dict
+  allow_plaintext_secrets:
+    description:
+      - Send the new slot's APN password, SIM PIN or VPN password/key while the station still runs security profile 1
+        (plain ws://), where anyone on the network path can read it.
+      - Without it such a change is refused before anything is sent; with it the task warns and records the consent in
+        its diff (so in the audit trail). Inventory variable C(evcs_allow_plaintext_secrets).
+    type: bool
+    default: false
 seealso:
   - module: evcs.provisioning.network_profile
   - module: evcs.provisioning.station_certificate

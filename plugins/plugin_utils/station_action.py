@@ -39,11 +39,13 @@ INVENTORY_OPTIONS = {
     'vault_validate_certs': ('evcs_vault', 'validate_certs'),
     'vault_auth_method': ('evcs_vault', 'auth_method'),
     'vault_token': ('evcs_vault', 'token'),
+    'vault_token_from_env': ('evcs_vault', 'token_from_env'),
     'vault_role_id': ('evcs_vault', 'role_id'),
     'vault_secret_id': ('evcs_vault', 'secret_id'),
     'vault_pki_mount': ('evcs_vault', 'pki_mount'),
     'vault_pki_role': ('evcs_vault', 'station_role'),
     'vault_kv_mount': ('evcs_vault', 'kv_mount'),
+    'allow_plaintext_secrets': ('evcs_allow_plaintext_secrets', None),
 }
 _APPROLE_MOUNT = ('evcs_vault', 'approle_mount')
 

@@ -84,6 +84,8 @@ def _observations(client_pem, **overrides):
         'local_list': {'versionNumber': 3},
         'charging_profiles': {'profiles': [_max_profile(32.0)]},
         'local_list_memory': None,
+        'station_record': {'id': STATION},
+        'staging': {'accepted': False},
     }
     for key, value in overrides.items():
         if key in connection:

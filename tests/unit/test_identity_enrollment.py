@@ -53,7 +53,7 @@ class _Client(object):
         self.issued[cert.serial_number] = cert
         return cert
 
-    def sign(self, role, csr_pem, common_name, ttl=None):
+    def sign(self, role, csr_pem, common_name, ttl=None, settled=None):
         cert = self.issue_certificate(common_name, x509.load_pem_x509_csr(csr_pem.encode()).public_key(), NOW)
         return {'certificate': certs.to_pem(cert), 'issuing_ca': certs.to_pem(self.ca),
                 'serial_number': certs.vault_serial(cert.serial_number)}

@@ -47,3 +47,13 @@ def test_approle_without_secret_id_is_refused(monkeypatch):
     with pytest.raises(vault.VaultError, match='vault_secret_id'):
         vault.vault_client({'vault_url': 'http://127.0.0.1:1', 'vault_auth_method': 'approle', 'vault_role_id': 'x',
                             'vault_retries': 0})
+
+
+def test_vault_token_from_the_environment_only_when_the_inventory_says_so(monkeypatch):
+    """Issue 17: a VAULT_TOKEN left in the operator's shell is not used unless vault_token_from_env is true."""
+    monkeypatch.setenv('VAULT_TOKEN', 'from-the-shell')
+    params = {'vault_url': 'https://127.0.0.1:1', 'vault_auth_method': 'token', 'vault_retries': 0}
+    with pytest.raises(vault.VaultError, match='vault_token_from_env'):
+        vault.vault_client(params)
+    assert vault.vault_client(dict(params, vault_token_from_env=True)).token == 'from-the-shell'
+    assert vault.vault_client(dict(params, vault_token='given')).token == 'given'

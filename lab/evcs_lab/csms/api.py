@@ -11,8 +11,9 @@ from importlib import resources
 
 from aiohttp import web
 
+from evcs_lab.csms.auth import BasicAuthenticator
 from evcs_lab.csms.clock import now_rfc3339
-from evcs_lab.csms.credentials import hash_password, verify_any
+from evcs_lab.csms.credentials import hash_password
 from evcs_lab.csms.hub import CallFailed, StationHub
 from evcs_lab.csms.store import COLLECTIONS, RecordNotFound, Store
 
@@ -264,9 +265,11 @@ async def _credentials_add(request: web.Request) -> web.Response:
 
 
 async def _credentials_verify(request: web.Request) -> web.Response:
+    """Whether the OCPP endpoints would admit the station with this password now (the same decision: the staging
+    password counts only for a station without registered credentials, nothing for one registered at profile 3)."""
     password = _password((await _json_object(request)).get('password'))
-    hashes = _store(request).password_hashes(request.match_info['id'])
-    return web.json_response({'valid': await asyncio.to_thread(verify_any, password, hashes)})
+    authenticator = BasicAuthenticator(_store(request), _hub(request).config.staging_password)
+    return web.json_response({'valid': await authenticator.refusal(request.match_info['id'], password) is None})
 
 
 # -- statistics ------------------------------------------------------------------------------------------------

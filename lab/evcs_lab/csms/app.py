@@ -34,7 +34,7 @@ async def run(config: CsmsConfig) -> None:
     store = Store(config.db)
     hub = StationHub(config, store)
     basic = BasicAuthenticator(store, config.staging_password)
-    certificates = CertificateAuthenticator(config.client_ca, config.crl)
+    certificates = CertificateAuthenticator(config.client_ca, list(config.crls))
     endpoints = [OcppEndpoint(profile, config, hub, basic, certificates)
                  for profile in PROFILES if profile in config.ws_ports]
     runner = web.AppRunner(build_app(hub, config.api_token), access_log=None)

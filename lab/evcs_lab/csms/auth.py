@@ -1,7 +1,12 @@
 """How stations authenticate: HTTP Basic (profiles 1 and 2) and client certificates (profile 3).
 
 The TLS layer of profile 3 already refuses certificates that do not chain to ``client_ca`` or are expired; the
-checks here add what TLS cannot know: the certificate names the station of the URL and is not revoked.
+checks here add what TLS cannot know: the certificate was issued by one of this environment's issuing CAs (not by
+another CA under the same root), names the station of the URL and is not on its issuer's CRL.
+
+Basic auth follows what a careful CSMS does: the shared staging password only for a station the CSMS has not
+registered credentials for; a registered station's own passwords only; no basic auth at all for a station registered
+at security profile 3 (its client certificate is its only credential).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 
 import aiohttp
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
@@ -52,8 +58,8 @@ class ClientCertificate:
 
 
 class BasicAuthenticator:
-    """User = station id; password = one of the station's stored passwords, or the staging password while the
-    station has no record or no stored password."""
+    """User = station id; password = one of the station's stored passwords; the staging password only while the CSMS
+    has registered no credentials for the station; never for a station registered at security profile 3."""
 
     def __init__(self, store: Store, staging_password: str):
         self._store = store
@@ -63,12 +69,24 @@ class BasicAuthenticator:
         user, password = _parse_basic(authorization)
         if user != station_id:
             raise AuthenticationFailed(401, 'basic auth user %r is not the station id of the URL' % user)
+        refused = await self.refusal(station_id, password)
+        if refused:
+            raise AuthenticationFailed(401, refused)
+
+    async def refusal(self, station_id: str, password: str) -> str | None:
+        """Why ``password`` does not admit ``station_id`` (None when it does): the one decision of the OCPP endpoints
+        and of the REST API's credential check."""
+        registered = self._store.get_record('stations', station_id) is not None
+        if registered and self._store.last_security_profile(station_id) == 3:
+            return 'basic auth refused: the station is registered at security profile 3 (client certificate only)'
         hashes = self._store.password_hashes(station_id)
-        if hashes and self._store.get_record('stations', station_id) is not None:
+        if hashes and registered:
             if not await asyncio.to_thread(verify_any, password, hashes):
-                raise AuthenticationFailed(401, 'password does not match any stored password of the station')
-        elif not hmac.compare_digest(password.encode('utf-8'), self._staging_password.encode('utf-8')):
-            raise AuthenticationFailed(401, 'password is not the staging password (the station has no stored password)')
+                return 'password does not match any stored password of the station'
+            return None
+        if not hmac.compare_digest(password.encode('utf-8'), self._staging_password.encode('utf-8')):
+            return 'password is not the staging password (the station has no stored password)'
+        return None
 
 
 def _parse_basic(authorization: str | None) -> tuple[str, str]:
@@ -87,30 +105,49 @@ def _parse_basic(authorization: str | None) -> tuple[str, str]:
 
 
 class CertificateAuthenticator:
-    """CN == station id, inside its validity period, not on the issuing CA's CRL."""
+    """Issued directly by one of the environment's issuing CAs, CN == station id, inside its validity period, not on
+    its issuer's CRL.
 
-    def __init__(self, client_ca: str, crl: CrlConfig):
-        self._issuers = x509.load_pem_x509_certificates(Path(client_ca).read_bytes())
-        self._crl = CrlCache(crl, self._issuers)
+    ``client_ca`` holds the environment's issuing CAs and the root they chain to; only the issuing CAs (the CAs in it
+    that are not self-signed) issue station certificates this CSMS accepts, so a certificate of another environment's
+    issuing CA under the same root is refused. Every issuing CA's CRL is checked (``crls``, one per issuing CA).
+    """
+
+    def __init__(self, client_ca: str, crls: list[CrlConfig]):
+        bundle = x509.load_pem_x509_certificates(Path(client_ca).read_bytes())
+        self._issuers = [cert for cert in bundle if cert.subject != cert.issuer] or bundle
+        self._crls = [CrlCache(crl, self._issuers) for crl in crls if crl.url]
 
     async def authenticate(self, station_id: str, presented: ClientCertificate | None) -> None:
         if presented is None:
             raise AuthenticationFailed(401, 'no client certificate presented')
         certificate = presented.certificate
+        if not any(_issued_by(certificate, issuer) for issuer in self._issuers):
+            raise AuthenticationFailed(403, 'client certificate issuer %s is not an issuing CA of this CSMS\'s '
+                                            'environment' % certificate.issuer.rfc4514_string())
         common_names = [attribute.value for attribute in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
         if common_names != [station_id]:
             raise AuthenticationFailed(403, 'client certificate CN %s is not the station id of the URL' % common_names)
         now = datetime.now(timezone.utc)
         if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
             raise AuthenticationFailed(403, 'client certificate is outside its validity period')
-        crl = await self._crl.current()
-        if crl is not None and crl.issuer == certificate.issuer:
-            if crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None:
-                raise AuthenticationFailed(403, 'client certificate serial %x is revoked' % certificate.serial_number)
+        for cache in self._crls:
+            crl = await cache.current()
+            if crl is not None and crl.issuer == certificate.issuer:
+                if crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None:
+                    raise AuthenticationFailed(403, 'client certificate serial %x is revoked' % certificate.serial_number)
+
+
+def _issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 class CrlCache:
-    """The issuing CA's CRL, fetched on demand at most every ``refresh_seconds``; None when unavailable."""
+    """One issuing CA's CRL, fetched on demand at most every ``refresh_seconds``; None when unavailable."""
 
     def __init__(self, config: CrlConfig, issuers: list[x509.Certificate]):
         self._config = config

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROFILES = (1, 2, 3)
@@ -34,7 +34,8 @@ class CsmsConfig:
     staging_password: str
     db: str
     log: str
-    crl: CrlConfig = field(default_factory=CrlConfig)
+    #: one CRL per issuing CA of ``client_ca`` (the config file may give one as ``crl`` or several as ``crls``)
+    crls: tuple[CrlConfig, ...] = ()
     heartbeat_interval: int = 60
     boot_retry_interval: int = 5
     call_timeout: float = 30.0
@@ -56,7 +57,7 @@ class CsmsConfig:
             staging_password=data['staging_password'],
             db=data['db'],
             log=data['log'],
-            crl=CrlConfig(**(data.get('crl') or {})),
+            crls=tuple(CrlConfig(**crl) for crl in (data.get('crls') or ([data['crl']] if data.get('crl') else []))),
             heartbeat_interval=int(data.get('heartbeat_interval', 60)),
             boot_retry_interval=int(data.get('boot_retry_interval', 5)),
             call_timeout=float(data.get('call_timeout', 30)),

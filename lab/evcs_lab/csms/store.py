@@ -138,6 +138,12 @@ class Store:
                     'client_certificate) VALUES (?, ?, ?, ?, ?)',
                     (station_id, security_profile, endpoint, connected_at, client_certificate))
 
+    def last_security_profile(self, station_id: str) -> int | None:
+        """The security profile of the station's latest accepted connection (None when it never connected)."""
+        row = self._db.execute('SELECT security_profile FROM connection_log WHERE station_id = ? ORDER BY rowid DESC '
+                               'LIMIT 1', (station_id,)).fetchone()
+        return row[0] if row else None
+
     def connections_total(self, station_id: str) -> int:
         return self._db.execute('SELECT COUNT(*) FROM connection_log WHERE station_id = ?', (station_id,)).fetchone()[0]
 

@@ -14,6 +14,7 @@ from ansible.module_utils.common.parameters import env_fallback, _list_no_log_va
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CapabilityMissing, CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.registry import backend_class, backend_names
+from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import checked_station_id
 
 _ENV = {
     'csms_url': ('EVCS_CSMS_URL',),
@@ -101,6 +102,8 @@ def csms_backend(params, warn=None, secret=None):
 
 def task_backend(params, context):
     """The backend for a module run: ``csms_backend`` with a configuration error turned into the task's failure."""
+    if params.get('station_id') is not None:
+        checked_station_id(params['station_id'])
     try:
         return csms_backend(params, warn=context.warn, secret=context.add_secret)
     except CsmsError as exc:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 
-from urllib.parse import quote
 
 try:
     import requests
@@ -18,6 +17,7 @@ except ImportError:  # pragma: no cover - reported by the caller
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import (
     CAPABILITIES, CallError, CsmsBackend, CsmsError, StationOffline, StationTimeout, rfc3339,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import path_segment
 
 #: answers that say "try again later": retried with a bounded exponential backoff
 _TRANSIENT_STATUS = (429, 502, 503)
@@ -247,11 +247,6 @@ class ReferenceCsms(CsmsBackend):
                                'credential check of %s' % station_id).get('valid'))
 
 
-def _segment(value):
-    """``value`` as one URL path segment: every id (station, record, action) that enters a path goes through it."""
-    return quote(str(value), safe='')
-
-
 def _transient(response):
     """429/502/503, except a 502 that carries the station's CALLERROR (an answer, not an outage)."""
     if response.status_code not in _TRANSIENT_STATUS:
@@ -270,3 +265,9 @@ def _reason(exc):
         exc = exc.args[0]
     reason = getattr(exc, 'reason', None) or exc
     return '%s: %s' % (exc.__class__.__name__, reason) if str(reason) else exc.__class__.__name__
+
+
+def _segment(identifier):
+    """An identifier (station, record, action) as exactly one URL path segment: every id that enters a path goes
+    through it."""
+    return path_segment(identifier)

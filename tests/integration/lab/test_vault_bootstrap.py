@@ -29,14 +29,18 @@ def _ca_serials(paths: LabPaths) -> dict:
 
 def _roles(paths: LabPaths, addr: str) -> dict:
     client = vault.root_client(paths, addr)
-    return {(mount, name): client.read(f"{mount}/roles/{name}")["data"]
-            for mount in (vault.PKI_MOUNT, vault.PKI_PROD_MOUNT)
-            for name in (*vault.STATION_ROLES.values(), vault.CSMS_ROLE)}
+    roles = {(mount, name): client.read(f"{mount}/roles/{name}")["data"]
+             for mount in (vault.PKI_MOUNT, vault.PKI_PROD_MOUNT) for name in vault.STATION_ROLES.values()}
+    roles[(vault.PKI_INFRA_MOUNT, vault.CSMS_ROLE)] = client.read(f"{vault.PKI_INFRA_MOUNT}/roles/{vault.CSMS_ROLE}")["data"]
+    return roles
 
 
-def _approle_client(lab: vault.VaultLab) -> hvac.Client:
+def _approle_client(lab: vault.VaultLab, environment: str = "lab") -> hvac.Client:
+    """Logged in with the AppRole of ``environment`` (one per environment)."""
+    credentials = lab.credentials[environment]
     client = hvac.Client(url=lab.addr, verify=str(lab.ca_cert))
-    client.auth.approle.login(role_id=lab.role_id, secret_id=lab.secret_id, mount_point=vault.APPROLE_MOUNT)
+    client.auth.approle.login(role_id=credentials["role_id"], secret_id=credentials["secret_id"],
+                              mount_point=vault.APPROLE_MOUNT)
     return client
 
 
@@ -79,7 +83,7 @@ def test_approle_signs_station_csr(vault_lab):
     client = _approle_client(lab)
 
     signed = client.write_data(f"{vault.PKI_MOUNT}/sign/{vault.STATION_ROLE}",
-                               data={"csr": _station_csr(STATION_ID)})["data"]
+                               data={"csr": _station_csr(STATION_ID), "common_name": STATION_ID})["data"]
 
     cert = x509.load_pem_x509_certificate(signed["certificate"].encode())
     issuing = x509.load_pem_x509_certificate(signed["issuing_ca"].encode())
@@ -106,10 +110,10 @@ def test_each_operator_has_a_station_role(vault_lab, mount):
     assert lab.state()["station_roles"] == {vault.ORGANIZATION: vault.STATION_ROLE,
                                             vault.PARTNER_ORGANIZATION: vault.PARTNER_STATION_ROLE}
     assert lab.state()["station_role"] == vault.STATION_ROLE
-    client = _approle_client(lab)
+    client = _approle_client(lab, "lab" if mount == vault.PKI_MOUNT else "production")
     for organization, role in lab.state()["station_roles"].items():
-        signed = client.write_data(f"{mount}/sign/{role}",
-                                   data={"csr": _station_csr(STATION_ID, vault.PARTNER_ORGANIZATION)})["data"]
+        signed = client.write_data(f"{mount}/sign/{role}", data={
+            "csr": _station_csr(STATION_ID, vault.PARTNER_ORGANIZATION), "common_name": STATION_ID})["data"]
         cert = x509.load_pem_x509_certificate(signed["certificate"].encode())
         # the role's O wins over the CSR's
         assert cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == organization
@@ -123,7 +127,7 @@ def test_an_existing_lab_gains_the_partner_role_at_up(vault_lab):
     paths = LabPaths.resolve(home)
     client = vault.root_client(paths, lab.addr)
     client.delete(f"{vault.PKI_MOUNT}/roles/{vault.PARTNER_STATION_ROLE}")
-    older_policy = "".join(line + "\n" for line in vault.POLICY_HCL.splitlines() if vault.PARTNER_STATION_ROLE not in line)
+    older_policy = vault.POLICY_HCL.replace(vault._station_role_policy(vault.PKI_MOUNT, vault.PARTNER_STATION_ROLE), "")
     client.sys.create_or_update_policy(vault.POLICY, older_policy)
 
     again = vault.up(home)
@@ -131,13 +135,15 @@ def test_an_existing_lab_gains_the_partner_role_at_up(vault_lab):
     assert f"role {vault.PARTNER_STATION_ROLE}" in again.changes and f"policy {vault.POLICY}" in again.changes
     assert vault.up(home).changes == []
     _approle_client(again).write_data(f"{vault.PKI_MOUNT}/sign/{vault.PARTNER_STATION_ROLE}",
-                                      data={"csr": _station_csr("LAB-CP-0003", vault.PARTNER_ORGANIZATION)})
+                                      data={"csr": _station_csr("LAB-CP-0003", vault.PARTNER_ORGANIZATION),
+                                            "common_name": "LAB-CP-0003"})
 
 
 @pytest.mark.parametrize("method, path", [
     ("post", f"/v1/{vault.PKI_ROOT_MOUNT}/root/generate/internal"),
     ("get", "/v1/sys/mounts"),
     ("post", f"/v1/{vault.PKI_MOUNT}/issue/{vault.CSMS_ROLE}"),
+    ("post", f"/v1/{vault.PKI_INFRA_MOUNT}/issue/{vault.CSMS_ROLE}"),
     ("get", "/v1/secret/data/other/thing"),
 ])
 def test_approle_is_least_privilege(vault_lab, method, path):
@@ -197,4 +203,4 @@ def test_restart_keeps_the_pki(vault_lab):
     assert restarted.pid != first.pid and restarted.addr == first.addr
     assert _ca_serials(paths) == serials
     _approle_client(restarted).write_data(f"{vault.PKI_MOUNT}/sign/{vault.STATION_ROLE}",
-                                          data={"csr": _station_csr("LAB-CP-0002")})
+                                          data={"csr": _station_csr("LAB-CP-0002"), "common_name": "LAB-CP-0002"})
