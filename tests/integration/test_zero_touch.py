@@ -219,6 +219,11 @@ def test_the_event_stream_tells_first_boot_serial_and_reconnects_and_holds_no_se
     for secret in (zt_lab['csms']['api_token'], zt_lab['csms']['staging_password'], zt_lab['vault']['secret_id']):
         assert secret not in text
     assert 'password' not in text.lower() and 'PRIVATE KEY' not in text
+    # nor does the rulebook's output (events, alerts, the playbook runs it started) or the audit trail
+    logged = rulebook.output() + (rulebook.work / 'audit.jsonl').read_text()
+    for secret in (zt_lab['csms']['api_token'], zt_lab['csms']['staging_password'], zt_lab['vault']['secret_id'],
+                   zt_lab['vault']['token']):
+        assert secret not in logged
     # a long poll from "now" answers only later events (the lab's other Pending stations keep booting) and the
     # cursor to pass next
     later = zt_lab.csms.events('now', timeout=1)
