@@ -24,7 +24,7 @@ export EVCS_LAB_HOME ?= $(CURDIR)/.lab
 stage = start=$$SECONDS; echo "==> $(1)"; if $(2); then r="ok"; else r="FAILED"; fi; \
   echo "[$(1)] $$r ($$((SECONDS-start))s)" | tee -a $(BUILD)/test-summary.txt
 
-.PHONY: help venv demo test unit sanity lint build integration molecule lab-up lab-down lab-status bench clean
+.PHONY: help venv demo test unit sanity lint build integration molecule lab-up lab-down lab-status bench clean citrineos
 
 help:
 	@echo "make demo   start the lab and provision its chargers (inventories/lab)"
@@ -90,7 +90,13 @@ sanity: build
 lint: venv
 	@$(BIN)/ansible-lint --profile production -q
 
-integration: venv
+# CitrineOS for the citrineos backend tests: Debian packages (as root) and the build, cached in ~/.cache/evcs-lab
+# by the source's sha256 (CITRINEOS_SRC, default ../shared/third_party/citrineos/citrineos-core-1.8.3.tar.gz);
+# without a source it says so and the CitrineOS tests skip.
+citrineos: venv
+	@$(BIN)/python -m evcs_lab.citrineos prepare
+
+integration: venv citrineos
 	@$(BIN)/pytest -q -m integration tests/integration
 
 molecule: venv

@@ -61,7 +61,7 @@ def site_vars(index: int, station_count: int) -> dict:
             "id_tokens": [{"id_token": f"04B{index + 1:011X}", "type": "ISO14443", "status": "Accepted"}],
             "access": "public",
         },
-        "evcs_network": {"dns": ["192.168.10.1"], "ntp": ["pool.ntp.org"]},
+        "evcs_network": {"ntp": ["pool.ntp.org"]},
         "evcs_ocpp": {"heartbeat_interval": 300},
     }
 
@@ -91,8 +91,9 @@ def station_vars(number: int) -> dict:
             "id": station_id(number),
             "serial_number": f"SIM-{number:04d}",
             "vendor": "EVCS Sim",
-            "model": "SimCharger AC22",
-            "firmware_version": "1.0.0",
+            # every fifth station (the Wi-Fi ones) runs the lab's quirky model, as evcs_lab.cli.generated_station
+            "model": "SimCharger Q" if number % _WIFI_EVERY == 0 else "SimCharger AC22",
+            "firmware_version": "3.2.1" if number % _WIFI_EVERY == 0 else "1.0.0",
             "security_profile": 1,
             "evses": [{"id": 1, "max_current_a": STATION_CURRENT_A, "phases": 3, "voltage_v": 230,
                        "connectors": [{"id": 1, "type": "cType2", "format": "Socket",

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from evcs_lab import vault
+from evcs_lab import citrineos, vault
 from evcs_lab.clients import LabApiError, LabState
 from evcs_lab.paths import DEFAULT_STATIONS_FILE, LabPaths
 from evcs_lab.process import ManagedProcess, free_port, port_is_free
@@ -32,11 +32,17 @@ class LabError(RuntimeError):
 
 
 # -- stations ----------------------------------------------------------------------------------------------
+#: every fifth generated station runs the quirky station model (a vendor component for Wi-Fi), the others the spec one
+QUIRKY_EVERY = 5
+
+
 def generated_station(number: int) -> dict:
     """Station ``LAB-CP-<number>`` as in the demo fleet: one EVSE, one Type 2 socket, 32 A, 3 phases."""
+    quirky = number % QUIRKY_EVERY == 0
     return {
         "id": f"LAB-CP-{number:04d}", "serial_number": f"SIM-{number:04d}", "vendor": "EVCS Sim",
-        "model": "SimCharger AC22", "firmware_version": "1.0.0", "site": "lab-depot",
+        "model": "SimCharger Q" if quirky else "SimCharger AC22", "lab_model": "quirky" if quirky else "spec",
+        "firmware_version": "3.2.1" if quirky else "1.0.0", "site": "lab-depot",
         "evses": [{"id": 1, "max_current_a": 32, "phases": 3,
                    "connectors": [{"id": 1, "type": "cType2", "format": "Socket", "max_current_a": 32}]}],
     }
@@ -222,11 +228,27 @@ def _step(title: str, action):
     return result
 
 
-def up(home=None, count: int | None = None, stations_file=None) -> dict:
-    """Start or reuse every component, wait until all stations are connected, write ``state.json``."""
+CSMS_KINDS = ("reference", "citrineos")
+
+
+def _check_csms_kind(paths: LabPaths, csms_kind: str) -> None:
+    """A lab home serves one CSMS: its stations keep the URLs and passwords of the CSMS they were provisioned with."""
+    previous = (read_json(paths.state_file) or {}).get("csms_kind", "reference") if paths.state_file.exists() else None
+    if previous and previous != csms_kind:
+        raise LabError(f"the lab home {paths.home} runs the {previous} CSMS; run `evcs-lab down` and use another "
+                       f"--home (or EVCS_LAB_HOME) for --csms {csms_kind}, or delete {paths.home}")
+
+
+def up(home=None, count: int | None = None, stations_file=None, csms_kind: str = "reference") -> dict:
+    """Start or reuse every component, wait until all stations are connected, write ``state.json``.
+
+    With ``csms_kind="citrineos"`` the lab also builds (once) and runs CitrineOS (``evcs_lab.citrineos``), registers
+    the fleet there, and the simulated stations leave the factory pointed at CitrineOS instead of the reference CSMS.
+    """
     paths = LabPaths.resolve(home)
     paths.home.mkdir(parents=True, exist_ok=True)
     _require_component_modules()
+    _check_csms_kind(paths, csms_kind)
     stations = load_stations(count, stations_file)
     vault_lab = _step("openbao", lambda: vault.up(paths.home))
     secrets = lab_secrets(paths)
@@ -243,8 +265,20 @@ def up(home=None, count: int | None = None, stations_file=None) -> dict:
     prod_pid = _step("csms (production)", lambda: _ensure_running(
         prod_process, lambda: _csms_healthy(prod, paths.root_ca), CSMS_READY_TIMEOUT, "the production CSMS"))
 
+    fleet_csms = _csms_state(paths, csms)
+    if csms_kind == "citrineos":
+        try:
+            fleet_csms = _step("citrineos", lambda: citrineos.up(paths, stations, secrets["staging_password"]))
+        except citrineos.CitrineError as exc:
+            raise LabError(str(exc)) from exc
+
     sim_process = component_process(paths, "simulator")
     sim = simulator_config(paths, csms, secrets, stations, sim_process.pid() is not None)
+    sim["factory"]["csms_url"] = fleet_csms["ws_urls"]["1"]
+    if csms_kind == "citrineos":
+        # CitrineOS 1.8.3 loses its message-broker channel when a station reconnects within a second of its
+        # disconnect; a real station takes longer than that to reboot (lab/README.md)
+        sim["reboot_seconds"] = citrineos.STATION_REBOOT_SECONDS
     _apply_config(paths, "simulator", sim, sim_process)
     control_url = f"http://{HOST}:{sim['control_port']}"
     progress = _StationsProgress(control_url, [station["id"] for station in stations])
@@ -253,11 +287,13 @@ def up(home=None, count: int | None = None, stations_file=None) -> dict:
                                                          "the simulated stations"))
     state = {
         "environment": "lab",
+        "csms_kind": csms_kind,
         "home": str(paths.home),
         "vault": vault_lab.state(),
-        "csms": _csms_state(paths, csms),
+        "csms": fleet_csms,
         "simulator": {"control_url": control_url, "stations": [station["id"] for station in stations]},
-        "processes": {"vault": vault_lab.pid, "csms": csms_pid, "simulator": sim_pid},
+        "processes": {"vault": vault_lab.pid, "csms": csms_pid, "simulator": sim_pid,
+                      **{name: pid for name, pid in fleet_csms.get("pids", {}).items()}},
         "environments": {PRODUCTION: {"csms": _csms_state(paths, prod), "vault": vault_lab.production_state(),
                                       "processes": {"csms": prod_pid}}},
     }
@@ -280,6 +316,9 @@ def down(home=None) -> None:
                     component_process(paths, "csms")]:
         stopped = process.stop()
         print(f"{process.name}: {'stopped' if stopped else 'not running'}")
+    for name, stopped in citrineos.down(paths):
+        if stopped:
+            print(f"{name}: stopped")
     print(f"vault: {'stopped' if vault.down(paths.home) else 'not running'}")
 
 
@@ -304,10 +343,14 @@ def status(home=None) -> int:
                           f"https://{HOST}:{production.get('api_port')}  ws {production.get('ws_ports')}"))
     control_url = f"http://{HOST}:{sim.get('control_port')}"
     print(_component_line("simulator", pids["simulator"], control_url))
+    for name, pid, endpoint in citrineos.status_lines(paths):
+        print(_component_line(name, pid, endpoint))
+        pids[name] = pid
     items = _sim_stations(control_url) if pids["simulator"] else None
     for item in items or []:
         state = "connected" if item.get("connected") else "disconnected"
-        print(f"  {item['id']:<14} {state:<13} profile {item.get('security_profile')}  slot {item.get('slot')}")
+        print(f"  {item['id']:<14} {state:<13} profile {item.get('security_profile')}  slot {item.get('slot')}"
+              f"  model {item.get('lab_model', 'spec')}")
     all_up = vault_pid and all(pids.values()) and items is not None and all(i.get("connected") for i in items)
     return 0 if all_up else 1
 
@@ -333,6 +376,9 @@ def _parser() -> argparse.ArgumentParser:
     fleet = up_parser.add_mutually_exclusive_group()
     fleet.add_argument("--count", type=int, help="simulate LAB-CP-0001..N instead of lab/stations.yml")
     fleet.add_argument("--stations", help="YAML file with the stations to simulate")
+    up_parser.add_argument("--csms", choices=CSMS_KINDS, default="reference",
+                           help="the CSMS the stations are onboarded to: the lab's reference CSMS (default) or a "
+                                "real CitrineOS built from $CITRINEOS_SRC (lab/README.md)")
     commands.add_parser("down", parents=[common], help="stop every process the lab started")
     commands.add_parser("status", parents=[common], help="each component, each station's connection state")
     commands.add_parser("reset", parents=[common], help="factory-reset every station, wipe CSMS records")
@@ -344,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     home = getattr(args, "home", None)
     try:
         if args.command == "up":
-            up(home, count=args.count, stations_file=args.stations)
+            up(home, count=args.count, stations_file=args.stations, csms_kind=args.csms)
         elif args.command == "down":
             down(home)
         elif args.command == "status":

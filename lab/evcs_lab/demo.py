@@ -83,7 +83,7 @@ STEPS: list[Step] = [
     Step("provision the lab chargers (playbooks/provision.yml, inventories/lab)", provision),
     Step("provision again: nothing may change", provision_again),
     Step("commissioning report", show_report),
-    Step("lab status (each charger's security profile and slot)", evcs_lab("status")),
+    Step("lab status (each charger's security profile, slot and station model)", evcs_lab("status")),
 ]
 
 

@@ -15,10 +15,12 @@ options:
         C(plugins/module_utils/csms/); docs/BACKENDS.md lists what each can do).
       - C(reference) is a CSMS that offers the synchronous REST API published as OpenAPI (the lab's CSMS implements
         it; an in-house CSMS can implement it or put an adapter in front of it).
+      - C(citrineos) is CitrineOS 1.8.x (its REST API, the station replies read from its message store); its own
+        settings are in O(csms_options), documented in the doc fragment C(evcs.provisioning.csms_citrineos).
       - Run as the collection's action plugin, a task that leaves it out takes C(evcs_csms.backend) of the host.
     type: str
     default: reference
-    choices: [reference]
+    choices: [reference, citrineos]
   csms_options:
     description:
       - Settings of the chosen backend that the generic options do not cover, documented per backend in its doc

@@ -19,8 +19,10 @@ options:
     description: The merged network settings.
     type: dict
     required: true
-  interface_instances:
-    description: The C(NetworkInterface) component instance per network mode; a mode not in it is a problem.
+  model:
+    description: >-
+      The station model (P(evcs.provisioning.station_model#filter)); a network mode it has no OCPP interface for, and a
+      setting OCPP does not standardize that it does not map, are problems.
     type: dict
     required: true
   station:
@@ -43,7 +45,7 @@ EXAMPLES = r'''
     that: problems | length == 0
     fail_msg: "{{ problems | join('; ') }}"
   vars:
-    problems: "{{ network_settings | evcs.provisioning.network_problems(network_interface_instances, evcs_station, evcs_csms) }}"
+    problems: "{{ network_settings | evcs.provisioning.network_problems(network_station_model, evcs_station, evcs_csms) }}"
 '''
 
 RETURN = r'''

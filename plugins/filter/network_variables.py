@@ -11,17 +11,19 @@ short_description: Device-model variables of a charging station's network settin
 version_added: 0.1.0
 description:
   - Maps the station's network settings (C(evcs_station.network) over the site's C(evcs_network)) to OCPP 2.0.1
-    device-model variables of its C(NetworkInterface) component and C(ClockCtrlr) - Enabled, AddressMode, static
-    address and gateway, DnsServers, the Wi-Fi SSID and passphrase or the APN and its credentials, VpnEnabled, the
-    time source and up to two NTP servers - in the form of the O(evcs.provisioning.device_model#module:variables) option.
+    device-model variables, in the form of the O(evcs.provisioning.device_model#module:variables) option - the
+    standard C(ClockCtrlr) time source and NTP servers (instances 1 and 2 as priorities, or one variable, as the
+    model says), and the settings OCPP does not standardize (interface enabled, addressing, static address and
+    gateway, DNS servers, Wi-Fi SSID and passphrase, APN and its credentials, VPN flag) where the station model maps
+    them to its own components (see the P(evcs.provisioning.station_model#filter) filter).
   - Secrets (Wi-Fi passphrase, APN password) are marked C(write_only), as a station never reports them back.
 options:
   _input:
     description: The merged network settings.
     type: dict
     required: true
-  interface_instances:
-    description: The C(NetworkInterface) component instance per network mode (V(ethernet), V(wifi), V(cellular)).
+  model:
+    description: The station model, from the P(evcs.provisioning.station_model#filter) filter.
     type: dict
     required: true
 '''
@@ -29,7 +31,7 @@ options:
 EXAMPLES = r'''
 - name: Show the network variables of a station
   ansible.builtin.debug:
-    msg: "{{ network_settings | evcs.provisioning.network_variables({'ethernet': 'Wired0', 'wifi': 'Wireless0', 'cellular': 'Cellular0'}) }}"
+    msg: "{{ network_settings | evcs.provisioning.network_variables(evcs_station | evcs.provisioning.station_model(evcs_site)) }}"
 '''
 
 RETURN = r'''

@@ -28,7 +28,7 @@ options:
     description: Which CSMS backend the records are read from (docs/BACKENDS.md).
     type: str
     default: reference
-    choices: [reference]
+    choices: [reference, citrineos]
   csms_options:
     description: Settings of the chosen backend, as its doc fragment C(evcs.provisioning.csms_<backend>) documents them.
     type: dict

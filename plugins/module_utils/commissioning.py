@@ -28,7 +28,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.charging_limit i
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_backend, station_argument_spec,
+    csms_backend, lacks, station_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, normalise, normalise_item, render, value_type, variable_key, variable_spec,
@@ -76,6 +76,8 @@ def run_commissioning_check(params, context):
     except CsmsError as exc:
         raise ModuleFailure('station %s: %s' % (params['station_id'], exc))
     session = StationSession.for_task(backend, params['station_id'], context)
+    if params.get('security_profile') == 3:
+        lacks(backend, 'client_certificate', context, 'the client certificate station %s presents' % params['station_id'])
     observations = observe(params, session)
     checklist = evaluate(params, observations)
     failed = [item['name'] for item in checklist if item['status'] == FAIL and item['required']]
@@ -128,6 +130,7 @@ def observe(params, session):
     observations['connection'] = _guarded(session.backend.connection, session.station_id)
     if params.get('staging_password'):
         observations['staging'] = _staging_admitted(session.backend, session.station_id, params['staging_password'])
+    observations['sees_client_certificate'] = session.backend.has('client_certificate')
     if _online(observations['connection']):
         observations.update(_station_reads(params, session))
     return observations
@@ -140,9 +143,27 @@ def _station_reads(params, session):
     if readable:
         reads['variables'] = _guarded(session.get, readable)
     reads['local_list'] = _guarded(session.call, 'GetLocalListVersion', {})
+    if backend.has('station_messages') and params.get('connectors'):
+        reads['connector_status'] = _guarded(_fresh_connector_status, params, session)
     if params.get('charging_limit'):
         reads['charging_profiles'] = _guarded(_max_profile_views, session)
     return reads
+
+
+def _fresh_connector_status(params, session):
+    """Ask the station for each connector's status (TriggerMessage StatusNotification) and wait until the CSMS has it:
+    the status the CSMS kept may be old (a station sends none on a mere reconnect). ``{(evse, connector): status}``."""
+    backend, station_id = session.backend, session.station_id
+    for connector in params['connectors']:
+        since = backend.now()
+        answer = session.call('TriggerMessage', {'requestedMessage': 'StatusNotification',
+                                                 'evse': {'id': connector['evse_id'],
+                                                          'connectorId': connector['connector_id']}})
+        if answer.get('status') != 'Accepted':
+            return {'error': 'the station answered TriggerMessage(StatusNotification) for connector %s/%s with %s' % (
+                connector['evse_id'], connector['connector_id'], answer.get('status'))}
+        backend.wait_for_message(station_id, 'StatusNotification', since, params['network_timeout'])
+    return dict((key, value.get('status')) for key, value in backend.connector_status(station_id).items())
 
 
 def _max_profile_views(session):
@@ -276,6 +297,8 @@ def _presented_certificate(obs):
 def _check_mtls(params, obs):
     facts = _presented_certificate(obs)
     if facts is None:
+        if params.get('security_profile') == 3 and not obs.get('sees_client_certificate', True):
+            return SKIP, 'not verifiable: the CSMS does not show the client certificate a station presents'
         if params.get('security_profile') == 3:
             return FAIL, 'security profile 3 expected, but the station presented no client certificate to the CSMS'
         return SKIP, 'the station presents no client certificate (security profile %s)' % params.get('security_profile')
@@ -369,6 +392,9 @@ def _check_connectors(params, obs):
     if not _online(connection):
         return SKIP, 'the station is offline'
     reported = dict(((c.get('evse_id'), c.get('connector_id')), c.get('status')) for c in connection.get('connectors') or [])
+    fresh = obs.get('connector_status')
+    if isinstance(fresh, dict) and 'error' not in fresh:
+        reported.update(fresh)
     expected = [(c['evse_id'], c['connector_id']) for c in params.get('connectors') or []] or sorted(reported)
     if not expected:
         return FAIL, 'the station reported no connector status'

@@ -35,12 +35,17 @@ from ansible_collections.evcs.provisioning.plugins.module_utils._validation impo
     ip_address_problem, no_semicolon, pattern_check, plain, secret_values, strip_secrets,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.registry import backend_names
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import backend_options
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.registry import backend_class, backend_names
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connector_types import (
     CONNECTOR_TYPES, MAX_AC_PHASE_VOLTAGE, current_kind,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import OCPP_DEFAULTS, OCPP_SETTINGS
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.monitoring import MONITOR_TYPES
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.models import (
+    ModelError, available_models, load_model, model_name, unmapped_settings,
+)
 
 try:
     from urllib.parse import urlsplit
@@ -123,6 +128,15 @@ def _https_url(value):
     return None
 
 
+def _csms_api_url(value):
+    """https, or http on loopback only (a CSMS whose API listens on the controller's own host, as CitrineOS does
+    behind no TLS proxy in the lab)."""
+    parts = urlsplit(value)
+    if parts.scheme == 'http' and parts.hostname in ('127.0.0.1', 'localhost', '::1'):
+        return None
+    return _https_url(value)
+
+
 def _unique_ids(what):
     def _check(items):
         ids = [item.get('id') for item in items]
@@ -188,8 +202,12 @@ NETWORK_FIELDS = {
         'apn': _text(max_len=APN_MAX_LENGTH, checks=(hostname_problem,)),
         'username': _text(max_len=20),
         'password': _secret(max_len=20),
-        'pin': _secret(max_len=8),
+        'pin': _secret(max_len=8, checks=(pattern_check(r'^[0-9]{4,8}$', 'is not a SIM PIN', 'give its 4 to 8 digits, in quotes'),)),
         'iccid': _text(max_len=20, checks=(_ICCID, _iccid_check_digit)),
+        'preferred_network': _text(max_len=6, checks=(pattern_check(r'^[0-9]{5,6}$', 'is not a network code',
+                                                                    'give the MCC and MNC digits, e.g. 26201'),)),
+        'use_only_preferred_network': Field('bool'),
+        'authentication': Field('str', choices=('CHAP', 'NONE', 'PAP', 'AUTO')),
     }),
     'vpn': _dict({
         'enabled': Field('bool', default=False),
@@ -232,6 +250,7 @@ STATION_FIELDS = {
     'vendor': _name(max_len=50, required=True),
     'model': _name(max_len=20, required=True),
     'firmware_version': _text(max_len=50),
+    'station_model': _text(max_len=64),
     'security_profile': Field('int', required=True, choices=(1, 2, 3)),
     'evses': _list(_EVSE, required=True, min_items=1, checks=(_unique_ids('EVSE'),)),
     'network': _dict(NETWORK_FIELDS, required=True),
@@ -270,13 +289,15 @@ SITE_FIELDS = {
         'status': Field('str', default='Accepted', choices=AUTHORIZATION_STATUSES),
     }), default=[], checks=(_unique_tokens,)),
     'access': Field('str', default='public', choices=('public', 'private', 'free')),
+    'station_model': _text(max_len=64),
 }
 CSMS_FIELDS = {
-    # the registered backends (csms/registry.py); their own settings go in ``options`` (validated by the backend)
+    # the registered backends (csms/registry.py); their own settings go in ``options`` (checked against the
+    # backend's OPTIONS by _check_csms_backend)
     'backend': Field('str', default=backend_names()[0], choices=tuple(backend_names())),
     'options': Field('dict', default={}),
-    'url': _text(required=True, checks=(_https_url,)),
-    # required by the reference backend (the backend's factory names it when missing); other backends may need none
+    'url': _text(required=True, checks=(_csms_api_url,)),
+    # required by the reference backend (_check_csms_backend names it when missing); other backends may need none
     'token': _secret(),
     'ca_path': _text(),
     'validate_certs': Field('bool', default=True),
@@ -329,6 +350,7 @@ VARIABLES = {
     # the identity role's renewal settings, when the inventory overrides them (roles/identity/defaults)
     'identity_renew_before': Field('int', minimum=1, maximum=3650, default=None),
     'identity_ttl': Field('str', max_len=32, default=None),
+    'evcs_station_model_dirs': _list(_text(), default=[]),
 }
 #: how close the part after ``evcs_`` must be to a known variable's to count as a typo of it
 _TYPO_RATIO = 0.8
@@ -444,6 +466,7 @@ def _build(host, values):
         vendor=source.get('vendor'),
         model=source.get('model'),
         firmware_version=source.get('firmware_version'),
+        station_model=source.get('station_model'),
         security_profile=source.get('security_profile'),
         ocpp_endpoint=_ws_url(csms, source.get('security_profile')),
         evses=evses,
@@ -481,13 +504,38 @@ def public_station(station):
 # -- rules across fields -------------------------------------------------------------------------------------------
 
 def _cross_check(station, values, report):
-    for rule in (_check_evses, _check_network, _check_site_fit, _check_tariff, _check_asset, _check_renewal, _check_csms,
-                 _check_vault, _check_environment):
+    for rule in (_check_evses, _check_station_model, _check_network, _check_site_fit, _check_tariff, _check_asset,
+                 _check_renewal, _check_csms, _check_csms_backend, _check_vault, _check_environment):
         rule(station, values, report)
 
 
 def _is_production(values):
     return values.get('evcs_environment') == 'production'
+
+
+def _check_station_model(station, values, report):
+    """The station's model exists, and it can set every non-standard network setting the inventory declares."""
+    if any(report.has('evcs_station.' + key) for key in ('vendor', 'model', 'firmware_version', 'station_model')):
+        return
+    dirs = values.get('evcs_station_model_dirs')
+    dirs = [] if dirs is INVALID or dirs is None else dirs
+    try:
+        name = model_name(station, station['site'], dirs)
+        model = load_model(name, dirs)
+    except ModelError as error:
+        named = values['evcs_station'].get('station_model')
+        path = 'evcs_station.station_model' if named else 'evcs_site.station_model'
+        report.add(path, named or station['site'].get('station_model'), str(error),
+                   'name one of %s, or add the model file to a directory of evcs_station_model_dirs (playbooks/'
+                   'gather.yml writes a starting one)' % ', '.join(sorted(available_models(dirs))))
+        return
+    station['station_model'] = name
+    for field, value, why in unmapped_settings(station['network'], model):
+        secret = field.endswith(('passphrase', 'password'))
+        report.add('evcs_station.' + field, value, why,
+                   'set it on the station locally and remove it from the inventory, or select a station model that '
+                   'maps it (evcs_station.station_model; playbooks/gather.yml writes a starting model file)',
+                   secret=secret)
 
 
 def _check_evses(station, values, report):
@@ -524,14 +572,25 @@ def _check_network(station, values, report):
                 report.add(path + '.ipv4.gateway', ipv4['gateway'], problem[0], problem[1])
     elif network.get('addressing') == 'dhcp' and ipv4:
         report.add(path + '.ipv4', ipv4, 'is only used with addressing: static', 'remove ipv4 or set addressing: static')
-    if network.get('mode') == 'wifi' and not network.get('wifi'):
+    if network.get('mode') == 'wifi' and not network.get('wifi') and _model_sets(station, values, 'wifi_ssid'):
         report.add(path + '.wifi', network.get('wifi'), 'is required with mode: wifi', 'give wifi.ssid and wifi.passphrase')
     if network.get('mode') == 'cellular' and not (network.get('cellular') or {}).get('apn'):
         report.add(path + '.cellular.apn', (network.get('cellular') or {}).get('apn'), 'is required with mode: cellular',
                    'give the APN of the SIM\'s operator, for example iot.example')
     vpn = network.get('vpn') or {}
-    if vpn.get('enabled') and not vpn.get('server'):
-        report.add(path + '.vpn.server', vpn.get('server'), 'is required when the VPN is enabled', 'give vpn.server or set vpn.enabled: false')
+    for key in ('server', 'username', 'password', 'key', 'type'):
+        if vpn.get('enabled') and not vpn.get(key) and not report.has('%s.vpn.%s' % (path, key)):
+            report.add('%s.vpn.%s' % (path, key), vpn.get(key), 'is required when the VPN is enabled (SetNetworkProfile '
+                       'vpn needs server, user, password, key and type)', 'give vpn.%s or set vpn.enabled: false' % key)
+
+
+def _model_sets(station, values, setting):
+    """Whether the station's model sets ``setting`` (True when the model is unknown: the model check reports that)."""
+    if not station.get('station_model'):
+        return True
+    dirs = values.get('evcs_station_model_dirs')
+    model = load_model(station['station_model'], [] if dirs is INVALID or dirs is None else dirs)
+    return setting in model['network']['settings']
 
 
 def _check_site_fit(station, values, report):
@@ -624,6 +683,23 @@ def _ws_url_problem(key, url):
         return ('security profile %s needs a %s:// URL' % (key, scheme),
                 'write %s://host:port/path (profile 1 is ws://, 2 and 3 are wss://)' % scheme)
     return None
+
+
+def _check_csms_backend(station, values, report):
+    """What the chosen backend needs: its generic options (``REQUIRES``) and its own ``options``."""
+    csms = station['csms']
+    try:
+        cls = backend_class(csms.get('backend'))
+    except KeyError:
+        return
+    if 'csms_token' in cls.REQUIRES and not csms.get('token'):
+        report.add('evcs_csms.token', csms.get('token'), 'is required with backend %s' % cls.NAME,
+                   'set evcs_csms.token (from ansible-vault or a lookup)')
+    try:
+        backend_options(cls, csms.get('options'))
+    except CsmsError as exc:
+        report.add('evcs_csms.options', csms.get('options'), str(exc).split(': see the doc fragment', maxsplit=1)[0],
+                   'see the doc fragment evcs.provisioning.csms_%s and docs/BACKENDS.md' % cls.NAME)
 
 
 def _check_vault(station, values, report):

@@ -51,14 +51,7 @@ def network_profile_argument_spec():
         ocpp_transport=dict(type='str', default='JSON', choices=['JSON']),
         message_timeout=dict(type='int', default=30),
         apn=apn_argument_spec(),
-        vpn=dict(type='dict', options=dict(
-            server=dict(type='str', required=True),
-            user=dict(type='str', required=True),
-            group=dict(type='str'),
-            password=dict(type='str', required=True, no_log=True),
-            key=dict(type='str', required=True, no_log=True),
-            type=dict(type='str', required=True, choices=['IKEv2', 'IPSec', 'L2TP', 'PPTP']),
-        )),
+        vpn=vpn_argument_spec(),
         priority=dict(type='list', elements='int'),
         allowed_hosts=dict(type='list', elements='str'),
         **plaintext_argument_spec()
@@ -81,6 +74,18 @@ def apn_argument_spec():
         preferred_network=dict(type='str'),
         use_only_preferred_network=dict(type='bool'),
         apn_authentication=dict(type='str', default='AUTO', choices=['CHAP', 'NONE', 'PAP', 'AUTO']),
+    ))
+
+
+def vpn_argument_spec():
+    """The ``vpn`` option of a connection profile (shared with the security_profile module's new slot)."""
+    return dict(type='dict', options=dict(
+        server=dict(type='str', required=True),
+        user=dict(type='str', required=True),
+        group=dict(type='str'),
+        password=dict(type='str', required=True, no_log=True),
+        key=dict(type='str', required=True, no_log=True),
+        type=dict(type='str', required=True, choices=['IKEv2', 'IPSec', 'L2TP', 'PPTP']),
     ))
 
 

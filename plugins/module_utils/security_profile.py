@@ -36,14 +36,16 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.network_profile import (
     INTERFACES, add_connection_secrets, apn_argument_spec, check_url, connection_data, masked, profile_matches,
-    secret_names,
+    secret_names, vpn_argument_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import came_back, send_reset_and_wait
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
     VaultError, vault_argument_spec, vault_pki, vault_setting,
 )
 
-SLOTS = (0, 1, 2, 3)
+#: the configuration slots assumed when neither the station model nor the station's report names them: OCPP 2.0.1
+#: numbers slots from 1 (many stations have 1..3); a slot 0 is never assumed
+DEFAULT_SLOTS = (1, 2, 3)
 _PROFILE = {'component': {'name': 'SecurityCtrlr'}, 'variable': {'name': 'SecurityProfile'}}
 _PRIORITY = {'component': {'name': 'OCPPCommCtrlr'}, 'variable': {'name': 'NetworkConfigurationPriority'}}
 _DOWNGRADE = {'component': {'name': 'SecurityCtrlr'}, 'variable': {'name': 'AllowSecurityProfileDowngrade'}}
@@ -55,7 +57,8 @@ def security_profile_argument_spec():
     spec.update(
         security_profile=dict(type='int', required=True, choices=[1, 2, 3]),
         ocpp_csms_url=dict(type='str', required=True),
-        slot=dict(type='int', choices=list(SLOTS)),
+        slot=dict(type='int'),
+        slots=dict(type='list', elements='int'),
         csms_root_ca_path=dict(type='path'),
         allowed_hosts=dict(type='list', elements='str'),
         allow_downgrade=dict(type='bool', default=False),
@@ -63,6 +66,7 @@ def security_profile_argument_spec():
         interface=dict(type='str', default='Wired0', choices=INTERFACES),
         message_timeout=dict(type='int', default=30),
         apn=apn_argument_spec(),
+        vpn=vpn_argument_spec(),
         reset_type=dict(type='str', default='OnIdle', choices=['OnIdle', 'Immediate']),
         timeout=dict(type='int', default=120),
         poll_interval=dict(type='float', default=1.0),
@@ -147,11 +151,13 @@ def on_endpoint(connection, security_profile, url, station_id):
 
 
 # -- planning --------------------------------------------------------------------------------------------------
-def choose_slot(wanted_slot, security_profile, fallback):
-    """The slot of the new profile: ``wanted_slot``, else the profile's number, else the first other free one."""
+def choose_slot(wanted_slot, security_profile, fallback, slots=None):
+    """The slot of the new profile: ``wanted_slot``, else the profile's number when the station has that slot, else
+    the first other of the station's ``slots`` (never the one it runs on, which stays as fallback)."""
     if wanted_slot is not None:
         return wanted_slot
-    for slot in (security_profile,) + SLOTS:
+    slots = list(slots or DEFAULT_SLOTS)
+    for slot in ([security_profile] if security_profile in slots else []) + slots:
         if slot != fallback:
             return slot
     return None
@@ -182,7 +188,12 @@ def downgrade_refusal(station_id, current, wanted, downgrade_allowed):
 def final_slot(params, slot, moves_csms):
     """The slot the station ends on. A move to another CSMS ends on the profile's own slot (or ``slot``), sent again
     through the target CSMS, so the CSMS that manages the station from then on keeps the record of it."""
-    home = params['slot'] if params.get('slot') is not None else params['security_profile']
+    if params.get('slot') is not None:
+        home = params['slot']
+    elif params['security_profile'] in (params.get('slots') or DEFAULT_SLOTS):
+        home = params['security_profile']
+    else:
+        home = slot
     return home if moves_csms and home != slot else slot
 
 
@@ -485,7 +496,14 @@ def run_security_profile(params, context):
         result['downgrade_override'] = True
         context.warn('AUDIT station %s: allow_downgrade=true overrides the downgrade rule: %s' % (station_id, refusal))
 
-    slot = choose_slot(params.get('slot'), wanted, active)
+    slot = choose_slot(params.get('slot'), wanted, active, params.get('slots'))
+    if slot is None:
+        raise ModuleFailure('station %s has no configuration slot besides the one it runs on (%s, slots %s), so the change '
+                            'cannot keep a fallback: check the station model\'s slots' % (
+                                station_id, active, ','.join(map(str, params.get('slots') or DEFAULT_SLOTS))))
+    if params.get('slots') and slot not in params['slots']:
+        raise ModuleFailure('station %s: slot %d is not one of its configuration slots (%s): choose one of them' % (
+            station_id, slot, ','.join(map(str, params['slots']))))
     fallback = active if active != slot else None
     fallback_data = station.slots.get(str(fallback)) if fallback is not None else None
     fallback_kept = bool(fallback_data and int(fallback_data.get('securityProfile', 0)) >= wanted)
@@ -495,9 +513,9 @@ def run_security_profile(params, context):
     result.update(slot=final, fallback_slot=fallback, prerequisites=prerequisites,
                   plan=plan_steps(station_id, slot, fallback, data, wanted, fallback_kept, final), changed=True,
                   diff={'before': {'security_profile': station.profile, 'priority': ','.join(map(str, station.priority)),
-                                   'slot %s' % final: masked(station.slots.get(str(final)))},
-                        'after': {'security_profile': wanted, 'priority': str(final),
-                                  'slot %s' % final: masked(data)}})
+                                   'slot': active, 'connection_profile': masked(sent_active)},
+                        'after': {'security_profile': wanted, 'priority': str(final), 'slot': final,
+                                  'connection_profile': masked(data)}})
     if missing and context.check_mode:
         context.warn('station %s: the change could not start now: %s' % (station_id, '; '.join(
             '%s: %s' % item for item in missing.items())))
@@ -528,7 +546,11 @@ def run_security_profile(params, context):
     if now is None:
         _fell_back(station, params, fallback, seen, context)
     if wanted == 3:
-        result['certificate'] = _confirm_certificate(station, now, expected_cert)
+        if lacks(station.target, 'client_certificate', context,
+                 'the certificate station %s presents on profile 3' % station.station_id):
+            result['certificate'] = None
+        else:
+            result['certificate'] = _confirm_certificate(station, now, expected_cert)
     if final != slot:
         # the target CSMS sends the slot again (the station runs on ``slot`` meanwhile, with the same data)
         _send_profile(station, final, data, session=StationSession(station.target, station_id))

@@ -17,15 +17,17 @@ import re
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
+from ansible_collections.evcs.provisioning.plugins.module_utils.station import models
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import OCPP_SETTINGS, with_defaults
 
 #: OCPP 2.0.1 names interfaces Wired0..3 and Wireless0..3: Wi-Fi is the first wireless one, the modem the second
-INTERFACE_OF_MODE = {'ethernet': 'Wired0', 'wifi': 'Wireless0', 'cellular': 'Wireless1'}
+#: (a station model may say otherwise: ``ocpp_interfaces`` of its model file)
+INTERFACE_OF_MODE = models.DEFAULT_INTERFACES
 
 #: inventory key of the OCPP settings -> (component, variable, instance, value type) of the device model, from the one
 #: table of OCPP settings
 OCPP_VARIABLES = tuple((setting.key, setting.component, setting.variable, setting.instance, setting.value_type)
-                       for setting in OCPP_SETTINGS)
+                       for setting in OCPP_SETTINGS if setting.component)
 
 _OCTET = r'(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
 _IPV4 = re.compile(r'^(' + _OCTET + r'\.){3}' + _OCTET + r'$')
@@ -50,60 +52,45 @@ def _section(mapping, key):
 
 
 # -- CSMS connection -----------------------------------------------------------------------------------------------
-def connection_settings(station, network=None, ocpp=None):
-    """OCPP interface, message timeout and APN of the station's CSMS connection profile (``evcs_station.network`` over
-    the site's ``evcs_network``, ``evcs_station.ocpp`` over ``evcs_ocpp``). The network role uses it for the slot the
-    station runs on, the security role for the slot it moves to: a profile move keeps the connection settings."""
+#: inventory key of network.cellular -> option of the connection profile's ``apn`` (SetNetworkProfile apn)
+_APN_OPTIONS = (('apn', 'apn'), ('username', 'apn_user_name'), ('password', 'apn_password'), ('pin', 'sim_pin'),
+                ('preferred_network', 'preferred_network'), ('use_only_preferred_network', 'use_only_preferred_network'),
+                ('authentication', 'apn_authentication'))
+#: inventory key of network.vpn -> option of the connection profile's ``vpn`` (SetNetworkProfile vpn)
+_VPN_OPTIONS = (('server', 'server'), ('username', 'user'), ('group', 'group'), ('password', 'password'),
+                ('key', 'key'), ('type', 'type'))
+
+
+def connection_settings(station, network=None, ocpp=None, model=None):
+    """OCPP interface, message timeout, APN and VPN of the station's CSMS connection profile (``evcs_station.network``
+    over the site's ``evcs_network``, ``evcs_station.ocpp`` over ``evcs_ocpp``), every field SetNetworkProfile
+    standardizes. The security role sends it to the slot a station runs on (a change goes to a free slot first); the
+    interface per network mode is the station model's (``model``, default OCPP's usual naming)."""
     settings = merged(network or {}, _section(station, 'network'))
     ocpp_settings = merged(ocpp or {}, _section(station, 'ocpp'))
     mode = settings.get('mode', 'ethernet')
-    result = {'interface': INTERFACE_OF_MODE.get(mode, 'Wired0'),
+    interfaces = (model or {}).get('ocpp_interfaces') or INTERFACE_OF_MODE
+    result = {'interface': interfaces.get(mode, 'Wired0'),
               'message_timeout': int(ocpp_settings.get('message_timeout', 30))}
     if mode == 'cellular':
         cellular = _section(settings, 'cellular')
-        apn = {'apn': cellular.get('apn', '')}
-        if cellular.get('username'):
-            apn['apn_user_name'] = cellular['username']
-        if cellular.get('password'):
-            apn['apn_password'] = cellular['password']
+        apn = dict((option, cellular[key]) for key, option in _APN_OPTIONS if cellular.get(key) not in (None, ''))
+        apn.setdefault('apn', '')
+        if 'sim_pin' in apn:
+            apn['sim_pin'] = int(apn['sim_pin'])
         result['apn'] = apn
+    vpn = _section(settings, 'vpn')
+    if boolean(vpn.get('enabled', False), strict=False):
+        result['vpn'] = dict((option, vpn[key]) for key, option in _VPN_OPTIONS if vpn.get(key) not in (None, ''))
     return result
 
 
 # -- network -------------------------------------------------------------------------------------------------------
-def network_variables(settings, interface_instances):
-    """Device-model variables of the station's network settings, for one batched device_model call. Write-only
-    secrets (Wi-Fi passphrase, APN password) carry ``write_only: true``."""
-    mode = settings.get('mode', 'ethernet')
-    nic = {'name': 'NetworkInterface', 'instance': interface_instances[mode]}
-    static = settings.get('addressing', 'dhcp') == 'static'
-
-    def _item(name, value, **extra):
-        return dict({'component': dict(nic), 'variable': {'name': name}, 'value': value}, **extra)
-
-    items = [_item('Enabled', True), _item('AddressMode', 'Static' if static else 'DHCP')]
-    if static:
-        ipv4 = _section(settings, 'ipv4')
-        items += [_item('Ipv4Address', ipv4.get('address')), _item('Ipv4Gateway', ipv4.get('gateway'))]
-    if settings.get('dns'):
-        items.append(_item('DnsServers', list(settings['dns']), value_type='list'))
-    if mode == 'wifi':
-        wifi = _section(settings, 'wifi')
-        items += [_item('Ssid', wifi.get('ssid')), _item('WifiPassphrase', wifi.get('passphrase'), write_only=True)]
-    if mode == 'cellular':
-        cellular = _section(settings, 'cellular')
-        items.append(_item('Apn', cellular.get('apn')))
-        if cellular.get('username'):
-            items.append(_item('ApnUsername', cellular['username']))
-        if cellular.get('password'):
-            items.append(_item('ApnPassword', cellular['password'], write_only=True))
-    items.append(_item('VpnEnabled', boolean(_section(settings, 'vpn').get('enabled', False), strict=False)))
-    if settings.get('ntp'):
-        items.append({'component': {'name': 'ClockCtrlr'}, 'variable': {'name': 'TimeSource'},
-                      'value': ['NTP', 'Heartbeat'], 'value_type': 'list'})
-        items += [{'component': {'name': 'ClockCtrlr'}, 'variable': {'name': 'NtpServerUri', 'instance': str(index)},
-                   'value': server} for index, server in enumerate(settings['ntp'][:2], 1)]
-    return items
+def network_variables(settings, model):
+    """Device-model variables of the station's network settings as its station model maps them (vendor components only
+    where the model file names them; the standard ClockCtrlr time source and NTP servers), for one batched
+    device_model call. Write-only secrets (Wi-Fi passphrase, APN password) carry ``write_only: true``."""
+    return models.network_variables(settings, model)
 
 
 def _ws_url(csms, profile):
@@ -111,14 +98,16 @@ def _ws_url(csms, profile):
     return urls.get(str(profile)) or urls.get(profile) or ''
 
 
-def network_problems(settings, interface_instances, station, csms, rules=None):
-    """One line per bad field of the station's network settings and of the CSMS URLs of every profile up to the
-    declared one (the slot the network role manages may be any of them): checked before any station is touched."""
+def network_problems(settings, model, station, csms, rules=None):
+    """One line per bad field of the station's network settings (and each setting its station model cannot set) and
+    of the CSMS URLs of every profile up to the declared one: checked before any station is touched."""
     problems = []
     mode = settings.get('mode', 'ethernet')
     addressing = settings.get('addressing', 'dhcp')
-    if mode not in interface_instances:
-        problems.append('network.mode %s is not one of %s' % (mode, ', '.join(interface_instances)))
+    if mode not in model['ocpp_interfaces']:
+        problems.append('network.mode %s is not one of %s' % (mode, ', '.join(model['ocpp_interfaces'])))
+    problems += ['%s %s station model %s: set it on the station or select a model that maps it'
+                 % (field, why, model['name']) for field, _value, why in models.unmapped_settings(settings, model)]
     if addressing not in ('dhcp', 'static'):
         problems.append('network.addressing %s is not dhcp or static' % addressing)
     if addressing == 'static':
@@ -131,9 +120,10 @@ def network_problems(settings, interface_instances, station, csms, rules=None):
     problems += ['network.dns entry %s is not an IPv4 address' % server
                  for server in settings.get('dns') or [] if not _IPV4.match(str(server))]
     wifi, cellular = _section(settings, 'wifi'), _section(settings, 'cellular')
-    if mode == 'wifi' and not wifi.get('ssid'):
+    wifi_managed = 'wifi_ssid' in model['network']['settings']
+    if mode == 'wifi' and wifi_managed and not wifi.get('ssid'):
         problems.append('network.wifi.ssid is missing for mode wifi')
-    if mode == 'wifi' and not 8 <= len(wifi.get('passphrase') or '') <= 63:
+    if mode == 'wifi' and wifi_managed and not 8 <= len(wifi.get('passphrase') or '') <= 63:
         problems.append('network.wifi.passphrase must have 8 to 63 characters (WPA2)')
     apn = str(cellular.get('apn', ''))
     if mode == 'cellular' and (not _APN.match(apn) or len(apn) > 100):

@@ -76,7 +76,7 @@ options:
             type: str
             required: true
           instance:
-            description: Component instance, for example C(Wired0) of the vendor component C(NetworkInterface).
+            description: Component instance, for example V(Default) or an instance a station model names.
             type: str
           evse:
             description: EVSE id for EVSE- or connector-level components.

@@ -56,7 +56,7 @@ options:
             type: str
             required: true
           instance:
-            description: Component instance, for example C(Wired0) of the vendor component C(NetworkInterface).
+            description: Component instance, for example V(Default) or an instance a station model names.
             type: str
           evse:
             description: EVSE id for EVSE- or connector-level components.
@@ -171,13 +171,14 @@ EXAMPLES = r'''
         variable: {name: TxUpdatedMeasurands}
         value: [Energy.Active.Import.Register, Power.Active.Import]
 
-- name: Read the SIM's ICCID
+- name: Read the station's security profile and identity
   evcs.provisioning.device_model:
     station_id: LAB-CP-0001
     state: gathered
     variables:
-      - {component: {name: NetworkInterface, instance: Cellular0}, variable: {name: Iccid}}
-  register: sim
+      - {component: {name: SecurityCtrlr}, variable: {name: SecurityProfile}}
+      - {component: {name: SecurityCtrlr}, variable: {name: Identity}}
+  register: security
 
 - name: Set the heartbeat and check the EVSE's phases in the same GetVariables
   evcs.provisioning.device_model:

@@ -52,9 +52,16 @@ options:
     type: str
     required: true
   slot:
-    description: Configuration slot of the new profile; default the profile's number, or another slot when that one is in use.
+    description:
+      - Configuration slot of the new profile; default the profile's number when the station has that slot, else
+        another of O(slots) than the one the station runs on (which stays as the fallback until the new one works).
     type: int
-    choices: [0, 1, 2, 3]
+  slots:
+    description:
+      - The station's configuration slots (the valuesList of C(OCPPCommCtrlr.NetworkConfigurationPriority), or what
+        its station model says); default 1, 2 and 3. A slot 0 is never assumed.
+    type: list
+    elements: int
   csms_root_ca_path:
     description: PEM of the CSMS root the station must trust (required for profiles 2 and 3).
     type: path
@@ -109,6 +116,34 @@ options:
         type: str
         default: AUTO
         choices: [CHAP, NONE, PAP, AUTO]
+  vpn:
+    description: VPN of the new slot (SetNetworkProfile C(vpn)), the same as the slot the station leaves.
+    type: dict
+    suboptions:
+      server:
+        description: VPN server.
+        type: str
+        required: true
+      user:
+        description: VPN user.
+        type: str
+        required: true
+      group:
+        description: VPN group.
+        type: str
+      password:
+        description: VPN password.
+        type: str
+        required: true
+      key:
+        description: VPN shared secret.
+        type: str
+        required: true
+      type:
+        description: VPN type.
+        type: str
+        required: true
+        choices: [IKEv2, IPSec, L2TP, PPTP]
   reset_type:
     description: Reset type used to activate the new slot.
     type: str

@@ -43,7 +43,7 @@ options:
         type: dict
         required: true
         suboptions:
-          name: {description: Component name, for example C(EVSE) or C(SmartChargingCtrlr)., type: str, required: true}
+          name: {description: "Component name, for example C(EVSE) or C(SmartChargingCtrlr).", type: str, required: true}
           instance: {description: Component instance., type: str}
           evse: {description: EVSE id of the component., type: int}
           connector: {description: Connector id on that EVSE., type: int}
@@ -52,7 +52,7 @@ options:
         type: dict
         required: true
         suboptions:
-          name: {description: Variable name, for example C(Power)., type: str, required: true}
+          name: {description: "Variable name, for example C(Power).", type: str, required: true}
           instance: {description: Variable instance., type: str}
       type:
         description: OCPP MonitorEnumType.

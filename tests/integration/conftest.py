@@ -129,6 +129,34 @@ def ansible_playbook(home: Path, playbook: str, inventory: str = "inventories/la
     return done.returncode, output, parse_recap(done.stdout)
 
 
+CITRINEOS_UP_TIMEOUT = 2400  # a cold build (npm ci + tsc) takes 3-5 minutes on 2 cores; a cached one seconds
+
+
+@pytest.fixture(scope="session")
+def citrineos_lab(tmp_path_factory):
+    """A lab whose stations are onboarded to a real CitrineOS (``evcs-lab up --csms citrineos``), built once and
+    started once per test session; skipped, with how to enable it, when no CitrineOS source is available."""
+    from evcs_lab import citrineos
+    from evcs_lab.paths import LabPaths
+
+    skip_unless_components()
+    reason = citrineos.unavailable_reason()
+    if reason:
+        pytest.skip(f"CitrineOS tests skipped: {reason}. Enable them with CITRINEOS_SRC=<citrineos-core v1.8.3 "
+                    "tarball or checkout> (the Debian packages are installed when running as root)")
+    home = tmp_path_factory.mktemp("citrineos-lab")
+    try:
+        started = evcs_lab(home, "up", "--csms", "citrineos", timeout=CITRINEOS_UP_TIMEOUT)
+        print(started.stdout)
+        if started.returncode != 0:
+            pytest.fail(f"evcs-lab up --csms citrineos failed ({started.returncode}):\n{started.stdout}\n"
+                        f"{started.stderr}")
+        yield LabState.load(home)
+    finally:
+        evcs_lab(home, "down", timeout=120)
+        citrineos.down(LabPaths(home), purge=True)
+
+
 @pytest.fixture(scope="session")
 def run_playbook(lab):
     """``run_playbook(playbook, inventory='inventories/lab', extra_vars=None, check=False, diff=False,

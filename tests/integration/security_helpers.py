@@ -20,7 +20,7 @@ def add_stations(lab, ids: list[str], csms: CsmsApi | None = None) -> None:
     csms = csms or lab.csms
     lab.sim.add(ids)
     for station_id in ids:
-        csms.put_record("stations", station_id, {"status": "active", "serial_number": station_id})
+        csms.put_record("stations", station_id, {"status": "active", "serial_number": f"SN-{station_id}"})
     wait_for(lambda: all((lab.csms.connection(station_id) or {}).get("online") for station_id in ids),
              "stations online", 30)
 

@@ -77,6 +77,17 @@ def contract_reference(lab):
                           password_url=lambda station_id: "%s/%s" % (url, station_id))
 
 
+@pytest.fixture(scope="module")
+def contract_citrineos(citrineos_lab):
+    """A real CitrineOS 1.8.3 (``evcs-lab up --csms citrineos``, started once per session): replies from its message
+    store, throw-away stations on its profile-0 endpoint (unknown stations allowed there only)."""
+    csms = citrineos_lab["csms"]
+    backend = csms_backend({"csms_backend": "citrineos", "csms_url": csms["api_url"], "csms_timeout": 30,
+                            "csms_retries": 1, "csms_options": csms["options"]})
+    url = csms["contract_ws_url"]
+    return ContractTarget(backend=backend, station_url=lambda station_id: "%s/%s" % (url, station_id), settle=15.0)
+
+
 @pytest.fixture(params=registry.backend_names())
 def contract(request):
     """The ContractTarget of each registered backend (fixture ``contract_<name>``)."""

@@ -32,7 +32,7 @@ _ORGANIZATION_NAME = {"component": {"name": "SecurityCtrlr"}, "variable": {"name
 def _inventory(directory: Path) -> str:
     """LAB-CP-0001's hardware (profile 3) under this station's id, at a copy of the lab depot site of its own."""
     station = yaml.safe_load((LAB / "host_vars" / "LAB-CP-0001.yml").read_text())["evcs_station"]
-    station.update(id=STATION, serial_number="SIM-OWN-1", security_profile=3)
+    station.update(id=STATION, serial_number=f"SN-{STATION}", security_profile=3)
     inventory = write_inventory(directory, {STATION: station})
     _write_site(inventory, OLD_O)
     return inventory

@@ -41,7 +41,7 @@ def _inventory(directory: Path) -> str:
     shutil.copytree(SOURCE / "group_vars" / "all", directory / "group_vars" / "all")
     shutil.copy(SOURCE / "group_vars" / "lab_depot.yml", directory / "group_vars" / "lab_depot.yml")
     station = yaml.safe_load((SOURCE / "host_vars" / "LAB-CP-0001.yml").read_text())["evcs_station"]
-    station.update(id=STATION, serial_number="SIM-DECOM-1", security_profile=3)
+    station.update(id=STATION, serial_number=f"SN-{STATION}", security_profile=3)
     (directory / "host_vars").mkdir()
     (directory / "host_vars" / f"{STATION}.yml").write_text(yaml.safe_dump({"evcs_station": station}))
     hosts = {"all": {"vars": {"ansible_connection": "local"},
@@ -100,7 +100,7 @@ def test_decommission_retires_the_station_once(lab, provisioned):
 
     station = lab.sim.station(STATION)
     assert station["resets"] == resets + 1 and ocpp_writes(lab.csms.stats(), STATION)["Reset"] == 1
-    assert station["slot"] == 0, station["connect_history"][-3:]
+    assert station["slot"] == 1, station["connect_history"][-3:]   # its first configuration slot
     certificates = _vault_certificates(lab)
     assert certificates and all(revoked for _serial, revoked in certificates), certificates
     assert lab.csms.record("stations", STATION)["status"] == "retired"

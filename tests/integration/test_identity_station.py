@@ -63,11 +63,11 @@ def _presented(lab, station_id):
 
 
 def _move_to_profile_3(lab, station_id):
-    """SetNetworkProfile(slot 1, profile 3), NetworkConfigurationPriority 1,0 and Reset through the CSMS."""
+    """SetNetworkProfile(slot 3, profile 3), NetworkConfigurationPriority 3,1 and Reset through the CSMS."""
     connection_data = {'ocppVersion': 'OCPP20', 'ocppTransport': 'JSON', 'ocppInterface': 'Wired0', 'messageTimeout': 30,
                        'ocppCsmsUrl': lab['csms']['ws_urls']['3'], 'securityProfile': 3}
-    assert lab.csms.call(station_id, 'SetNetworkProfile', {'configurationSlot': 1, 'connectionData': connection_data})['status'] == 'Accepted'
-    priority = {'component': {'name': 'OCPPCommCtrlr'}, 'variable': {'name': 'NetworkConfigurationPriority'}, 'attributeValue': '1,0'}
+    assert lab.csms.call(station_id, 'SetNetworkProfile', {'configurationSlot': 3, 'connectionData': connection_data})['status'] == 'Accepted'
+    priority = {'component': {'name': 'OCPPCommCtrlr'}, 'variable': {'name': 'NetworkConfigurationPriority'}, 'attributeValue': '3,1'}
     assert lab.csms.call(station_id, 'SetVariables', {'setVariableData': [priority]})['setVariableResult'][0]['attributeStatus'] == 'RebootRequired'
     _reset_and_wait_for_profile_3(lab, station_id)
 

@@ -30,7 +30,7 @@ def _inventory(directory: Path, source: str) -> str:
     """LAB-CP-0001's hardware (profile 3) under this station's id, with a message timeout of its own, at the lab
     depot site, with ``source``'s group_vars/all (the environment)."""
     station = yaml.safe_load((LAB / "host_vars" / "LAB-CP-0001.yml").read_text())["evcs_station"]
-    station.update(id=STATION, serial_number="SIM-PROM-1", security_profile=3,
+    station.update(id=STATION, serial_number=f"SN-{STATION}", security_profile=3,
                    ocpp={"message_timeout": MESSAGE_TIMEOUT})
     inventory = write_inventory(directory, {STATION: station}, source=source)
     shutil.copy(LAB / "group_vars" / "lab_depot.yml", Path(inventory) / "group_vars" / "all" / "site.yml")

@@ -29,7 +29,7 @@ def provisioned(lab, run_playbook, tmp_path_factory):
     """The station provisioned on profile 3; verify.yml passes on it before any test breaks it."""
     directory = tmp_path_factory.mktemp("verify-drift")
     station = yaml.safe_load((LAB / "host_vars" / "LAB-CP-0001.yml").read_text())["evcs_station"]
-    station.update(id=STATION, serial_number="SIM-DRIFT-1", security_profile=3)
+    station.update(id=STATION, serial_number=f"SN-{STATION}", security_profile=3)
     inventory = write_inventory(directory / "inventory", {STATION: station})
     shutil.copy(LAB / "group_vars" / "lab_depot.yml", Path(inventory) / "group_vars" / "all" / "site.yml")
     add_stations(lab, [STATION])
@@ -66,8 +66,9 @@ def test_verify_names_a_station_whose_csms_connection_was_changed(lab, provision
         _set_network_profile(lab, slot, original)
     assert rc != 0, report
     assert f"{STATION}:" in report and "1 drifted or failed" in report and f"drift on {STATION}" in report, report
-    assert f"slot {slot}.ocppCsmsUrl" in report and wrong_url in report, report
-    assert f"slot {slot}.messageTimeout" in report, report
+    # the security stage compares the connection profile of the slot the station runs on with the inventory's
+    assert "connection_profile.ocppCsmsUrl" in report and wrong_url in report, report
+    assert "connection_profile.messageTimeout" in report, report
 
 
 def test_verify_names_a_station_whose_certificate_is_due(provisioned, run_playbook):

@@ -180,3 +180,21 @@ def test_bad_input_is_refused_with_host_field_value_and_fix(case):
     hidden = tuple(SECRETS) + tuple(case.get('hidden') or ())
     leaked = [secret for secret in hidden for problem in problems if secret in problem]
     assert not leaked, 'secret shown: %s' % leaked
+
+
+def test_a_setting_the_station_model_cannot_set_is_refused_naming_host_field_model_and_fix():
+    host_vars = good_vars()
+    host_vars['evcs_station'] = dict(host_vars['evcs_station'], station_model='generic')
+    problems = check_inventory({HOST: host_vars})['problems']
+    dns = [problem for problem in problems if 'evcs_station.network.dns' in problem]
+    assert dns and dns[0].startswith(HOST + ': evcs_station.network.dns = ')
+    assert 'station model generic maps no variable for it' in dns[0] and 'select a station model that maps it' in dns[0]
+    assert any('evcs_station.network.addressing' in problem for problem in problems)
+
+
+def test_an_unknown_station_model_is_refused():
+    host_vars = good_vars()
+    host_vars['evcs_station'] = dict(host_vars['evcs_station'], station_model='no-such-model')
+    problems = check_inventory({HOST: host_vars})['problems']
+    assert any(problem.startswith(HOST + ": evcs_station.station_model = 'no-such-model': station model no-such-model "
+                                         "does not exist") for problem in problems), problems

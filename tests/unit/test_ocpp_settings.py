@@ -35,7 +35,8 @@ def test_the_docs_show_exactly_the_defaults_of_the_table():
 def test_the_docs_list_every_setting_of_the_table_as_it_is():
     lines = (ROOT / 'docs' / 'INVENTORY.md').read_text().splitlines()
     for setting in OCPP_SETTINGS:
-        variable = '%s.%s%s' % (setting.component, setting.variable, '[%s]' % setting.instance if setting.instance else '')
+        variable = ('%s.%s%s' % (setting.component, setting.variable, '[%s]' % setting.instance if setting.instance else '')
+                    if setting.component else 'connection profile messageTimeout')
         default = json.dumps(setting.default).replace('"', '') if setting.default is not None else '(not sent unless declared)'
         row = '| `%s` | `%s` | %s | %s |' % (setting.key, variable, default, setting.description)
         assert row in lines, 'docs/INVENTORY.md lacks or differs from: %s' % row
@@ -44,7 +45,8 @@ def test_the_docs_list_every_setting_of_the_table_as_it_is():
 def test_validation_rendering_and_the_table_know_the_same_settings():
     keys = [setting.key for setting in OCPP_SETTINGS]
     assert list(OCPP_FIELDS) == keys
-    assert [row[0] for row in OCPP_VARIABLES] == keys
+    # the message timeout is the connection profile's (security role), not a device-model write
+    assert [row[0] for row in OCPP_VARIABLES] == [setting.key for setting in OCPP_SETTINGS if setting.component]
 
 
 def test_every_setting_the_table_knows_is_accepted_and_reaches_the_station():
@@ -62,5 +64,6 @@ def test_every_setting_the_table_knows_is_accepted_and_reaches_the_station():
 
 def test_the_defaults_reach_the_station_when_nothing_is_declared():
     sent = dict((item['variable']['name'], item['value']) for item in ocpp_variables({}))
-    by_variable = dict((setting.variable, setting.default) for setting in OCPP_SETTINGS if setting.default is not None)
+    by_variable = dict((setting.variable, setting.default) for setting in OCPP_SETTINGS
+                       if setting.default is not None and setting.component)
     assert sent == by_variable

@@ -12,16 +12,19 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.security_profile
 )
 
 
-@pytest.mark.parametrize("wanted, profile, fallback, slot", [
-    (None, 2, 0, 2), (None, 3, 3, 0), (None, 1, 1, 0), (1, 3, 3, 1),
+@pytest.mark.parametrize("wanted, profile, fallback, slots, slot", [
+    (None, 2, 1, None, 2), (None, 3, 3, None, 1), (None, 1, 1, None, 2), (1, 3, 3, None, 1),
+    (None, 3, 1, [1, 2], 2),      # a station with slots 1-2: profile 3 has no slot of its number
+    (None, 1, 2, [1, 2], 1),      # a day-2 change of the running profile goes to the other slot
+    (None, 1, 1, [1], None),      # one slot only: no free slot, no lockout-safe change
 ])
-def test_choose_slot_never_overwrites_the_fallback(wanted, profile, fallback, slot):
-    assert choose_slot(wanted, profile, fallback) == slot
+def test_choose_slot_never_overwrites_the_fallback_and_never_assumes_slot_0(wanted, profile, fallback, slots, slot):
+    assert choose_slot(wanted, profile, fallback, slots) == slot
 
 
 @pytest.mark.parametrize("slot_param, profile, slot, moves_csms, final", [
-    (None, 3, 0, True, 3),    # promotion: test slot 3 was the fallback, production data ends in slot 3
-    (None, 3, 0, False, 0),   # same CSMS: the station stays on the slot it moved to
+    (None, 3, 1, True, 3),    # promotion: test slot 3 was the fallback, production data ends in slot 3
+    (None, 3, 1, False, 1),   # same CSMS: the station stays on the slot it moved to
     (None, 2, 2, True, 2),    # already the profile's own slot
     (1, 3, 0, True, 1),       # an explicit slot wins
 ])

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.load_plan import plan_load
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.models import load_model
 from ansible_collections.evcs.provisioning.plugins.module_utils.station_settings import (
     connection_settings, hardware_variables, merged, network_problems, network_variables, ocpp_variables,
     site_load_plans, site_stations, station_connectors,
 )
 
-INSTANCES = {"ethernet": "Wired0", "wifi": "Wireless0", "cellular": "Cellular0"}
+VENDOR = load_model("evcs-sim-q")      # a model with a vendor network component (station_models/evcs-sim-q.yml)
+GENERIC = load_model("generic")
 CSMS = {"ws_urls": {"1": "ws://csms.example:80/ocpp", "2": "wss://csms.example:443/ocpp",
                     "3": "wss://csms.example:8443/ocpp"}}
 
@@ -36,11 +38,29 @@ def test_connection_settings_of_a_cellular_station_carry_its_apn():
     assert connection_settings({}, {}, {}) == {"interface": "Wired0", "message_timeout": 30}
 
 
+def test_connection_settings_carry_every_standardized_apn_and_vpn_field():
+    network = {"mode": "cellular", "cellular": {"apn": "iot.example", "pin": "1234", "preferred_network": "26201",
+                                                "use_only_preferred_network": True, "authentication": "PAP"},
+               "vpn": {"enabled": True, "server": "vpn.example", "username": "u", "group": "g", "password": "p",
+                       "key": "k", "type": "IKEv2"}}
+    settings = connection_settings({"network": network}, {}, {})
+    assert settings["apn"] == {"apn": "iot.example", "sim_pin": 1234, "preferred_network": "26201",
+                               "use_only_preferred_network": True, "apn_authentication": "PAP"}
+    assert settings["vpn"] == {"server": "vpn.example", "user": "u", "group": "g", "password": "p", "key": "k",
+                               "type": "IKEv2"}
+    assert "vpn" not in connection_settings({"network": dict(network, vpn={"enabled": False})}, {}, {})
+
+
+def test_connection_settings_take_the_interface_from_the_station_model():
+    model = dict(GENERIC, ocpp_interfaces={"ethernet": "Wired1"})
+    assert connection_settings({}, {}, {}, model)["interface"] == "Wired1"
+
+
 def test_network_variables_of_a_static_wifi_station():
     settings = {"mode": "wifi", "addressing": "static", "ipv4": {"address": "10.0.0.5/24", "gateway": "10.0.0.1"},
                 "dns": ["10.0.0.1"], "wifi": {"ssid": "depot", "passphrase": "secret-pass"}, "ntp": ["a", "b", "c"],
                 "vpn": {"enabled": "yes"}}
-    items = _by_name(network_variables(settings, INSTANCES))
+    items = _by_name(network_variables(settings, VENDOR))
     assert items[("Wireless0", "AddressMode", None)]["value"] == "Static"
     assert items[("Wireless0", "Ipv4Address", None)]["value"] == "10.0.0.5/24"
     assert items[("Wireless0", "DnsServers", None)]["value_type"] == "list"
@@ -51,9 +71,27 @@ def test_network_variables_of_a_static_wifi_station():
 
 
 def test_network_variables_of_a_dhcp_ethernet_station_are_the_minimum():
-    items = network_variables({}, INSTANCES)
+    items = network_variables({}, VENDOR)
     assert [item["variable"]["name"] for item in items] == ["Enabled", "AddressMode", "VpnEnabled"]
     assert items[1]["value"] == "DHCP" and items[2]["value"] is False
+
+
+def test_a_generic_station_gets_standard_variables_only():
+    items = network_variables({"mode": "cellular", "cellular": {"apn": "iot.example"}, "ntp": ["a"]}, GENERIC)
+    assert [(item["component"]["name"], item["variable"]["name"]) for item in items] == [
+        ("ClockCtrlr", "TimeSource"), ("ClockCtrlr", "NtpServerUri")]
+
+
+def test_a_model_with_one_ntp_server_variable_gets_the_first_server_only():
+    items = network_variables({"ntp": ["a"]}, load_model("everest"))
+    assert items[-1] == {"component": {"name": "ClockCtrlr"}, "variable": {"name": "NtpServerUri"}, "value": "a"}
+
+
+def test_network_problems_refuse_what_the_model_cannot_set():
+    problems = network_problems({"addressing": "static", "ipv4": {"address": "10.0.0.5/24", "gateway": "10.0.0.1"},
+                                 "dns": ["10.0.0.1"]}, GENERIC, {}, CSMS)
+    assert any("network.dns" in problem and "station model generic" in problem for problem in problems), problems
+    assert any("network.addressing" in problem for problem in problems), problems
 
 
 @pytest.mark.parametrize("settings, station, fragment", [
@@ -65,7 +103,7 @@ def test_network_variables_of_a_dhcp_ethernet_station_are_the_minimum():
     ({}, {"security_profile": 3}, None),
 ])
 def test_network_problems_name_the_field(settings, station, fragment):
-    problems = network_problems(settings, INSTANCES, station, CSMS)
+    problems = network_problems(settings, VENDOR, station, CSMS)
     if fragment is None:
         assert problems == []
     else:
@@ -74,7 +112,7 @@ def test_network_problems_name_the_field(settings, station, fragment):
 
 def test_network_problems_check_every_profile_url_up_to_the_station_and_the_environment_hosts():
     csms = {"ws_urls": {"1": "ws://csms.example/ocpp", "2": "ws://csms.example/ocpp"}}
-    problems = network_problems({}, INSTANCES, {"security_profile": 3}, csms, {"csms_hosts": ["other.example"]})
+    problems = network_problems({}, VENDOR, {"security_profile": 3}, csms, {"csms_hosts": ["other.example"]})
     assert any("points at csms.example, not a CSMS host of this environment" in p for p in problems)
     assert any("ws_urls[2] ws://csms.example/ocpp does not fit security profile 2" in p for p in problems)
     assert any("no URL for security profile 3" in p for p in problems)
@@ -84,12 +122,12 @@ def test_ocpp_variables_send_the_defaults_leave_out_what_has_none_and_append_the
     extra = [{"component": {"name": "TxCtrlr"}, "variable": {"name": "EVConnectionTimeOut"}, "value": 60}]
     items = ocpp_variables({"heartbeat_interval": 120, "message_timeout": 40, "offline_threshold": None,
                             "local_pre_authorize": False}, extra)
+    # the message timeout travels in the network connection profile (OCPPCommCtrlr.MessageTimeout is ReadOnly)
     assert [(item["variable"]["name"], item["value"]) for item in items] == [
-        ("HeartbeatInterval", 120), ("OfflineThreshold", 60), ("MessageTimeout", 40),
+        ("HeartbeatInterval", 120), ("OfflineThreshold", 60),
         ("TxUpdatedMeasurands", ["Energy.Active.Import.Register", "Power.Active.Import"]), ("TxUpdatedInterval", 60),
         ("AuthorizeRemoteStart", True), ("LocalAuthorizeOffline", True), ("LocalPreAuthorize", False),
         ("EVConnectionTimeOut", 60)]
-    assert items[2]["variable"] == {"name": "MessageTimeout", "instance": "Default"}
 
 
 def test_hardware_variables_and_connectors_of_two_evses():

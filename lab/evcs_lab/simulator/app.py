@@ -54,6 +54,7 @@ class Simulator:
     def _add(self, definition: dict, initial_delay: float = 0.0) -> SimStation:
         state = StationState.load_or_create(definition, self.state_dir, self.factory)
         station = SimStation(state, self.factory, LOG)
+        station.reboot_seconds = float(self.config.get("reboot_seconds", 0))
         station.power_cycle()
         self.stations[definition["id"]] = station
         station.start(initial_delay)

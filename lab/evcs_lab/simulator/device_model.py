@@ -3,14 +3,24 @@
 Values live in the station's persisted state, keyed by `VariableDef.key`; this module holds the table
 (what exists, its type and mutability, its factory value) and the rules a real station applies when a
 CSMS reads or writes a variable.
+
+A station definition's `lab_model` picks one of three station models (`LAB_MODELS`):
+- `spec` (default): only the components OCPP 2.0.1 defines, configuration slots 1-3;
+- `everest`: the device model an EVerest-based station reports, derived from the public libocpp component
+  configuration (`models/everest.json`, written by `everest_import.py`): slots 1-2, MessageTimeout ReadOnly,
+  the vendor component `InternalCtrlr`;
+- `quirky`: slots 1-2, RateUnit W only, no ChargingStationMaxProfile, ItemsPerMessage 4, and a vendor component
+  `NetworkInterface` (instances Wired0, Wireless0, Cellular0) for addressing, DNS, Wi-Fi and the SIM's ICCID.
 """
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import urlparse
 
 READ_ONLY = "ReadOnly"
@@ -20,6 +30,29 @@ WRITE_ONLY = "WriteOnly"
 MEASURANDS = ("Energy.Active.Import.Register,Current.Import,Power.Active.Import,Voltage,SoC,"
               "Current.Offered,Energy.Active.Export.Register,Frequency")
 NETWORK_INTERFACES = ("Wired0", "Wireless0", "Cellular0")
+EVEREST_MODEL = Path(__file__).parent / "models" / "everest.json"
+ALL_PURPOSES = ("ChargingStationMaxProfile", "TxDefaultProfile")
+
+
+@dataclass(frozen=True)
+class LabModel:
+    """What differs between the lab's station models apart from the variable table."""
+
+    slots: str = "1,2,3"
+    rate_units: str = "A,W"
+    items_per_message: int | None = None
+    purposes: tuple[str, ...] = ALL_PURPOSES
+
+
+LAB_MODELS = {
+    "spec": LabModel(),
+    "everest": LabModel(slots="1,2"),
+    "quirky": LabModel(slots="1,2", rate_units="W", items_per_message=4, purposes=("TxDefaultProfile",)),
+}
+
+
+def lab_model(station: dict) -> LabModel:
+    return LAB_MODELS[station.get("lab_model") or "spec"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +73,7 @@ class VariableDef:
     unit: str | None = None
     max_limit: float | None = None
     validator: str | None = None
+    min_limit: float | None = None
 
     @property
     def key(self) -> str:
@@ -68,6 +102,8 @@ class VariableDef:
         characteristics: dict = {"dataType": self.data_type, "supportsMonitoring": False}
         if self.unit:
             characteristics["unit"] = self.unit
+        if self.min_limit is not None:
+            characteristics["minLimit"] = self.min_limit
         if self.max_limit is not None:
             characteristics["maxLimit"] = self.max_limit
         if self.values_list:
@@ -84,21 +120,27 @@ def variable_key(component: str, variable: str, component_instance: str | None =
     return key + "/" + variable + (f"[{variable_instance}]" if variable_instance else "")
 
 
+#: the minLimit a station reports for a variable with this validator
+_MIN_LIMITS = {"positive": 1, "non_negative": 0}
+
+
 def _def(component, variable, data_type, mutability, value=None, **extra) -> VariableDef:
+    if extra.get("validator") in _MIN_LIMITS:
+        extra.setdefault("min_limit", _MIN_LIMITS[extra["validator"]])
     return VariableDef(component, variable, data_type, mutability, value, **extra)
 
 
-def _controller_variables(station_id: str) -> list[VariableDef]:
+def _controller_variables(station_id: str, model: LabModel) -> list[VariableDef]:
     comm, sec, clock, smart = "OCPPCommCtrlr", "SecurityCtrlr", "ClockCtrlr", "SmartChargingCtrlr"
     local, auth, sampled, aligned = "LocalAuthListCtrlr", "AuthCtrlr", "SampledDataCtrlr", "AlignedDataCtrlr"
     device, tx = "DeviceDataCtrlr", "TxCtrlr"
     rows = [
-        _def(comm, "NetworkConfigurationPriority", "SequenceList", READ_WRITE, "0", reboot_required=True,
-             validator="priority"),
+        _def(comm, "NetworkConfigurationPriority", "SequenceList", READ_WRITE, model.slots.split(",")[0],
+             reboot_required=True, validator="priority", values_list=tuple(model.slots.split(","))),
         _def(comm, "NetworkProfileConnectionAttempts", "integer", READ_WRITE, "2", validator="positive"),
         _def(comm, "OfflineThreshold", "integer", READ_WRITE, "60", unit="s", validator="positive"),
-        _def(comm, "MessageTimeout", "integer", READ_WRITE, "30", variable_instance="Default", unit="s",
-             validator="positive"),
+        # configured through the network connection profile (messageTimeout), as OCPP 2.0.1 intends
+        _def(comm, "MessageTimeout", "integer", READ_ONLY, "30", variable_instance="Default", unit="s"),
         _def(comm, "HeartbeatInterval", "integer", READ_WRITE, "300", unit="s", validator="positive"),
         _def(comm, "ResetRetries", "integer", READ_WRITE, "2", validator="non_negative"),
         _def(comm, "WebSocketPingInterval", "integer", READ_WRITE, "0", unit="s", validator="non_negative"),
@@ -106,7 +148,7 @@ def _controller_variables(station_id: str) -> list[VariableDef]:
              values_list=("FTP", "FTPS", "HTTP", "HTTPS", "SFTP")),
         _def(sec, "SecurityProfile", "integer", READ_ONLY, "1"),
         _def(sec, "OrganizationName", "string", READ_WRITE, "Factory"),
-        _def(sec, "Identity", "string", READ_WRITE, station_id),
+        _def(sec, "Identity", "string", READ_ONLY, station_id),
         _def(sec, "BasicAuthPassword", "string", WRITE_ONLY, None, validator="password"),
         _def(sec, "CertificateEntries", "integer", READ_ONLY, "0"),
         _def(sec, "AllowSecurityProfileDowngrade", "boolean", READ_WRITE, "false"),
@@ -117,7 +159,7 @@ def _controller_variables(station_id: str) -> list[VariableDef]:
         _def(clock, "NtpServerUri", "string", READ_WRITE, "", variable_instance="2"),
         _def(clock, "TimeZone", "string", READ_WRITE, "UTC"),
         _def(smart, "Enabled", "boolean", READ_WRITE, "true"),
-        _def(smart, "RateUnit", "MemberList", READ_ONLY, "A,W", values_list=("A", "W")),
+        _def(smart, "RateUnit", "MemberList", READ_ONLY, model.rate_units, values_list=tuple(model.rate_units.split(","))),
         _def(smart, "Entries", "integer", READ_ONLY, "0", variable_instance="ChargingProfiles"),
         _def(smart, "ProfileStackLevel", "integer", READ_ONLY, "8"),
         _def(smart, "PeriodsPerSchedule", "integer", READ_ONLY, "24"),
@@ -143,9 +185,12 @@ def _controller_variables(station_id: str) -> list[VariableDef]:
         _def(aligned, "Measurands", "MemberList", READ_WRITE, "Energy.Active.Import.Register",
              values_list=tuple(MEASURANDS.split(","))),
         _def(aligned, "Interval", "integer", READ_WRITE, "900", unit="s", validator="non_negative"),
-        _def(device, "ItemsPerMessage", "integer", READ_ONLY, "16", variable_instance="GetVariables"),
-        _def(device, "ItemsPerMessage", "integer", READ_ONLY, "8", variable_instance="SetVariables"),
-        _def(device, "ItemsPerMessage", "integer", READ_ONLY, "50", variable_instance="GetReport"),
+        _def(device, "ItemsPerMessage", "integer", READ_ONLY, str(model.items_per_message or 16),
+             variable_instance="GetVariables"),
+        _def(device, "ItemsPerMessage", "integer", READ_ONLY, str(model.items_per_message or 8),
+             variable_instance="SetVariables"),
+        _def(device, "ItemsPerMessage", "integer", READ_ONLY, str(model.items_per_message or 50),
+             variable_instance="GetReport"),
         _def(device, "BytesPerMessage", "integer", READ_ONLY, "8192", variable_instance="GetVariables"),
         _def(device, "BytesPerMessage", "integer", READ_ONLY, "8192", variable_instance="SetVariables"),
         _def(device, "BytesPerMessage", "integer", READ_ONLY, "16384", variable_instance="GetReport"),
@@ -225,11 +270,54 @@ def _network_interface_variables(station_id: str, iccid: str | None = None) -> l
     return rows
 
 
+def _everest_rows(kind: str) -> list[dict]:
+    return [row for row in json.loads(EVEREST_MODEL.read_text())["variables"] if row["scope"] == kind]
+
+
+def _from_everest(row: dict, value: str | None = None, **where) -> VariableDef:
+    values_list = tuple(row["values_list"].split(",")) if row.get("values_list") else None
+    validator = {"NetworkConfigurationPriority": "priority"}.get(row["variable"])
+    return VariableDef(row["component"], row["variable"], row["data_type"], row["mutability"],
+                       row.get("value") if value is None else value, variable_instance=row.get("instance"),
+                       values_list=values_list, unit=row.get("unit"), min_limit=row.get("min_limit"),
+                       max_limit=row.get("max_limit"), validator=validator,
+                       reboot_required=row["variable"] == "NetworkConfigurationPriority", **where)
+
+
+def _everest_table(station: dict) -> list[VariableDef]:
+    """The libocpp controllers with this station's identity, then libocpp's EVSE and Connector variables per EVSE."""
+    own = {("SecurityCtrlr", "Identity"): station["id"], ("SecurityCtrlr", "SecurityProfile"): "1",
+           ("ChargingStation", "Model"): station["model"], ("ChargingStation", "VendorName"): station["vendor"],
+           ("ChargingStation", "SerialNumber"): station["serial_number"],
+           ("ChargingStation", "FirmwareVersion"): station["firmware_version"],
+           ("InternalCtrlr", "ChargePointId"): station["id"], ("InternalCtrlr", "ICCID"): station.get("iccid")}
+    rows = [_from_everest(row, own.get((row["component"], row["variable"]))) for row in _everest_rows("station")
+            if row["variable"] != "NetworkConnectionProfiles"]
+    for evse in station["evses"]:
+        phases = str(evse.get("phases", 3))
+        evse_values = {"SupplyPhases": phases, "AvailabilityState": "Available", "Available": "true",
+                       "Power": "0"}
+        rows += [_from_everest(row, evse_values.get(row["variable"]), evse=evse["id"]) for row in _everest_rows("evse")]
+        for connector in evse["connectors"]:
+            values = {"ConnectorType": connector["type"], "SupplyPhases": phases, "AvailabilityState": "Available",
+                      "Available": "true"}
+            rows += [_from_everest(row, values.get(row["variable"]), evse=evse["id"], connector=connector["id"])
+                     for row in _everest_rows("connector")]
+    return rows
+
+
 def build_table(station: dict) -> list[VariableDef]:
-    """Every variable of one station, in report order."""
+    """Every variable of one station, in report order, as its lab model has them."""
     station_id = station["id"]
-    return (_controller_variables(station_id) + _station_variables(station)
-            + _network_interface_variables(station_id, station.get("iccid")))
+    kind = station.get("lab_model") or "spec"
+    if kind not in LAB_MODELS:
+        raise ValueError(f"station {station_id}: lab_model {kind} is not one of {', '.join(LAB_MODELS)}")
+    if kind == "everest":
+        return _everest_table(station)
+    rows = _controller_variables(station_id, LAB_MODELS[kind]) + _station_variables(station)
+    if kind == "quirky":
+        rows += _network_interface_variables(station_id, station.get("iccid"))
+    return rows
 
 
 def factory_values(table: list[VariableDef]) -> dict[str, str | None]:
@@ -290,9 +378,21 @@ _VALIDATORS = {
 }
 
 
+def _in_limits(row: VariableDef, value: str) -> bool:
+    """minLimit/maxLimit: the number for integer and decimal variables, the length for strings."""
+    if row.data_type in ("integer", "decimal"):
+        measure = float(value)
+    elif row.data_type == "string":
+        measure = len(value)
+    else:
+        return True
+    return ((row.min_limit is None or measure >= float(row.min_limit))
+            and (row.max_limit is None or measure <= float(row.max_limit)))
+
+
 def valid_value(row: VariableDef, value: str, network_slots: set[int]) -> bool:
     """True when a real station would accept `value` for `row` (type, valuesList and range)."""
-    if not _valid_by_type(row, value):
+    if not _valid_by_type(row, value) or not _in_limits(row, value):
         return False
     if row.validator == "priority":
         return _valid_priority(value, network_slots)
@@ -301,6 +401,7 @@ def valid_value(row: VariableDef, value: str, network_slots: set[int]) -> bool:
 
 
 def _valid_priority(value: str, network_slots: set[int]) -> bool:
+    """Each entry a configured slot, none twice (the valuesList, checked by type, holds the slots there are)."""
     parts = value.split(",")
     if not all(part.strip().isdigit() for part in parts):
         return False

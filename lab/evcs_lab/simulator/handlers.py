@@ -21,10 +21,10 @@ from .device_model import READ_ONLY, WRITE_ONLY, now_rfc3339, valid_csms_url, va
 if TYPE_CHECKING:
     from .station import SimStation
 
-NETWORK_SLOTS = 4
 REPORT_PART_SIZE_KEY = variable_key("DeviceDataCtrlr", "ItemsPerMessage", variable_instance="GetReport")
-SUPPORTED_PURPOSES = ("ChargingStationMaxProfile", "TxDefaultProfile")
 TRIGGERS = ("SignChargingStationCertificate", "BootNotification", "StatusNotification", "Heartbeat")
+#: seconds between a Reset's answer and the reboot
+RESET_GRACE = 0.3
 
 
 def _attribute_type(item: dict) -> str:
@@ -45,9 +45,13 @@ class StationProtocol(MonitoringHandlers, ChargePoint):
         self.state = station.state
 
     async def _handle_call(self, msg):
-        delay = self.station.faults.get("response_delay") or 0
+        delay = float(self.station.faults.get("response_delay") or 0)
+        if msg.action == Action.reset and (msg.payload or {}).get("evseId") is None:
+            # the station decides on receipt and reboots even when its answer never reaches the CSMS (a dropped
+            # connection): the reboot runs apart from this connection, once the answer had its chance to go out
+            self.station.reboot_after(delay + RESET_GRACE)
         if delay:
-            await asyncio.sleep(float(delay))
+            await asyncio.sleep(delay)
         return await super()._handle_call(msg)
 
     def _check_items(self, items: list, message: str) -> None:
@@ -141,7 +145,7 @@ class StationProtocol(MonitoringHandlers, ChargePoint):
     @on(Action.set_network_profile)
     def on_set_network_profile(self, configuration_slot: int, connection_data: dict, **_):
         profile = snake_to_camel_case(connection_data)
-        if not 0 <= configuration_slot < NETWORK_SLOTS or not self._profile_allowed(profile):
+        if configuration_slot not in self.state.slots or not self._profile_allowed(profile):
             return call_result.SetNetworkProfile(status="Rejected")
         self.state.network_profiles[configuration_slot] = profile
         self.state.save()
@@ -159,11 +163,6 @@ class StationProtocol(MonitoringHandlers, ChargePoint):
     @on(Action.reset)
     def on_reset(self, type: str, evse_id: int | None = None, **_):  # noqa: A002 (schema name)
         return call_result.Reset(status="Accepted")
-
-    @after(Action.reset)
-    async def after_reset(self, type: str, evse_id: int | None = None, **_):  # noqa: A002
-        if evse_id is None:
-            await self.station.reboot()
 
     @on(Action.change_availability)
     def on_change_availability(self, operational_status: str, evse: dict | None = None, **_):
@@ -221,6 +220,9 @@ class StationProtocol(MonitoringHandlers, ChargePoint):
 
     @on(Action.trigger_message)
     def on_trigger_message(self, requested_message: str, evse: dict | None = None, **_):
+        if requested_message == "BootNotification" and self.station.boot_accepted:
+            # F06.FR.17: once a BootNotification was Accepted, a triggered one is refused
+            return call_result.TriggerMessage(status="Rejected")
         status = "Accepted" if requested_message in TRIGGERS else "NotImplemented"
         return call_result.TriggerMessage(status=status)
 
@@ -267,6 +269,10 @@ class StationProtocol(MonitoringHandlers, ChargePoint):
     @on(Action.set_charging_profile)
     def on_set_charging_profile(self, evse_id: int, charging_profile: dict, **_):
         profile = snake_to_camel_case(charging_profile)
+        if profile["chargingProfilePurpose"] not in self.station.model.purposes:
+            return call_result.SetChargingProfile(status="Rejected", status_info={
+                "reasonCode": "NotSupported",
+                "additionalInfo": f"{profile['chargingProfilePurpose']} is not supported"})
         if not self.station.accepts_charging_profile(evse_id, profile):
             return call_result.SetChargingProfile(status="Rejected")
         self.state.charging_profiles = {

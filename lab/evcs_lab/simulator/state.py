@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import certificates
-from .device_model import DeviceModel, build_table, factory_values, now_rfc3339, variable_key
+from .device_model import DeviceModel, build_table, factory_values, lab_model, now_rfc3339, variable_key
 
 HISTORY_LIMIT = 50
 BASIC_AUTH_PASSWORD = variable_key("SecurityCtrlr", "BasicAuthPassword")
@@ -39,7 +39,8 @@ class Factory:
     staging_password: str
     security_profile: int = 1
 
-    def slot0(self) -> dict:
+    def profile(self) -> dict:
+        """The connection profile a station leaves the factory with, in its first configuration slot."""
         return {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": self.csms_url,
                 "messageTimeout": 30, "securityProfile": self.security_profile, "ocppInterface": "Wired0"}
 
@@ -88,9 +89,10 @@ class StationState:
         values = factory_values(build_table(definition))
         values[BASIC_AUTH_PASSWORD] = factory.staging_password
         values[SECURITY_PROFILE] = str(factory.security_profile)
-        values[PRIORITY] = "0"
+        first_slot = int(lab_model(definition).slots.split(",")[0])
+        values[PRIORITY] = str(first_slot)
         state = cls(definition, directory, DeviceModel(build_table(definition), values),
-                    network_profiles={0: factory.slot0()})
+                    network_profiles={first_slot: factory.profile()})
         for path in (state.key_path, state.pending_key_path, state.certificate_path):
             path.unlink(missing_ok=True)
         return state
@@ -140,7 +142,14 @@ class StationState:
 
     @property
     def priority(self) -> list[int]:
-        return [int(slot) for slot in (self.value("OCPPCommCtrlr", "NetworkConfigurationPriority") or "0").split(",")]
+        return [int(slot) for slot in (self.value("OCPPCommCtrlr", "NetworkConfigurationPriority") or "").split(",")
+                if slot.strip().isdigit()]
+
+    @property
+    def slots(self) -> set[int]:
+        """The configuration slots this station has: the valuesList of NetworkConfigurationPriority."""
+        row, _ = self.device_model.find({"name": "OCPPCommCtrlr"}, {"name": "NetworkConfigurationPriority"})
+        return {int(slot) for slot in (row.values_list or ()) if slot.isdigit()} if row else set()
 
     @property
     def identity(self) -> str:

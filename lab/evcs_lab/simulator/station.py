@@ -12,8 +12,8 @@ from ocpp.v201 import call
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from .device_model import VariableDef, now_rfc3339, valid_value, variable_key
-from .handlers import SUPPORTED_PURPOSES, StationProtocol
+from .device_model import LabModel, VariableDef, lab_model, now_rfc3339, valid_value, variable_key
+from .handlers import StationProtocol
 from .state import PRIORITY, SECURITY_PROFILE, Factory, StationState
 
 RETRY_DELAY = 1.0
@@ -36,15 +36,26 @@ class SimStation:
         self.connection: StationProtocol | None = None
         self.slot: int | None = None
         self.boot_status: str | None = None
+        #: a BootNotification was Accepted since the last power-up or reset: reconnects send none (F06.FR.17)
+        self.boot_accepted = False
         self._websocket = None
         self._wake = asyncio.Event()
         self._boot_trigger = asyncio.Event()
         self._held_after_reset = False
         self._task: asyncio.Task | None = None
+        #: seconds a Reset keeps the station away before it reconnects (a real station takes a while to reboot;
+        #: simulator config ``reboot_seconds``, 0 by default)
+        self.reboot_seconds = 0.0
+        self._rebooting = False
+        self._reboot_task: asyncio.Task | None = None
 
     @property
     def station_id(self) -> str:
         return self.state.station_id
+
+    @property
+    def model(self) -> LabModel:
+        return lab_model(self.state.definition)
 
     @property
     def connected(self) -> bool:
@@ -70,7 +81,8 @@ class SimStation:
         await self._disconnect()
 
     def power_cycle(self) -> None:
-        """Apply values pending a reboot (a process start is a power-up)."""
+        """Apply values pending a reboot (a process start is a power-up: the station boots again)."""
+        self.boot_accepted = False
         if self.state.device_model.apply_pending():
             self.state.save()
 
@@ -78,11 +90,20 @@ class SimStation:
         """Reset: drop the connection, apply pending values, come back (unless the lab holds it away)."""
         self.log.info("%s: reset", self.station_id)
         self.state.device_model.apply_pending()
+        self.boot_accepted = False
         self.state.resets += 1
         self.state.boot_reason = "RemoteReset"
         self.state.save()
         self._held_after_reset = bool(self.faults.get("no_reconnect_after_reset"))
+        self._rebooting = self.reboot_seconds > 0
         await self._disconnect()
+
+    def reboot_after(self, delay: float) -> None:
+        """Reboot in ``delay`` seconds, whatever happens to the connection the Reset came on."""
+        async def _later() -> None:
+            await asyncio.sleep(delay)
+            await self.reboot()
+        self._reboot_task = asyncio.create_task(_later(), name=f"reboot-{self.station_id}")
 
     async def factory_reset(self, definition: dict) -> None:
         await self.stop()
@@ -91,6 +112,7 @@ class SimStation:
         self.state.save()
         self.faults = {}
         self._held_after_reset = False
+        self.boot_accepted = False
         self.start()
 
     async def set_faults(self, faults: dict) -> None:
@@ -119,6 +141,9 @@ class SimStation:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            if self._rebooting:
+                self._rebooting = False
+                await asyncio.sleep(self.reboot_seconds)
             if not await self._walk_priority():
                 await asyncio.sleep(WALK_DELAY + random.random())
 
@@ -154,6 +179,8 @@ class SimStation:
             return None
         self.state.record_connect(url, security_profile, "connected")
         self._raise_security_profile(security_profile)
+        self.state.device_model.set_now(variable_key("OCPPCommCtrlr", "MessageTimeout", variable_instance="Default"),
+                                        str(profile.get("messageTimeout", 30)))
         self.state.save()
         self.log.info("%s: connected on slot %s (%s, profile %s)", self.station_id, slot, url, security_profile)
         return websocket
@@ -215,8 +242,10 @@ class SimStation:
             self.log.info("%s: disconnected from slot %s", self.station_id, slot)
 
     async def _online(self, protocol: StationProtocol) -> None:
-        await self._boot(protocol)
-        await self.send_status_notifications(protocol, None)
+        """Boot after a power-up or reset only (a mere reconnect sends no BootNotification), then heartbeats."""
+        if not self.boot_accepted:
+            await self._boot(protocol)
+            await self.send_status_notifications(protocol, None)
         while True:
             await asyncio.sleep(int(self.state.value("OCPPCommCtrlr", "HeartbeatInterval") or 300))
             response = await protocol.call(call.Heartbeat())
@@ -228,6 +257,7 @@ class SimStation:
         while True:
             response = await self._send_boot(protocol, self.state.boot_reason)
             if response.status == "Accepted":
+                self.boot_accepted = True
                 self.state.boot_reason = "PowerUp"
                 self.state.save()
                 return
@@ -250,10 +280,8 @@ class SimStation:
         return response
 
     async def triggered_boot(self, protocol: StationProtocol) -> None:
-        if self.boot_status == "Accepted":
-            await self._send_boot(protocol, "Triggered")
-        else:
-            self._boot_trigger.set()
+        """A triggered BootNotification while Pending or Rejected (an Accepted station refused the trigger)."""
+        self._boot_trigger.set()
 
     # --- what the station decides ----------------------------------------------------------------------
 
@@ -265,7 +293,7 @@ class SimStation:
         evse_ids = {evse["id"] for evse in self.state.definition["evses"]} | {0}
         if self.state.value("SmartChargingCtrlr", "Enabled") != "true" or evse_id not in evse_ids:
             return False
-        if purpose not in SUPPORTED_PURPOSES:
+        if purpose not in self.model.purposes:
             return False
         if purpose == "ChargingStationMaxProfile" and evse_id != 0:
             return False
@@ -319,7 +347,7 @@ class SimStation:
 
     def summary(self) -> dict:
         return {"id": self.station_id, "connected": self.connected, "security_profile": self.state.security_profile,
-                "slot": self.slot}
+                "slot": self.slot, "lab_model": self.state.definition.get("lab_model") or "spec"}
 
     def describe(self) -> dict:
         state = self.state
@@ -329,6 +357,8 @@ class SimStation:
             "slot": self.slot,
             "security_profile": state.security_profile,
             "boot_status": self.boot_status,
+            "boot_accepted": self.boot_accepted,
+            "lab_model": state.definition.get("lab_model") or "spec",
             "device_model": state.device_model.snapshot(),
             "network_profiles": {str(slot): data for slot, data in sorted(state.network_profiles.items())},
             "installed_certificates": [dict(entry) for entry in state.installed_certificates],

@@ -11,11 +11,13 @@ fragment, which a unit test keeps equal to this list). The imports are static so
 
 from __future__ import annotations
 
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.citrineos import CitrineosCsms
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.reference import ReferenceCsms
 
 #: one line per backend
 BACKENDS = (
     ReferenceCsms,
+    CitrineosCsms,
 )
 
 #: the backend classes by ``csms_backend`` value

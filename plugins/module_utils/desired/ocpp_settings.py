@@ -44,8 +44,10 @@ OCPP_SETTINGS = (
                 'seconds between Heartbeats'),
     OcppSetting('offline_threshold', 'OCPPCommCtrlr', 'OfflineThreshold', None, 'integer', _seconds(), 60,
                 'seconds offline after which the station sends StatusNotifications again on reconnect'),
-    OcppSetting('message_timeout', 'OCPPCommCtrlr', 'MessageTimeout', 'Default', 'integer', _seconds(600), 30,
-                'seconds the station waits for a CSMS answer'),
+    # not a device-model write: OCPPCommCtrlr.MessageTimeout is ReadOnly on standard stations; the security role sends
+    # it as the messageTimeout of the network connection profile
+    OcppSetting('message_timeout', None, None, None, 'integer', _seconds(600), 30,
+                'seconds the station waits for a CSMS answer (the connection profile\'s messageTimeout)'),
     OcppSetting('sampled_measurands', 'SampledDataCtrlr', 'TxUpdatedMeasurands', None, 'set', _measurands(),
                 ['Energy.Active.Import.Register', 'Power.Active.Import'], 'measurands sent during a transaction'),
     OcppSetting('sampled_interval', 'SampledDataCtrlr', 'TxUpdatedInterval', None, 'integer', _seconds(minimum=0), 60,

@@ -35,11 +35,17 @@ SITE = {
 }
 
 
+#: the fault stations run the lab's quirky station model: its vendor NetworkInterface component holds DNS servers,
+#: which need a reboot (station_models/evcs-sim-q.yml)
+MODEL = {"vendor": "EVCS Sim", "model": "SimCharger Q", "firmware_version": "3.2.1"}
+EVSES = [{"id": 1, "max_current_a": 32, "phases": 3,
+          "connectors": [{"id": 1, "type": "cType2", "format": "Socket", "max_current_a": 32}]}]
+
+
 def station(station_id: str, **overrides) -> dict:
-    """The ``evcs_station`` of a simulated station (its hardware is the simulator's default: one 32 A EVSE)."""
+    """The ``evcs_station`` of a simulated station (the hardware ``add_stations`` gives it: one 32 A EVSE)."""
     definition = {
-        "id": station_id, "serial_number": station_id, "vendor": "EVCS Sim", "model": "SimCharger AC22",
-        "firmware_version": "1.0.0", "security_profile": 1,
+        "id": station_id, "serial_number": station_id, **MODEL, "security_profile": 1,
         "evses": [{"id": 1, "max_current_a": 32, "phases": 3, "voltage_v": 230,
                    "connectors": [{"id": 1, "type": "cType2", "format": "Socket", "max_current_a": 32}]}],
         "network": {"mode": "ethernet", "addressing": "dhcp", "dns": ["192.168.10.1"], "ntp": ["pool.ntp.org"]},
@@ -83,8 +89,10 @@ def write_inventory(directory: Path, stations: dict[str, dict], site_vars: dict 
 
 
 def add_stations(lab: LabState, ids: list[str]) -> None:
-    """Factory-fresh simulated stations, connected (their records are written by the backend role)."""
-    lab.sim.add(ids)
+    """Factory-fresh simulated stations of the quirky lab model, connected (the backend role writes their records)."""
+    lab.sim.http.request("POST", "/sim/stations", json={"stations": [
+        dict(MODEL, id=station_id, serial_number=station_id, lab_model="quirky", site="lab-depot", evses=EVSES)
+        for station_id in ids]})
     wait_for(lambda: all(item["connected"] for item in lab.sim.stations() if item["id"] in ids), "stations online")
 
 

@@ -15,9 +15,13 @@ from sim_csms import free_port
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
+#: the station model each test station runs (default: spec, standard components only)
+LAB_MODELS = {"SIM-CP-0003": "quirky"}
+
+
 def station_definition(station_id: str) -> dict:
     return {"id": station_id, "serial_number": f"SN-{station_id}", "vendor": "EVCS Lab", "model": "LabCharger 22",
-            "firmware_version": "1.4.2", "site": "lab-site",
+            "firmware_version": "1.4.2", "site": "lab-site", "lab_model": LAB_MODELS.get(station_id, "spec"),
             "evses": [{"id": 1, "max_current_a": 32, "phases": 3,
                        "connectors": [{"id": 1, "type": "cType2", "format": "Socket", "max_current_a": 32}]},
                       {"id": 2, "max_current_a": 32, "phases": 3,

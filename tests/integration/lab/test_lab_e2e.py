@@ -176,16 +176,16 @@ def test_station_moves_to_profile_2(lab, station):
     installed = _ocpp(lab, "InstallCertificate", {"certificateType": "CSMSRootCertificate", "certificate": root_pem})
     assert installed["status"] == "Accepted"
 
-    connection = _move_to_profile(lab, slot=1, profile=2, priority="1,0")
+    connection = _move_to_profile(lab, slot=2, profile=2, priority="2,1")
 
     assert connection["endpoint"] == f"{lab['csms']['ws_urls']['2']}/{station}"
     assert connection["client_certificate"] is None
     state = _sim_station(lab)
-    assert state["connected"] and state["slot"] == 1 and state["security_profile"] == 2
+    assert state["connected"] and state["slot"] == 2 and state["security_profile"] == 2
     last = state["connect_history"][-1]
     assert last["url"].startswith("wss://") and last["security_profile"] == 2 and last["result"] == "connected"
-    assert list(state["network_profiles"]) == ["1"], "A05.FR.06: the profile-1 slot 0 must be gone"
-    assert _device_value(state, "OCPPCommCtrlr", "NetworkConfigurationPriority") == "1"
+    assert list(state["network_profiles"]) == ["2"], "A05.FR.06: the profile-1 slot 1 must be gone"
+    assert _device_value(state, "OCPPCommCtrlr", "NetworkConfigurationPriority") == "2"
 
 
 def test_station_moves_to_profile_3_with_a_certificate_made_on_it(lab, station):
@@ -199,13 +199,13 @@ def test_station_moves_to_profile_3_with_a_certificate_made_on_it(lab, station):
     answer = _ocpp(lab, "CertificateSigned", {"certificateChain": chain, "certificateType": "ChargingStationCertificate"})
     assert answer["status"] == "Accepted"
 
-    connection = _move_to_profile(lab, slot=2, profile=3, priority="2,1")
+    connection = _move_to_profile(lab, slot=3, profile=3, priority="3,2")
 
     assert connection["client_certificate"] and _same_certificate(connection["client_certificate"], signed["certificate"])
     state = _sim_station(lab)
-    assert state["slot"] == 2 and state["security_profile"] == 3
+    assert state["slot"] == 3 and state["security_profile"] == 3
     assert state["connect_history"][-1]["security_profile"] == 3
-    assert list(state["network_profiles"]) == ["2"], "A05.FR.06: the profile-2 slot 1 must be gone"
+    assert list(state["network_profiles"]) == ["3"], "A05.FR.06: the profile-2 slot 2 must be gone"
     assert _device_value(state, "SecurityCtrlr", "SecurityProfile") == "3"
     assert "PRIVATE KEY" not in str(state)
 

@@ -1,4 +1,7 @@
-"""The charger simulator against a minimal in-test CSMS (profile 1), spoken to over real OCPP 2.0.1."""
+"""The charger simulator against a minimal in-test CSMS (profile 1), spoken to over real OCPP 2.0.1.
+
+SIM-CP-0001 and 0002 run the spec model (standard components only, slots 1-3); SIM-CP-0003 the quirky one (slots 1-2,
+a vendor NetworkInterface component whose variables need a reboot)."""
 from __future__ import annotations
 
 import stat
@@ -61,8 +64,33 @@ def test_stations_connect_and_boot(csms, simulator):
                          for station in STATIONS for evse in (1, 2)), what="StatusNotification Available")
     items = simulator.get("/sim/stations")["items"]
     assert {item["id"]: (item["connected"], item["security_profile"], item["slot"]) for item in items} == {
-        station: (True, 1, 0) for station in STATIONS}
+        station: (True, 1, 1) for station in STATIONS}
     assert csms.refused_auth == 0
+
+
+def test_slots_are_those_network_configuration_priority_allows(csms, simulator):
+    connection = {"ocpp_version": "OCPP20", "ocpp_transport": "JSON", "message_timeout": 30, "security_profile": 1,
+                  "ocpp_interface": "Wired0", "ocpp_csms_url": "ws://127.0.0.1:9/ocpp"}
+    answers = {(station, slot): csms.call(station, call.SetNetworkProfile(configuration_slot=slot,
+                                                                          connection_data=connection)).status
+               for station, slot in ((STATIONS[0], 0), (STATIONS[0], 4), (STATIONS[2], 3))}
+    assert set(answers.values()) == {"Rejected"}, answers
+    report = {row["variable"]["name"]: row for row in simulator.get(f"/sim/stations/{STATIONS[2]}")["device_model"]
+              if row["component"]["name"] == "OCPPCommCtrlr"}
+    assert report["NetworkConfigurationPriority"]["characteristics"]["valuesList"] == "1,2"
+    spec = simulator.get(f"/sim/stations/{STATIONS[0]}")["device_model"]
+    assert not [row for row in spec if row["component"]["name"] == "NetworkInterface"], "only standard components"
+
+
+def test_a_reconnect_sends_no_boot_notification_and_a_triggered_one_is_refused(csms, simulator):
+    station = STATIONS[0]
+    boots = sum(1 for booted, _ in csms.boots if booted == station)
+    old_session = csms.sessions[station]
+    simulator.post(f"/sim/stations/{station}/faults", {"drop_connection": True})
+    wait_for(lambda: csms.sessions.get(station) not in (None, old_session), what="reconnect")
+    time.sleep(1)
+    assert sum(1 for booted, _ in csms.boots if booted == station) == boots, "F06: no BootNotification on reconnect"
+    assert csms.call(station, call.TriggerMessage(requested_message="BootNotification")).status == "Rejected"
 
 
 def test_get_variables_round_trip(csms, simulator):
@@ -81,7 +109,7 @@ def test_set_read_only_variable_is_rejected(csms, simulator):
 
 
 def test_reboot_required_value_applies_after_reset(csms, simulator):
-    station = STATIONS[1]
+    station = STATIONS[2]
     dns = {"component": {"name": "NetworkInterface", "instance": "Wired0"}, "variable": {"name": "DnsServers"}}
     result = csms.call(station, call.SetVariables(set_variable_data=[{**dns, "attribute_value": "192.0.2.53"}]))
     assert result.set_variable_result[0]["attribute_status"] == "RebootRequired"
@@ -106,12 +134,12 @@ def test_set_network_profile_scheme_must_match_profile(csms, simulator):
     connection = {"ocpp_version": "OCPP20", "ocpp_transport": "JSON", "message_timeout": 30,
                   "security_profile": 1, "ocpp_interface": "Wired0"}
     wrong = csms.call(STATIONS[0], call.SetNetworkProfile(
-        configuration_slot=1, connection_data={**connection, "ocpp_csms_url": "wss://127.0.0.1:9/ocpp"}))
+        configuration_slot=2, connection_data={**connection, "ocpp_csms_url": "wss://127.0.0.1:9/ocpp"}))
     right = csms.call(STATIONS[0], call.SetNetworkProfile(
-        configuration_slot=1, connection_data={**connection, "ocpp_csms_url": "ws://127.0.0.1:9/ocpp"}))
+        configuration_slot=2, connection_data={**connection, "ocpp_csms_url": "ws://127.0.0.1:9/ocpp"}))
     assert (wrong.status, right.status) == ("Rejected", "Accepted")
     profiles = simulator.get(f"/sim/stations/{STATIONS[0]}")["network_profiles"]
-    assert profiles["1"]["ocppCsmsUrl"] == "ws://127.0.0.1:9/ocpp"
+    assert profiles["2"]["ocppCsmsUrl"] == "ws://127.0.0.1:9/ocpp"
 
 
 def test_no_installed_certificates_is_not_found_without_hash_data(csms, simulator):
@@ -133,7 +161,7 @@ def test_sign_certificate_csr_is_made_on_the_station(csms, simulator):
 
 
 def test_base_report_is_the_full_device_model(csms, simulator):
-    station = STATIONS[1]
+    station = STATIONS[2]
     assert csms.call(station, call.GetBaseReport(request_id=7, report_base="FullInventory")).status == "Accepted"
     parts = wait_for(lambda: _complete(csms.reports.get((station, 7))), what="NotifyReport parts")
     variables = {(item["component"]["name"], item["variable"]["name"]) for _, data, _ in parts for item in data}
@@ -184,7 +212,7 @@ def test_control_api_never_shows_private_keys(csms, simulator):
 
 
 def test_control_api_faults_local_change_and_factory_reset(csms, simulator):
-    station = STATIONS[1]
+    station = STATIONS[2]
     simulator.post(f"/sim/stations/{station}/faults", {"offline": True})
     wait_for(lambda: station not in csms.sessions, what="offline")
     changed = simulator.post(f"/sim/stations/{station}/local-change", {"variables": [
@@ -213,7 +241,7 @@ def test_state_persists_across_restart(csms, simulator):
     simulator.start()
     wait_for(lambda: station in csms.sessions, what="reconnect after restart")
     assert _get(csms, station, ("OCPPCommCtrlr", "OfflineThreshold"))[0]["attribute_value"] == "123"
-    assert simulator.get(f"/sim/stations/{station}")["network_profiles"]["1"]["ocppCsmsUrl"] == "ws://127.0.0.1:9/ocpp"
+    assert simulator.get(f"/sim/stations/{station}")["network_profiles"]["2"]["ocppCsmsUrl"] == "ws://127.0.0.1:9/ocpp"
 
 
 def test_two_hundred_stations_connect(csms, tmp_path):

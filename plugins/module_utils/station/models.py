@@ -1,0 +1,278 @@
+# -*- coding: utf-8 -*-
+# Copyright: evcs.provisioning contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Station models: what OCPP 2.0.1 does not standardize, per vendor and model, read from model files.
+
+A model file (YAML, one per vendor/model, ``station_models/<name>.yml`` in this collection or in a directory of
+``evcs_station_model_dirs``) says:
+
+- ``match``: the vendor, model and firmware range (``{min, max}``) of the stations it describes; a station whose
+  inventory names no model (``evcs_station.station_model``, else the site's ``evcs_site.station_model``) gets the
+  first file that matches its ``vendor``/``model``/``firmware_version``, else ``generic`` (standard components only);
+- ``slots``: its configuration slots (else the valuesList of ``NetworkConfigurationPriority`` it reports);
+- ``ocpp_interfaces``: the OCPP interface (``ocppInterface`` of SetNetworkProfile) per network mode;
+- ``ntp``: whether ``ClockCtrlr.NtpServerUri`` has instances (priorities 1, 2, ...) or is one variable;
+- ``network``: the vendor component (per network mode) and variables of the settings OCPP leaves to the vendor
+  (``enabled``, ``addressing``, ``ipv4_address``, ``ipv4_gateway``, ``dns``, ``wifi_ssid``, ``wifi_passphrase``,
+  ``apn``, ``apn_username``, ``apn_password``, ``vpn_enabled``, ``iccid``); a setting the model does not map is
+  refused by validate, naming the host, the field, the model and the fix;
+- quirks: ``rate_units``, ``charging_station_max_profile`` (false: not supported), ``items_per_message``,
+  ``reboot_required`` (variable keys that need a reboot);
+- ``variables``: known capabilities (component, variable, instance, mutability, data_type, values_list, min_limit,
+  max_limit), used with (and overridden by) what capability discovery reads from the station.
+
+The loader only reads data; nothing in plugins/ or roles/ names a vendor component outside these files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
+    HAS_YAML = False
+
+#: the collection's own model files
+SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
+                           'station_models')
+GENERIC = 'generic'
+DEFAULT_INTERFACES = {'ethernet': 'Wired0', 'wifi': 'Wireless0', 'cellular': 'Wireless1'}
+#: the declarative settings a model may map, and the inventory field each comes from
+NETWORK_SETTINGS = {
+    'enabled': 'network.mode',
+    'addressing': 'network.addressing',
+    'ipv4_address': 'network.ipv4.address',
+    'ipv4_gateway': 'network.ipv4.gateway',
+    'dns': 'network.dns',
+    'wifi_ssid': 'network.wifi.ssid',
+    'wifi_passphrase': 'network.wifi.passphrase',
+    'apn': 'network.cellular.apn',
+    'apn_username': 'network.cellular.username',
+    'apn_password': 'network.cellular.password',
+    'vpn_enabled': 'network.vpn.enabled',
+    'iccid': 'network.cellular.iccid',
+}
+_NAME = re.compile(r'^[a-z0-9][a-z0-9_.-]{0,63}$')
+
+
+class ModelError(ValueError):
+    """A model file is missing or malformed, or the inventory names a model that does not exist."""
+
+
+# -- loading -------------------------------------------------------------------------------------------------------
+def model_dirs(extra_dirs=None):
+    """Where model files are looked up: the inventory's directories first, then the collection's."""
+    dirs = [str(path) for path in (extra_dirs or []) if path]
+    return dirs + [SHIPPED_DIR]
+
+
+def _read(path):
+    if not HAS_YAML:
+        raise ModelError('PyYAML is needed on the controller to read station model files')
+    try:
+        with open(path) as handle:
+            data = yaml.safe_load(handle)
+    except (IOError, OSError, yaml.YAMLError) as error:
+        raise ModelError('station model file %s cannot be read: %s' % (path, error))
+    if not isinstance(data, dict) or not data.get('name'):
+        raise ModelError('station model file %s is not a mapping with a name' % path)
+    return data
+
+
+_FOUND = {}
+
+
+def available_models(extra_dirs=None):
+    """{name: path} of every model file, the first directory winning (listed once per process and directories)."""
+    dirs = tuple(model_dirs(extra_dirs))
+    if dirs not in _FOUND:
+        _FOUND[dirs] = _list_models(dirs)
+    return dict(_FOUND[dirs])
+
+
+def _list_models(dirs):
+    found = {}
+    for directory in dirs:
+        if not os.path.isdir(directory):
+            continue
+        for entry in sorted(os.listdir(directory)):
+            if entry.endswith(('.yml', '.yaml')) and not entry.startswith('.'):
+                found.setdefault(entry.rsplit('.', 1)[0], os.path.join(directory, entry))
+    return found
+
+
+_CACHE = {}
+
+
+def load_model(name, extra_dirs=None):
+    """The model called ``name`` (the file name without .yml) with its defaults filled; ModelError if unknown."""
+    paths = available_models(extra_dirs)
+    if name not in paths:
+        raise ModelError('station model %s does not exist (known: %s)' % (name, ', '.join(sorted(paths)) or 'none'))
+    path = paths[name]
+    if path not in _CACHE:
+        _CACHE[path] = normalise_model(_read(path), path)
+    return _CACHE[path]
+
+
+def normalise_model(data, where='model'):
+    """A model with every key present (empty where the file says nothing)."""
+    if not _NAME.match(str(data.get('name', ''))):
+        raise ModelError('%s: name %r is not a model name (lowercase letters, digits, . _ -)' % (where, data.get('name')))
+    network = data.get('network') or {}
+    model = {
+        'name': data['name'],
+        'description': data.get('description', ''),
+        'match': list(data.get('match') or []),
+        'slots': [int(slot) for slot in data['slots']] if data.get('slots') else None,
+        'ocpp_interfaces': dict(DEFAULT_INTERFACES, **(data.get('ocpp_interfaces') or {})),
+        'ntp': dict({'instances': True}, **(data.get('ntp') or {})),
+        'network': {'component': dict(network.get('component') or {}),
+                    'settings': dict(network.get('settings') or {})},
+        'rate_units': list(data.get('rate_units') or ['A', 'W']),
+        'charging_station_max_profile': bool(data.get('charging_station_max_profile', True)),
+        'items_per_message': dict(data.get('items_per_message') or {}),
+        'reboot_required': list(data.get('reboot_required') or []),
+        'variables': list(data.get('variables') or []),
+        'source': data.get('source', ''),
+    }
+    unknown = sorted(set(model['network']['settings']) - set(NETWORK_SETTINGS))
+    if unknown:
+        raise ModelError('%s: network.settings %s are not settings the collection knows (%s)'
+                         % (where, ', '.join(unknown), ', '.join(sorted(NETWORK_SETTINGS))))
+    return model
+
+
+# -- selection -----------------------------------------------------------------------------------------------------
+def _version(text):
+    return tuple(int(part) for part in re.findall(r'\d+', str(text or '')))
+
+
+def _matches(rule, vendor, model, firmware):
+    if rule.get('vendor') and str(rule['vendor']).lower() != str(vendor or '').lower():
+        return False
+    if rule.get('model') and str(rule['model']).lower() != str(model or '').lower():
+        return False
+    bounds = rule.get('firmware') or {}
+    if bounds and firmware:
+        version = _version(firmware)
+        if bounds.get('min') and version < _version(bounds['min']):
+            return False
+        if bounds.get('max') and version > _version(bounds['max']):
+            return False
+    return bool(rule.get('vendor') or rule.get('model'))
+
+
+def model_name(station, site=None, extra_dirs=None):
+    """The name of the station's model: named in the inventory (station, then site), else the first file that
+    matches the station's vendor/model/firmware, else ``generic``."""
+    named = (station or {}).get('station_model') or (site or {}).get('station_model')
+    if named:
+        return named
+    for name in sorted(available_models(extra_dirs)):
+        model = load_model(name, extra_dirs)
+        if any(_matches(rule, station.get('vendor'), station.get('model'), station.get('firmware_version'))
+               for rule in model['match']):
+            return name
+    return GENERIC
+
+
+def station_model(station, site=None, extra_dirs=None):
+    """The station's model (see ``model_name``)."""
+    return load_model(model_name(station, site, extra_dirs), extra_dirs)
+
+
+# -- what the model maps -------------------------------------------------------------------------------------------
+def _setting_item(model, mode, setting):
+    """``(component, variable spec)`` of a mapped setting for the interface of ``mode``, or None."""
+    spec = model['network']['settings'].get(setting)
+    if not spec:
+        return None
+    component = spec.get('component') or model['network']['component'].get(mode)
+    if not component:
+        return None
+    return dict(component), spec
+
+
+def _section(mapping, key):
+    value = (mapping or {}).get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def declared_settings(settings):
+    """{setting: value} of the non-standard network settings the inventory declares (None: not declared)."""
+    mode = settings.get('mode', 'ethernet')
+    static = settings.get('addressing', 'dhcp') == 'static'
+    ipv4, wifi, cellular = _section(settings, 'ipv4'), _section(settings, 'wifi'), _section(settings, 'cellular')
+    declared = {
+        'addressing': 'static' if static else None,
+        'ipv4_address': ipv4.get('address') if static else None,
+        'ipv4_gateway': ipv4.get('gateway') if static else None,
+        'dns': list(settings['dns']) if settings.get('dns') else None,
+        'wifi_ssid': wifi.get('ssid') if mode == 'wifi' else None,
+        'wifi_passphrase': wifi.get('passphrase') if mode == 'wifi' else None,
+    }
+    return dict((key, value) for key, value in declared.items() if value is not None)
+
+
+def unmapped_settings(settings, model):
+    """``[(inventory field, value, why)]`` of declared non-standard settings the model cannot set."""
+    mode = settings.get('mode', 'ethernet')
+    problems = []
+    for setting, value in sorted(declared_settings(settings).items()):
+        if _setting_item(model, mode, setting) is None:
+            problems.append((NETWORK_SETTINGS[setting], value,
+                             'is not standardized by OCPP 2.0.1 and station model %s maps no variable for it (network mode %s)'
+                             % (model['name'], mode)))
+    if settings.get('ntp') and len(settings['ntp']) > 1 and not model['ntp']['instances']:
+        problems.append(('network.ntp', list(settings['ntp']),
+                         'lists %d servers; station model %s holds one ClockCtrlr.NtpServerUri'
+                         % (len(settings['ntp']), model['name'])))
+    return problems
+
+
+def network_variables(settings, model):
+    """Device-model variables of the station's network settings, as its model maps them: the vendor variables it
+    has (interface enabled, addressing, DNS, Wi-Fi, APN, VPN flag) and the standard time source and NTP servers.
+    Write-only secrets carry ``write_only: true``."""
+    mode = settings.get('mode', 'ethernet')
+    static = settings.get('addressing', 'dhcp') == 'static'
+    ipv4, wifi, cellular = _section(settings, 'ipv4'), _section(settings, 'wifi'), _section(settings, 'cellular')
+    wanted = [('enabled', True), ('addressing', 'static' if static else 'dhcp')]
+    if static:
+        wanted += [('ipv4_address', ipv4.get('address')), ('ipv4_gateway', ipv4.get('gateway'))]
+    if settings.get('dns'):
+        wanted.append(('dns', list(settings['dns'])))
+    if mode == 'wifi':
+        wanted += [('wifi_ssid', wifi.get('ssid')), ('wifi_passphrase', wifi.get('passphrase'))]
+    if mode == 'cellular':
+        wanted += [('apn', cellular.get('apn')), ('apn_username', cellular.get('username')),
+                   ('apn_password', cellular.get('password'))]
+    wanted.append(('vpn_enabled', bool(_section(settings, 'vpn').get('enabled', False))))
+    items = []
+    for setting, value in wanted:
+        mapped = _setting_item(model, mode, setting)
+        if mapped is None or value is None or mapped[1].get('read_only'):
+            continue
+        component, spec = mapped
+        if isinstance(value, str):
+            value = (spec.get('values') or {}).get(value, value)
+        item = {'component': component, 'variable': {'name': spec['variable']}, 'value': value}
+        if isinstance(value, list):
+            item['value_type'] = 'list'
+        if spec.get('write_only'):
+            item['write_only'] = True
+        items.append(item)
+    if settings.get('ntp'):
+        items.append({'component': {'name': 'ClockCtrlr'}, 'variable': {'name': 'TimeSource'},
+                      'value': ['NTP', 'Heartbeat'], 'value_type': 'list'})
+        if model['ntp']['instances']:
+            items += [{'component': {'name': 'ClockCtrlr'}, 'variable': {'name': 'NtpServerUri', 'instance': str(index)},
+                       'value': server} for index, server in enumerate(settings['ntp'][:2], 1)]
+        else:
+            items.append({'component': {'name': 'ClockCtrlr'}, 'variable': {'name': 'NtpServerUri'},
+                          'value': settings['ntp'][0]})
+    return items
