@@ -9,6 +9,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
+# Event-Driven Ansible (docs/ZERO_TOUCH.md): ansible-rulebook in a venv of its own (a decision environment)
+EDA_VENV := .venv-eda
+EDA_STAMP := $(EDA_VENV)/.installed
 BUILD := $(CURDIR)/build
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 SANITY_ROOT := $(BUILD)/sanity/ansible_collections/evcs/provisioning
@@ -27,6 +30,7 @@ help:
 	@echo "make demo   start the lab and provision its chargers (inventories/lab)"
 	@echo "make test   unit, sanity, lint, build, integration and molecule stages"
 	@echo "make bench  fleet benchmark (bench/fleet.py)"
+	@echo "make demo-zero-touch  a factory-fresh lab station boots and ends commissioned (ansible-rulebook)"
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements.lock requirements-dev.txt constraints.txt lab/pyproject.toml
@@ -119,3 +123,25 @@ bench: venv
 clean:
 	-@$(BIN)/evcs-lab down 2>/dev/null
 	rm -rf $(BUILD) .pytest_cache
+
+# Event-Driven Ansible (docs/ZERO_TOUCH.md)
+.PHONY: eda demo-zero-touch
+# ansible-rulebook needs a Java 17+ runtime: Debian's openjdk-17-jre-headless, installed here when missing and root.
+eda: venv $(EDA_STAMP)
+$(EDA_STAMP): requirements-eda.txt
+	@echo "==> Event-Driven Ansible: Java runtime and $(EDA_VENV) from requirements-eda.txt"
+	@if ! command -v java >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing openjdk-17-jre-headless (apt-get)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless >/dev/null; \
+	  else echo "ansible-rulebook needs Java 17+: install openjdk-17-jre-headless (as root: make eda)"; exit 1; fi; \
+	fi
+	@test -x $(EDA_VENV)/bin/python || $(PYTHON) -m venv $(EDA_VENV)
+	@$(EDA_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-eda.txt
+	@touch $@
+
+demo-zero-touch: eda
+	@$(BIN)/python -m evcs_lab.demo_zero_touch
+
+# the integration tests run the zero-touch rulebook (tests/integration/test_zero_touch.py)
+integration: eda

@@ -73,6 +73,11 @@ class CsmsApi:
     def connection(self, station_id: str) -> dict | None:
         return self.http.request("GET", f"/api/stations/{station_id}/connection", allow=(404,))
 
+    def events(self, since: str = "0", timeout: float = 0) -> dict:
+        """The event stream of all stations: ``{'items': [...], 'cursor'}`` after ``since``."""
+        return self.http.request("GET", "/api/events", params={"since": since, "timeout": timeout},
+                                 timeout=timeout + 30)
+
     def csr(self, station_id: str) -> dict | None:
         return self.http.request("GET", f"/api/stations/{station_id}/csr", allow=(404,))
 
@@ -129,6 +134,11 @@ class SimControl:
 
     def faults(self, station_id: str, **faults) -> dict:
         return self.http.request("POST", f"/sim/stations/{station_id}/faults", json=faults)
+
+    def security_event(self, station_id: str, event_type: str, tech_info: str | None = None) -> dict:
+        """Make the station send SecurityEventNotification of ``event_type`` now."""
+        body = {"type": event_type, **({"tech_info": tech_info} if tech_info else {})}
+        return self.http.request("POST", f"/sim/stations/{station_id}/security-event", json=body)
 
     def local_change(self, station_id: str, variables: list[dict]) -> dict:
         return self.http.request("POST", f"/sim/stations/{station_id}/local-change", json={"variables": variables})

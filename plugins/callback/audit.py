@@ -21,6 +21,8 @@ description:
     the values of the task's C(no_log) options, are replaced by V(********); results of C(no_log) tasks are recorded
     as censored, without any of their data.
   - Every line is flushed and synced to disk when it is written, so an interrupted run keeps its trail.
+  - Every line names the O(actor) that started the run, the operator's user name unless the run says otherwise, e.g.
+    a rulebook of Event-Driven Ansible that passes the extra variable C(evcs_audit_actor) (see docs/ZERO_TOUCH.md).
   - Modules return their diff only in diff mode, so the changed keys are recorded when the run has C(--diff) (or
     C([diff] always = true) in C(ansible.cfg)); without it a line still records that the task changed something.
   - Enable it with C(callbacks_enabled = evcs.provisioning.audit) in C(ansible.cfg) or
@@ -46,6 +48,16 @@ options:
     ini:
       - section: evcs_audit
         key: enabled
+  actor:
+    description:
+      - Who or what started the run, recorded as C(actor) on every line. The extra variable C(evcs_audit_actor) of
+        the run wins over this option; without either, the operator's user name.
+    type: str
+    env:
+      - name: EVCS_AUDIT_ACTOR
+    ini:
+      - section: evcs_audit
+        key: actor
 '''
 
 import datetime
@@ -171,6 +183,7 @@ class CallbackModule(CallbackBase):
         self._trail = None
         self._run_id = str(uuid.uuid4())
         self._user = _operator()
+        self._actor = self._user
         self._controller = socket.gethostname()
         self._playbook = None
         self._play = None
@@ -181,6 +194,7 @@ class CallbackModule(CallbackBase):
         super(CallbackModule, self).set_options(task_keys=task_keys, var_options=var_options, direct=direct)
         if self.get_option('enabled'):
             self._trail = AuditTrail(self.get_option('audit_file'))
+        self._actor = self.get_option('actor') or self._user
 
     # -- context ------------------------------------------------------------------------------------
     def _revision(self, directory):
@@ -196,7 +210,7 @@ class CallbackModule(CallbackBase):
         return self._environments[host.name]
 
     def _base(self, event):
-        return {'time': utc_now(), 'event': event, 'run_id': self._run_id, 'user': self._user,
+        return {'time': utc_now(), 'event': event, 'run_id': self._run_id, 'user': self._user, 'actor': self._actor,
                 'controller': self._controller, 'playbook': self._playbook}
 
     def _write(self, entry):
@@ -206,6 +220,7 @@ class CallbackModule(CallbackBase):
     # -- events -------------------------------------------------------------------------------------
     def v2_playbook_on_start(self, playbook):
         self._playbook = os.path.abspath(os.path.join(playbook._basedir, os.path.basename(playbook._file_name)))
+        self._actor = _extra_var_actor(playbook) or self._actor
         entry = self._base('run_start')
         entry.update(inventory=_inventory_sources(), git=self._revision(_inventory_dir()),
                      check_mode=bool(cli_context.CLIARGS.get('check', False)),
@@ -274,6 +289,16 @@ class CallbackModule(CallbackBase):
         if status == 'failed' and result.get('msg'):
             entry['msg'] = redact(str(result['msg']), secrets)
         return entry
+
+
+def _extra_var_actor(playbook):
+    """The run's extra variable ``evcs_audit_actor`` (a str), if it has one."""
+    try:
+        plays = playbook.get_plays()
+        actor = plays[0].get_variable_manager().extra_vars.get('evcs_audit_actor') if plays else None
+    except Exception:  # pylint: disable=broad-except  # the audit must never stop a run
+        return None
+    return actor if isinstance(actor, str) and actor else None
 
 
 def _operator():

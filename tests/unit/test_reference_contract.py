@@ -51,6 +51,7 @@ def test_every_request_of_the_reference_backend_is_a_contract_operation_and_ever
     backend.now()
     backend.messages(station, 'SignCertificate', since='2026-12-07T12:00:00Z', request_id=3)
     backend.connection(station)
+    backend.events(since='7', timeout=1)
     backend.last_boot(station)
     backend.connector_status(station)
     backend.sent_network_profiles(station)

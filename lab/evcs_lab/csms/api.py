@@ -84,6 +84,7 @@ def build_app(hub: StationHub, api_token: str) -> web.Application:
         web.get('/api/stations/{id}/network-profiles', _network_profiles),
         web.delete('/api/stations/{id}/network-profiles', _network_profiles_forget),
         web.get('/api/stations/{id}/events', _events),
+        web.get('/api/events', _station_events),
         web.get('/api/stations/{id}/credentials', _credentials_count),
         web.put('/api/stations/{id}/credentials', _credentials_replace),
         web.post('/api/stations/{id}/credentials', _credentials_add),
@@ -207,6 +208,29 @@ async def _network_profiles_forget(request: web.Request) -> web.Response:
 
 async def _events(request: web.Request) -> web.Response:
     return web.json_response({'items': _store(request).events(request.match_info['id'])})
+
+
+async def _station_events(request: web.Request) -> web.Response:
+    """The event stream of all stations, a long poll: events after the cursor ``since`` (none: from the first, ``now``:
+    from the last), waiting up to ``timeout`` seconds when there are none yet."""
+    hub = _hub(request)
+    since = request.query.get('since', '0') or '0'
+    if since == 'now':
+        after = hub.store.last_event_cursor()
+    else:
+        try:
+            after = int(since)
+        except ValueError:
+            raise ApiError(400, 'invalid_query', 'since must be a cursor of this stream (an integer) or now') from None
+    try:
+        timeout = float(request.query.get('timeout', '0'))
+        limit = int(request.query.get('limit', '500'))
+    except ValueError:
+        raise ApiError(400, 'invalid_query', 'timeout must be a number of seconds and limit an integer') from None
+    if not 0 <= timeout <= 120 or not 1 <= limit <= 1000:
+        raise ApiError(400, 'invalid_query', 'timeout must be between 0 and 120 seconds, limit between 1 and 1000')
+    items = await hub.events(after, timeout, limit)
+    return web.json_response({'items': items, 'cursor': items[-1]['cursor'] if items else str(after)})
 
 
 # -- credentials (never returned, never logged) -----------------------------------------------------------------

@@ -81,6 +81,7 @@ class StationHub:
         self.sessions: dict[str, StationSession] = {}
         self._call_counts: dict[str, Counter] = defaultdict(Counter)
         self._background: set[asyncio.Task] = set()
+        self._published = asyncio.Event()
 
     # -- sessions ----------------------------------------------------------------------------------
     def attach(self, session: StationSession) -> None:
@@ -90,6 +91,9 @@ class StationHub:
         self.store.log_connection(session.id, session.info.security_profile, session.info.endpoint,
                                   session.state['connected_at'], session.info.client_certificate)
         self.save_state(session)
+        total = self.store.connections_total(session.id)
+        self.publish(session.id, 'connected', {'security_profile': session.info.security_profile,
+                                               'reconnect': total > 1, 'connections_total': total})
         self._forget_lower_network_profiles(session.id, session.info.security_profile)
         LOG.info('%s: connected with security profile %d at %s', session.id, session.info.security_profile,
                  session.info.endpoint)
@@ -109,6 +113,30 @@ class StationHub:
         if self.sessions.get(session.id) is session:
             del self.sessions[session.id]
             LOG.info('%s: disconnected', session.id)
+            self.publish(session.id, 'disconnected', {})
+
+    # -- the event stream of all stations --------------------------------------------------------------
+    def publish(self, station_id: str, event_type: str, data: dict) -> dict:
+        """Append an event (never a secret: callers pass only what the stream documents) and wake the waiters."""
+        event = self.store.publish(station_id, event_type, data)
+        self._published.set()
+        self._published = asyncio.Event()
+        return event
+
+    async def events(self, after: int, timeout: float, limit: int = 500) -> list[dict]:
+        """Events after the cursor ``after``; when there are none, wait up to ``timeout`` seconds for one."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout)
+        while True:
+            published = self._published
+            items = self.store.station_events(after, limit)
+            remaining = deadline - loop.time()
+            if items or remaining <= 0:
+                return items
+            try:
+                await asyncio.wait_for(published.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
 
     def save_state(self, session: StationSession) -> None:
         self.store.save_station_state(session.id, session.state)

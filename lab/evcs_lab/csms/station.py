@@ -76,10 +76,16 @@ class StationSession(ChargePoint):
     @on(Action.boot_notification)
     def on_boot_notification(self, charging_station, reason, **_):
         status = self.hub.registration_status(self.id)
+        first_boot = self.state['boot'] is None
         self.state['boot'] = {'status': status, 'reason': reason, 'at': now_rfc3339(),
                               'charging_station': snake_to_camel_case(charging_station)}
         self._changed()
         LOG.info('%s: BootNotification (%s) -> %s', self.id, reason, status)
+        station = self.state['boot']['charging_station']
+        self.hub.publish(self.id, 'boot', {
+            'reason': reason, 'status': status, 'first_boot': first_boot,
+            'serial_number': station.get('serialNumber'), 'vendor': station.get('vendorName'),
+            'model': station.get('model'), 'firmware_version': station.get('firmwareVersion')})
         accepted = status == RegistrationStatusEnumType.accepted
         interval = self.hub.heartbeat_interval(self.id) if accepted else self.hub.config.boot_retry_interval
         return call_result.BootNotification(current_time=now_rfc3339(), interval=interval, status=status)
@@ -95,6 +101,8 @@ class StationSession(ChargePoint):
         self.state['connectors']['%d/%d' % (evse_id, connector_id)] = {
             'evse_id': evse_id, 'connector_id': connector_id, 'status': connector_status, 'at': timestamp}
         self._changed()
+        self.hub.publish(self.id, 'connector_status', {'evse_id': evse_id, 'connector_id': connector_id,
+                                                       'status': connector_status, 'at': timestamp})
         return call_result.StatusNotification()
 
     @on(Action.notify_report)
@@ -130,6 +138,9 @@ class StationSession(ChargePoint):
     @on(Action.security_event_notification)
     def on_security_event_notification(self, **payload):
         self._record_event(Action.security_event_notification, payload)
+        # the type and time only: techInfo is free text a station may fill with anything
+        self.hub.publish(self.id, 'security_event', {'event_type': payload.get('type'),
+                                                     'timestamp': payload.get('timestamp')})
         return call_result.SecurityEventNotification()
 
     @on(Action.notify_event)

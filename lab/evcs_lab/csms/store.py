@@ -35,6 +35,9 @@ CREATE INDEX IF NOT EXISTS events_station ON events (station_id);
 CREATE TABLE IF NOT EXISTS messages (
     station_id TEXT NOT NULL, action TEXT NOT NULL, received_at TEXT NOT NULL, request_id INTEGER, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_station_action ON messages (station_id, action);
+CREATE TABLE IF NOT EXISTS station_events (
+    cursor INTEGER PRIMARY KEY AUTOINCREMENT, station_id TEXT NOT NULL, type TEXT NOT NULL, at TEXT NOT NULL,
+    doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS network_profiles (
     station_id TEXT NOT NULL, slot INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (station_id, slot));
 """
@@ -174,6 +177,25 @@ class Store:
         rows = self._db.execute('SELECT doc FROM events WHERE station_id = ? ORDER BY rowid', (station_id,))
         return [json.loads(doc) for (doc,) in rows]
 
+
+    # -- the event stream of all stations (GET /api/events) -------------------------------------------------
+    def publish(self, station_id: str, event_type: str, data: dict) -> dict:
+        """Append one event to the stream of all stations; returns it as :meth:`station_events` lists it."""
+        at = now_rfc3339()
+        with self._db:
+            cursor = self._db.execute('INSERT INTO station_events (station_id, type, at, doc) VALUES (?, ?, ?, ?)',
+                                      (station_id, event_type, at, json.dumps(data))).lastrowid
+        return {'cursor': str(cursor), 'station_id': station_id, 'type': event_type, 'at': at, 'data': data}
+
+    def station_events(self, after: int = 0, limit: int = 500) -> list[dict]:
+        """The events published after the cursor ``after``, oldest first (at most ``limit``)."""
+        rows = self._db.execute('SELECT cursor, station_id, type, at, doc FROM station_events WHERE cursor > ? '
+                                'ORDER BY cursor LIMIT ?', (after, limit))
+        return [{'cursor': str(cursor), 'station_id': station_id, 'type': event_type, 'at': at,
+                 'data': json.loads(doc)} for cursor, station_id, event_type, at, doc in rows]
+
+    def last_event_cursor(self) -> int:
+        return self._db.execute('SELECT COALESCE(MAX(cursor), 0) FROM station_events').fetchone()[0]
 
     # -- network connection profiles (SetNetworkProfile answered Accepted) -----------------------------------
     def save_network_profile(self, station_id: str, slot: int, connection_data: dict) -> None:

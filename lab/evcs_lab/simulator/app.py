@@ -139,6 +139,17 @@ async def set_faults(request: web.Request) -> web.Response:
     return web.json_response({"faults": station.faults})
 
 
+async def security_event(request: web.Request) -> web.Response:
+    """Make the station send SecurityEventNotification ``{"type", "tech_info"?}`` now."""
+    station = _station(request)
+    body = await _json_body(request)
+    if not isinstance(body.get("type"), str) or not body["type"]:
+        return _error(400, "invalid_event", "give the security event type, e.g. InvalidChargingStationCertificate")
+    if not await station.send_security_event(body["type"], body.get("tech_info")):
+        return _error(409, "station_offline", f"{station.station_id} is not connected")
+    return web.json_response({"sent": body["type"]})
+
+
 async def local_change(request: web.Request) -> web.Response:
     station = _station(request)
     body = await _json_body(request)
@@ -172,6 +183,7 @@ def control_app(simulator: Simulator) -> web.Application:
     app.router.add_post("/sim/stations/{id}/factory-reset", factory_reset)
     app.router.add_post("/sim/stations/{id}/faults", set_faults)
     app.router.add_post("/sim/stations/{id}/local-change", local_change)
+    app.router.add_post("/sim/stations/{id}/security-event", security_event)
     return app
 
 

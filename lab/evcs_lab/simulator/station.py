@@ -329,6 +329,16 @@ class SimStation:
             model.set_now(variable_key("ChargingStation", "AvailabilityState"), station_status)
         self.state.save()
 
+    async def send_security_event(self, event_type: str, tech_info: str | None = None) -> bool:
+        """SecurityEventNotification, as a station sends one on its own (e.g. InvalidCsmsCertificate after a failed
+        TLS handshake); False when the station is not connected."""
+        protocol = self.connection
+        if protocol is None:
+            return False
+        await protocol.call(call.SecurityEventNotification(type=event_type, timestamp=now_rfc3339(),
+                                                           tech_info=tech_info))
+        return True
+
     async def send_status_notifications(self, protocol: StationProtocol, evse_id: int | None) -> None:
         for evse, connector in self.connectors(evse_id):
             await protocol.call(call.StatusNotification(timestamp=now_rfc3339(),

@@ -76,6 +76,17 @@ CAPABILITIES = {
                         'ReportChargingProfiles)',
     'client_certificate': 'show the client certificate a station presented on a security profile 3 connection',
     'station_status': "keep a station's last BootNotification and connector status across reconnects",
+    'station_events': 'publish one stream of the events of all stations, known or not (boots, reconnects, security '
+                      'events, connector status), for an event source to follow',
+}
+
+#: the event types of :meth:`CsmsBackend.events` and the fields of their ``data``
+STATION_EVENT_TYPES = {
+    'boot': ('reason', 'status', 'first_boot', 'serial_number', 'vendor', 'model', 'firmware_version'),
+    'connected': ('security_profile', 'reconnect', 'connections_total'),
+    'disconnected': (),
+    'security_event': ('event_type', 'timestamp'),
+    'connector_status': ('evse_id', 'connector_id', 'status', 'at'),
 }
 
 
@@ -176,6 +187,14 @@ class CsmsBackend(abc.ABC):
         """The CSMS's clock as an RFC 3339 string: what to pass as ``since`` before making a station send something.
         The default is the controller's clock; a backend overrides it where the CSMS's clock may differ."""
         return rfc3339(datetime.datetime.now(datetime.timezone.utc))
+
+    def events(self, since=None, timeout=0):
+        """The stream of events of all stations (capability ``station_events``): ``(events, cursor)`` where
+        ``events`` are those after the opaque cursor ``since`` (None: from the first the CSMS kept; ``'now'``: only
+        later ones), oldest first, each ``{'cursor', 'station_id', 'type' (a key of STATION_EVENT_TYPES), 'at' (RFC
+        3339), 'data': {the fields of STATION_EVENT_TYPES[type]}}``, and ``cursor`` the one to pass next. Waits up to
+        ``timeout`` seconds when there is none yet. Events carry no secret."""
+        raise CapabilityMissing(self.NAME, 'station_events', 'station events')
 
     def messages(self, station_id, action, since=None, request_id=None):
         """The ``action`` messages (SignCertificate, NotifyReport, ReportChargingProfiles, ...) the station sent after

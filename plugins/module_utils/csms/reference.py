@@ -170,6 +170,12 @@ class ReferenceCsms(CsmsBackend):
         return self._json(self._request('GET', '/api/stations/%s/messages' % _segment(station_id), params=params),
                           '%s messages of %s' % (action, station_id)).get('items', [])
 
+    def events(self, since=None, timeout=0):
+        params = {'since': since or '0', 'timeout': timeout}
+        body = self._json(self._request('GET', '/api/events', params=params, timeout=self.timeout + timeout),
+                          'station events')
+        return body.get('items', []), body.get('cursor', since)
+
     def connection(self, station_id):
         response = self._request('GET', '/api/stations/%s/connection' % _segment(station_id))
         if response.status_code == 404:

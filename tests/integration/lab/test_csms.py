@@ -635,3 +635,39 @@ def test_station_messages_are_kept_and_listed_by_action_time_and_request_id(csms
     assert [(item['payload']['requestId'], item['payload']['evseId'], item['payload']['tbc']) for item in sixth] == [
         (6, 0, True), (6, 1, False)]
     assert sixth[0]['payload']['chargingProfile'][0]['chargingSchedule'][0]['chargingSchedulePeriod'][0]['limit'] == 32.0
+
+
+def test_the_event_stream_of_all_stations_wakes_a_long_poll_and_survives_a_restart(csms):
+    """GET /api/events: a station the CSMS has no record of is published at its first boot, with the serial it
+    reported; a waiting long poll answers at once; the stream and its cursors are kept across a restart."""
+    start = csms.api('GET', '/api/events', params={'since': 'now'}).json()['cursor']
+    assert csms.api('GET', '/api/events', params={'since': 'yesterday'}).status_code == 400
+    assert csms.api('GET', '/api/events', params={'timeout': '999'}).status_code == 400
+    assert csms.api('GET', '/api/events', token=None).status_code == 401
+
+    async def scenario():
+        poll = asyncio.ensure_future(csms.api_async('GET', '/api/events', params={'since': start, 'timeout': 30}))
+        await asyncio.sleep(0.5)
+        began = time.monotonic()
+        async with station_online(csms.ws_url(1, 'CP-EVENTS'), 'CP-EVENTS', STAGING_PASSWORD) as station:
+            assert await station.boot() == 'Pending'
+            answer = (await poll).json()
+            assert time.monotonic() - began < 10
+            await station.boot()
+        return answer
+
+    first = asyncio.run(scenario())
+    assert first['items'] and first['items'][0]['station_id'] == 'CP-EVENTS'
+    events = csms.api('GET', '/api/events', params={'since': start}).json()['items']
+    mine = [event for event in events if event['station_id'] == 'CP-EVENTS']
+    assert [event['type'] for event in mine][:3] == ['connected', 'boot', 'boot']
+    assert mine[1]['data'] == {'reason': 'PowerUp', 'status': 'Pending', 'first_boot': True, 'serial_number': 'SN-1',
+                               'vendor': 'Test Vendor', 'model': 'Test Model', 'firmware_version': None}
+    assert mine[2]['data']['first_boot'] is False
+    assert STAGING_PASSWORD not in json.dumps(events)
+
+    assert csms.stop() == 0
+    csms.start()
+    again = csms.api('GET', '/api/events', params={'since': start}).json()
+    assert again['items'][:len(events)] == events
+    assert int(again['cursor']) >= int(events[-1]['cursor'])
