@@ -44,7 +44,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connecto
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import OCPP_DEFAULTS, OCPP_SETTINGS
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.monitoring import MONITOR_TYPES
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.models import (
-    ModelError, available_models, load_model, model_name, unmapped_settings,
+    LOGGING_LEVELS, ModelError, available_models, load_model, model_name, unmapped_logging, unmapped_settings,
 )
 
 try:
@@ -261,6 +261,8 @@ STATION_FIELDS = {
     'tariff_id': _text(max_len=36, nullable=True, checks=(_TOKEN_NAME,)),
     'access': Field('str', nullable=True, choices=('public', 'private', 'free')),
     'firmware_channel': Field('str', default='stable', choices=('stable', 'beta', 'pinned')),
+    # the station's own log level, where its model maps one (OCPP standardizes none)
+    'logging': _dict({'level': Field('str', choices=LOGGING_LEVELS)}),
     'monitoring': _dict({'alerts': Field('bool', default=True), 'offline_alert_after_s': Field('int', default=900, minimum=60),
                          'monitors': _list(_MONITOR, checks=(_unique_monitors,))}),
     'asset': _dict({'installer': _name(max_len=100), 'installation_date': Field('date'), 'warranty_start': Field('date'),
@@ -481,6 +483,7 @@ def _build(host, values):
         tariff_id=source.get('tariff_id') or (site.get('tariff') or {}).get('id'),
         access=source.get('access') or site.get('access'),
         firmware_channel=source.get('firmware_channel', 'stable'),
+        logging=dict(source.get('logging') or {}),
         monitoring=source.get('monitoring') or {'alerts': True, 'offline_alert_after_s': 900},
         asset=source.get('asset') or {},
         site=site,
@@ -536,7 +539,7 @@ def _check_station_model(station, values, report):
                    'gather.yml writes a starting one)' % ', '.join(sorted(available_models(dirs))))
         return
     station['station_model'] = name
-    for field, value, why in unmapped_settings(station['network'], model):
+    for field, value, why in unmapped_settings(station['network'], model) + unmapped_logging(station.get('logging'), model):
         secret = field.endswith(('passphrase', 'password'))
         report.add('evcs_station.' + field, value, why,
                    'set it on the station locally and remove it from the inventory, or select a station model that '

@@ -69,3 +69,22 @@ def test_no_vendor_component_is_named_in_plugins_or_roles():
     found = subprocess.run(["grep", "-rn", "NetworkInterface", "plugins", "roles"], cwd=REPO_ROOT,
                            capture_output=True, text=True, check=False)
     assert found.stdout == "", found.stdout
+
+
+def test_a_logging_level_goes_where_the_model_maps_one_and_nowhere_else():
+    from ansible_collections.evcs.provisioning.plugins.module_utils.station import models as station_models
+    quirky = station_models.load_model('evcs-sim-q')
+    generic = station_models.load_model('generic')
+    assert station_models.logging_variables({'level': 'warning'}, quirky) == [
+        {'component': {'name': 'VendorDiagnostics'}, 'variable': {'name': 'LogLevel'}, 'value': 'Warn'}]
+    assert station_models.logging_variables({'level': 'warning'}, generic) == []
+    assert station_models.unmapped_logging({'level': 'warning'}, generic)[0][0] == 'logging.level'
+    assert station_models.unmapped_logging({}, generic) == []
+
+
+def test_a_model_file_with_an_incomplete_logging_map_is_refused():
+    import pytest
+    from ansible_collections.evcs.provisioning.plugins.module_utils.station import models as station_models
+    with pytest.raises(station_models.ModelError, match='logging.level.values lacks warning, error'):
+        station_models.normalise_model({'name': 'x', 'logging': {'level': {'component': {'name': 'C'}, 'variable': 'V',
+                                                                           'values': {'debug': 'D', 'info': 'I'}}}})

@@ -317,6 +317,9 @@ def build_table(station: dict) -> list[VariableDef]:
     rows = _controller_variables(station_id, LAB_MODELS[kind]) + _station_variables(station)
     if kind == "quirky":
         rows += _network_interface_variables(station_id, station.get("iccid"))
+        # a vendor diagnostics component: how verbose the station's own log is (OCPP standardizes no such variable)
+        rows.append(_def("VendorDiagnostics", "LogLevel", "OptionList", READ_WRITE, "Info",
+                         values_list=("Debug", "Info", "Warn", "Error")))
     return rows
 
 

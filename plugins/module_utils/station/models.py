@@ -18,6 +18,8 @@ A model file (YAML, one per vendor/model, ``station_models/<name>.yml`` in this 
   refused by validate, naming the host, the field, the model and the fix;
 - quirks: ``rate_units``, ``charging_station_max_profile`` (false: not supported), ``items_per_message``,
   ``reboot_required`` (variable keys that need a reboot);
+- ``logging``: ``level`` (component, variable and the station's value of each of debug, info, warning, error) where
+  the station has a log level the inventory may set (``evcs_station.logging.level``); OCPP standardizes none;
 - ``variables``: known capabilities (component, variable, instance, mutability, data_type, values_list, min_limit,
   max_limit), used with (and overridden by) what capability discovery reads from the station.
 
@@ -55,6 +57,8 @@ NETWORK_SETTINGS = {
     'vpn_enabled': 'network.vpn.enabled',
     'iccid': 'network.cellular.iccid',
 }
+#: the logging levels an inventory may declare (``evcs_station.logging.level``); a model maps each to its value
+LOGGING_LEVELS = ('debug', 'info', 'warning', 'error')
 _NAME = re.compile(r'^[a-z0-9][a-z0-9_.-]{0,63}$')
 
 
@@ -137,6 +141,7 @@ def normalise_model(data, where='model'):
         'items_per_message': dict(data.get('items_per_message') or {}),
         'reboot_required': list(data.get('reboot_required') or []),
         'variables': list(data.get('variables') or []),
+        'logging': _logging_map(data.get('logging') or {}, where),
         'source': data.get('source', ''),
     }
     unknown = sorted(set(model['network']['settings']) - set(NETWORK_SETTINGS))
@@ -144,6 +149,23 @@ def normalise_model(data, where='model'):
         raise ModelError('%s: network.settings %s are not settings the collection knows (%s)'
                          % (where, ', '.join(unknown), ', '.join(sorted(NETWORK_SETTINGS))))
     return model
+
+
+def _logging_map(logging, where):
+    """``{'level': {'component', 'variable', 'values': {level: station value}}}`` or ``{}`` (the model maps none)."""
+    unknown = sorted(set(logging) - {'level'})
+    if unknown:
+        raise ModelError('%s: logging.%s is not a setting the collection knows (level)' % (where, ', '.join(unknown)))
+    level = logging.get('level')
+    if not level:
+        return {}
+    if not isinstance(level, dict) or not (level.get('component') or {}).get('name') or not level.get('variable'):
+        raise ModelError('%s: logging.level needs component.name and variable' % where)
+    values = dict(level.get('values') or dict((name, name) for name in LOGGING_LEVELS))
+    missing = [name for name in LOGGING_LEVELS if name not in values]
+    if missing:
+        raise ModelError('%s: logging.level.values lacks %s (give the station\'s value of each level)' % (where, ', '.join(missing)))
+    return {'level': {'component': dict(level['component']), 'variable': level['variable'], 'values': values}}
 
 
 # -- selection -----------------------------------------------------------------------------------------------------
@@ -276,3 +298,23 @@ def network_variables(settings, model):
             items.append({'component': {'name': 'ClockCtrlr'}, 'variable': {'name': 'NtpServerUri'},
                           'value': settings['ntp'][0]})
     return items
+
+
+def unmapped_logging(logging, model):
+    """``[(inventory field, value, why)]`` when the inventory declares a logging level the model cannot set."""
+    level = (logging or {}).get('level')
+    if level is None or model['logging'].get('level'):
+        return []
+    return [('logging.level', level, 'is not standardized by OCPP 2.0.1 and station model %s maps no logging level '
+             'variable' % model['name'])]
+
+
+def logging_variables(logging, model):
+    """The device-model variable of the declared logging level, as the model maps it (none when nothing is declared
+    or the model maps no level)."""
+    level = (logging or {}).get('level')
+    mapped = model['logging'].get('level')
+    if level is None or not mapped:
+        return []
+    return [{'component': dict(mapped['component']), 'variable': {'name': mapped['variable']},
+             'value': mapped['values'][level]}]
