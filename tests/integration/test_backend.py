@@ -25,8 +25,10 @@ def _fleet_rows(online_station):
     rows = [header]
     for number in range(1, 51):
         station_id = online_station if number == 1 else 'FLEET-CP-%04d' % number
-        rows.append('%s,SN-%04d,%s,EVCS Sim,SimCharger AC22,1:cType2:Socket:32;2:cType2:Socket:32,3,32,present'
-                    % (station_id, number, SITES[number % 5]))
+        # the online lab station with the serial number it reports in BootNotification (the backend stage compares them)
+        serial = 'SIM-%04d' % number if number == 1 else 'SN-%04d' % number
+        rows.append('%s,%s,%s,EVCS Sim,SimCharger AC22,1:cType2:Socket:32;2:cType2:Socket:32,3,32,present'
+                    % (station_id, serial, SITES[number % 5]))
     return rows
 
 

@@ -134,6 +134,7 @@ def test_profile_3_renewal_is_presented_after_a_reconnect_without_a_reboot(provi
 
 @pytest.mark.parametrize("station_id, site_ocpp", [
     ("LAB-CP-0001", {"heartbeat_interval": 300}),     # spec model, slots 1-3, profile 3
+    ("LAB-CP-0002", {"heartbeat_interval": 300}),     # everest model, slots 1-2, profile 3
     ("LAB-CP-0003", {"heartbeat_interval": 600}),     # quirky model, slots 1-2, profile 2
 ])
 def test_day_2_message_timeout_change_goes_to_a_free_slot_lockout_safe(provisioned, station_id, site_ocpp):
@@ -200,3 +201,36 @@ def test_vpn_and_sim_pin_reach_the_station_and_a_rerun_changes_nothing(provision
     assert rc == 0, output3[-4000:]
     for secret in secrets.values():
         assert secret not in output + output2 + output3
+
+
+def test_the_quirky_model_moves_to_profile_3_and_renews_after_a_reconnect_without_a_reboot(provisioned, tmp_path):
+    """The lab inventory keeps its quirky stations on profiles 2 and 1; here one goes to profile 3 (lockout-safe, two
+    slots only) and then renews like the other models. Last in this file: it leaves LAB-CP-0003 on profile 3."""
+    import shutil
+    import yaml
+    lab, station_id = provisioned, "LAB-CP-0003"
+    inventory = tmp_path / "lab"
+    shutil.copytree("inventories/lab", inventory)
+    host_vars = inventory / "host_vars" / f"{station_id}.yml"
+    data = yaml.safe_load(host_vars.read_text())
+    data["evcs_station"]["security_profile"] = 3
+    host_vars.write_text(yaml.safe_dump(data))
+    extra = {"evcs_targets": station_id}
+    rc, output, _recap = _run(lab, inventory=str(inventory), extra_vars=extra)
+    assert rc == 0, output[-6000:]
+    assert lab.csms.connection(station_id)["security_profile"] == 3
+    assert set(map(int, lab.sim.station(station_id)["network_profiles"])) <= SLOTS["quirky"]
+    resets = lab.sim.station(station_id)["resets"]
+    rc, output, _recap = _run(lab, "playbooks/renew_certificates.yml", inventory=str(inventory),
+                              extra_vars=dict(extra, identity_force=True))
+    assert rc == 0, output[-4000:]
+    before = lab.csms.connection(station_id)
+    lab.sim.faults(station_id, drop_connection=True)
+    after = _wait(lambda: (lambda now: now if now and now.get("online") and now.get("connections_total", 0)
+                           > before["connections_total"] else None)(lab.csms.connection(station_id)), "the reconnect")
+    presented = x509.load_pem_x509_certificate(after["client_certificate"].encode())
+    previous = x509.load_pem_x509_certificate(before["client_certificate"].encode())
+    assert presented.serial_number != previous.serial_number and after["security_profile"] == 3
+    assert lab.sim.station(station_id)["resets"] == resets, "no reboot"
+    rc, output, _recap = _run(lab, "playbooks/verify.yml", inventory=str(inventory), extra_vars=extra)
+    assert rc == 0, output[-4000:]

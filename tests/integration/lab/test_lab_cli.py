@@ -33,7 +33,8 @@ def test_state_file_follows_the_contract(lab):
     paths = LabPaths.resolve(lab.home)
     assert stat.S_IMODE(paths.state_file.stat().st_mode) == 0o600
     state = json.loads(paths.state_file.read_text())
-    assert set(state) == {"environment", "home", "vault", "csms", "simulator", "processes", "environments"}
+    assert set(state) == {"environment", "home", "vault", "csms", "csms_kind", "simulator", "processes", "environments"}
+    assert state["csms_kind"] == "reference"
     assert state["environment"] == "lab"
     assert state["simulator"]["stations"] == FLEET
     assert state["csms"]["ws_urls"]["1"].startswith("ws://127.0.0.1:")
