@@ -46,6 +46,7 @@ def basic_auth_password_argument_spec():
         current_password=dict(type='str', no_log=True),
         wait_timeout=dict(type='int', default=120),
         poll_interval=dict(type='float', default=1.0),
+        retire=dict(type='bool', default=False),
     )
     spec.update(plaintext_argument_spec())
     return spec
@@ -156,6 +157,31 @@ def _reconnect(session, params):
                                poll_interval=params['poll_interval'])[1]
 
 
+def _retire(backend, params, known, profile, context):
+    """A profile-3 station uses no password: make the CSMS admit none that anyone knows. When it still admits the
+    staging password or a former Vault password of the station, it gets a random password nobody keeps (never sent
+    to the station, never stored); once it refuses them, nothing changes."""
+    station_id = params['station_id']
+    result = {'changed': False, 'station_id': station_id, 'kv_path': kv_path(params), 'action': 'none'}
+    if profile != 3:
+        raise ModuleFailure('station %s runs security profile %s, not 3: it still needs its BasicAuthPassword; retire '
+                            'applies to profile-3 stations only' % (station_id, profile))
+    if lacks(backend, 'password_check', context, 'whether the CSMS still admits a known password of station %s'
+                                                 % station_id):
+        return result
+    admitted = [password for password in known if password
+                and _csms_call(station_id, 'credential check', backend.verify_station_password, station_id, password)]
+    if not admitted:
+        return result
+    if not context.check_mode:
+        unknown = new_password(params['length'])
+        context.add_secret(unknown)
+        _csms_call(station_id, 'retiring the known passwords', backend.set_station_password, station_id, unknown)
+    result.update(changed=True, action='retired',
+                  diff={'before': {'csms_admits_a_known_password': True}, 'after': {'csms_admits_a_known_password': False}})
+    return result
+
+
 def run_basic_auth_password(params, context):
     _validate(params)
     station_id, key = params['station_id'], params['kv_key']
@@ -168,6 +194,9 @@ def run_basic_auth_password(params, context):
     backend = task_backend(params, context)
     session = StationSession(backend, station_id)
     profile = _station_profile(session)
+    if params['retire']:
+        return _retire(backend, params, [params.get('current_password'), stored.get(key), stored.get(previous_key)],
+                       profile, context)
     if profile == 3:
         raise ModuleFailure('station %s runs security profile 3 (mTLS): it does not use BasicAuthPassword, nothing to '
                             'rotate' % station_id)

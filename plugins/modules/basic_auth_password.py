@@ -66,6 +66,16 @@ options:
       - The password the station uses now when the CSMS stores none for it yet (the factory or staging password), so
         the CSMS keeps accepting it until the station has reconnected with the new one.
     type: str
+  retire:
+    description:
+      - For a station on security profile 3 (mTLS), which uses no password - make the CSMS admit no password anyone
+        knows. When the CSMS still admits O(current_password) (the staging password) or the station's Vault password,
+        it gets a random password that nobody keeps; it is never sent to the station nor stored. Once the CSMS refuses
+        them, nothing changes.
+      - Needs a backend that can check a password (capability C(password_check)); with another it is reported as not
+        verifiable.
+    type: bool
+    default: false
   wait_timeout:
     description: Seconds to wait for the station to reconnect after the Reset.
     type: int
