@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
 APN_PASSWORD = "apn-Zq7SEKRETx41"
 WIFI_PASSPHRASE = "wifi-Kp2SEKRETm93"
 VPN_KEY = "vpn-Tr5SEKRETq08"
+VPN_PASSWORD = "vpn-Wd3SEKRETp55"
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,8 @@ def lab(tmp_path_factory):
 def _secrets(lab):
     return {"vault token": lab["vault"]["token"], "approle secret id": lab["vault"]["secret_id"],
             "csms api token": lab["csms"]["api_token"], "staging password": lab["csms"]["staging_password"],
-            "apn password": APN_PASSWORD, "wifi passphrase": WIFI_PASSPHRASE, "vpn key": VPN_KEY}
+            "apn password": APN_PASSWORD, "wifi passphrase": WIFI_PASSPHRASE, "vpn key": VPN_KEY,
+            "vpn password": VPN_PASSWORD}
 
 
 def _leaks(text, secrets):
@@ -60,7 +62,8 @@ def test_no_secret_in_output_audit_reports_or_lab_logs(lab, tmp_path):
         "SEC-S-0001": station("SEC-S-0001", network={
             "mode": "cellular", "addressing": "dhcp",
             "cellular": {"apn": "iot.lab.example", "username": "lab", "password": APN_PASSWORD},
-            "vpn": {"enabled": True, "server": "vpn.lab.example", "key": VPN_KEY}}),
+            "vpn": {"enabled": True, "type": "IKEv2", "server": "vpn.lab.example", "username": "lab-vpn",
+                    "password": VPN_PASSWORD, "key": VPN_KEY}}),
         "SEC-S-0002": station("SEC-S-0002", network={"mode": "wifi", "addressing": "dhcp",
                                                       "wifi": {"ssid": "lab-office", "passphrase": WIFI_PASSPHRASE}}),
     }
