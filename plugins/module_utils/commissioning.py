@@ -44,10 +44,11 @@ PASS, FAIL, SKIP = 'pass', 'fail', 'skip'
 #: in the plan of a run (check mode with pending_apply): an item the run's apply changes, checked after it
 PENDING = 'pending'
 #: items the stages before commissioning set on a station that is online: registration and boot, security profile and
-#: certificate, device model, local list, charging limit. DNS, TCP and TLS of the CSMS, an offline station and the
-#: connectors of a station that already booted Accepted are not the collection's to change, and fail a plan too.
+#: certificate, device model, local list, charging limit, the station's own credentials (the staging password retired).
+#: DNS, TCP and TLS of the CSMS, an offline station and the connectors of a station that already booted Accepted are
+#: not the collection's to change, and fail a plan too.
 _SET_BY_APPLY = ('station_mtls', 'station_online', 'device_model', 'certificate_validity', 'local_list_version',
-                 'load_management_cap')
+                 'load_management_cap', 'staging_password_refused')
 _SET_BY_BOOT = ('heartbeat_recent', 'connectors_available')
 _DEFAULT_PORTS = {'ws': 80, 'wss': 443}
 

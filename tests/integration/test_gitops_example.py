@@ -102,7 +102,7 @@ def _repository(lab, directory: Path) -> Path:
     (inventory / "host_vars").mkdir()
     for station_id, hardware in STATIONS.items():
         station = yaml.safe_load((LAB / "host_vars" / f"{hardware}.yml").read_text())["evcs_station"]
-        station.update(id=station_id, serial_number="SIM-" + station_id)
+        station.update(id=station_id, serial_number="SN-" + station_id)
         (inventory / "host_vars" / f"{station_id}.yml").write_text(yaml.safe_dump({"evcs_station": station}))
     (inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {"vars": {"ansible_connection": "local"}, "children": {
         "lab_depot": {"hosts": {station_id: None for station_id in STATIONS}}}}}))

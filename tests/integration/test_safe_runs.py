@@ -22,6 +22,7 @@ from pathlib import Path
 import hvac
 import pytest
 import yaml
+from evcs_lab.paths import LabPaths
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -39,7 +40,7 @@ STATIONS = [OFFLINE, FRESH, LEASED, GUARDED]
 def _station(station_id: str) -> dict:
     station = yaml.safe_load((LAB / "host_vars" / "LAB-CP-0001.yml").read_text())["evcs_station"]
     # four stations of 20 A fit the depot's grid cap of 100 A
-    station.update(id=station_id, serial_number="SIM-" + station_id, security_profile=2,
+    station.update(id=station_id, serial_number="SN-" + station_id, security_profile=2,
                    load_management=dict(station["load_management"], max_current_a=20))
     return station
 
@@ -92,8 +93,10 @@ def inventory(lab, tmp_path_factory):
 
 
 def _root_vault(lab) -> hvac.Client:
+    """The lab's OpenBao with its root token (the state's token is the lab environment's, which sees no other mount)."""
     vault = lab["vault"]
-    return hvac.Client(url=vault["addr"], token=vault["token"], verify=vault["ca_cert"])
+    root = LabPaths.resolve(lab.home).root_token.read_text().strip()
+    return hvac.Client(url=vault["addr"], token=root, verify=vault["ca_cert"])
 
 
 def _certificates(lab, mount: str) -> set:
@@ -406,11 +409,13 @@ def _move_inventory(directory: Path, office_cap: int) -> str:
         data["evcs_site"].update(id=site_id, name=f"Move {group[5:]}")
         data["evcs_site"]["grid_connection"]["max_current_a"] = cap
         data["evcs_site"]["tariff"]["id"] = f"{site_id}-tariff"
+        data["evcs_site"].pop("station_model", None)        # these stations are the simulator's default model
         (directory / "group_vars" / f"{group}.yml").write_text(yaml.safe_dump(data))
     (directory / "host_vars").mkdir()
     for station_id in (MOVING, STAYING, RESIDENT):
-        station = yaml.safe_load((LAB / "host_vars" / "LAB-CP-0002.yml").read_text())["evcs_station"]
-        station.update(id=station_id, serial_number="SIM-" + station_id, security_profile=1)
+        station = yaml.safe_load((LAB / "host_vars" / "LAB-CP-0001.yml").read_text())["evcs_station"]
+        station.update(id=station_id, serial_number="SN-" + station_id, security_profile=1)
+        station.pop("station_model", None)
         (directory / "host_vars" / f"{station_id}.yml").write_text(yaml.safe_dump({"evcs_station": station}))
     hosts = {"all": {"vars": {"ansible_connection": "local"}, "children": {
         "move_depot": {"hosts": {MOVING: None, STAYING: None}}, "move_office": {"hosts": {RESIDENT: None}}}}}
