@@ -139,15 +139,15 @@ def test_jinja_in_a_production_inventory_is_reported_and_unsafe_values_are_not(t
     site = target / 'group_vars' / 'prod_berlin_depot.yml'
     site.write_text(site.read_text() + '\nevcs_ocpp:\n  heartbeat_interval: "{{ 200 + 100 }}"\n')
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
-               EVCS_PROD_VAULT_ROLE_ID='r', EVCS_PROD_VAULT_SECRET_ID='s-S3CRET')
-    secrets = '{"vault_evcs_csms_token": "tok-S3CRET", "vault_apn_password_munich": "apn-S3CRET"}'
+               EVCS_VAULT_ROLE_ID='r', EVCS_VAULT_SECRET_ID='s-S3CRET', EVCS_CSMS_TOKEN='tok-S3CRET')
+    secrets = '{"vault_apn_password_munich": "apn-S3CRET"}'
     run = subprocess.run([str(ROOT / '.venv/bin/ansible-playbook'), '-i', str(target), str(ROOT / 'playbooks/validate.yml'),
                           '-e', secrets, '-e', 'evcs_production_confirmed=true'], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=180)
     output = run.stdout + run.stderr
     assert "evcs_ocpp.heartbeat_interval = '{{ 200 + 100 }}'" in output, output[-3000:]
     assert 'mark the value !unsafe' in output
-    assert "evcs_vault.role_id = \"{{ lookup('ansible.builtin.env', 'EVCS_PROD_VAULT_ROLE_ID') }}\"" in output
+    assert "evcs_vault.role_id = \"{{ lookup('ansible.builtin.env', 'EVCS_VAULT_ROLE_ID') }}\"" in output
     assert 'evcs_site' not in output.split('inventory ok')[0]     # no template there, nothing listed
     assert 'S3CRET' not in output
 
