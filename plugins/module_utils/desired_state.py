@@ -355,7 +355,7 @@ VARIABLES = {
     'evcs_vault': _dict(VAULT_FIELDS, required=True),
     'evcs_environment_rules': _dict(RULES_FIELDS, required=True),
     # the identity role's renewal settings, when the inventory overrides them (roles/identity/defaults)
-    'identity_renew_before': Field('int', minimum=1, maximum=3650, default=None),
+    'identity_renew_before': Field('int', minimum=0, maximum=3650, default=None),
     'identity_ttl': Field('str', max_len=32, default=None),
     'evcs_station_model_dirs': _list(_text(), default=[]),
 }

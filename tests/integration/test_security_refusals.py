@@ -48,7 +48,7 @@ def test_wrong_environment_url_stops_before_anything_is_sent(lab, stations, run_
 def test_expiring_client_certificate_stops_before_anything_is_sent(lab, stations, run_playbook, tmp_path):
     inventory = write_inventory(tmp_path / "inv", {SHORT_CERT: {}})
     rc, output, _recap = run_playbook(PLAYBOOK, inventory=inventory, extra_vars={
-        "security_profile_target": 3, "identity_ttl": "3s"})
+        "security_profile_target": 3, "identity_ttl": "3s", "identity_renew_before": 0})
     assert rc != 0 and "prerequisite client_certificate not met" in output, output[-3000:]
     time.sleep(3)
     _refused(lab, run_playbook, inventory, SHORT_CERT, 3, "the certificate expired on")
