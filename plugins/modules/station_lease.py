@@ -110,6 +110,11 @@ lease:
   description: The lease record written (run_id, user, host, purpose, acquired_at, renewed_at, expires_at).
   returned: when state=present and not in check mode
   type: dict
+vault_requests:
+  description: What the task asked Vault, by kind (login, list, read, write).
+  returned: when the lease was taken, renewed or released
+  type: dict
+  sample: {login: 0, list: 0, read: 1, write: 1}
 holder:
   description: The record of the run that holds the lease, when the task failed waiting for it.
   returned: on failure
