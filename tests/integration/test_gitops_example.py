@@ -103,6 +103,9 @@ def _repository(lab, directory: Path) -> Path:
     for station_id, hardware in STATIONS.items():
         station = yaml.safe_load((LAB / "host_vars" / f"{hardware}.yml").read_text())["evcs_station"]
         station.update(id=station_id, serial_number="SN-" + station_id)
+        # the pipeline's stations are the simulator's default model, whatever the lab station lent its hardware
+        station.update(vendor="EVCS Sim", model="SimCharger AC22", firmware_version="1.0.0")
+        station.pop("station_model", None)
         (inventory / "host_vars" / f"{station_id}.yml").write_text(yaml.safe_dump({"evcs_station": station}))
     (inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {"vars": {"ansible_connection": "local"}, "children": {
         "lab_depot": {"hosts": {station_id: None for station_id in STATIONS}}}}}))
