@@ -10,9 +10,9 @@ name: logging_variables
 short_description: Device-model variable of a charging station's logging level
 version_added: 0.2.0
 description:
-  - OCPP 2.0.1 standardizes no logging level. Where the station model maps one (C(logging.level) of its model file:
-    component, variable and the station's value of each level), the declared C(evcs_station.logging.level) becomes
-    that variable, in the form of the O(evcs.provisioning.device_model#module:variables) option.
+  - OCPP 2.0.1 standardizes no logging level. Where the station model maps one (C(logging.level) of its model file,
+    with the component, the variable and the station's value of each level), the declared C(evcs_station.logging.level)
+    becomes that variable, in the form of the O(evcs.provisioning.device_model#module:variables) option.
   - Nothing is returned when the inventory declares no level or the model maps none (validate refuses a level the
     model cannot set).
 options:
