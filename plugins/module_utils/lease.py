@@ -180,7 +180,7 @@ def run_station_lease(params, context, sleep=time.sleep):
         else:
             result.update(_release(kv, path, me))
         # what this task asked Vault (login included), as the identity tasks report it
-        result['vault_requests'] = dict(getattr(kv.session, 'requests', None) or {})
+        result['vault_requests'] = dict(kv.session.requests)
     except VaultError as exc:
         if params['state'] == 'absent':
             # the run's work is done: a lease that cannot be released expires by itself, and the run's result stands

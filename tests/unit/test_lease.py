@@ -20,6 +20,7 @@ class FakeSession(object):
     def __init__(self):
         self.secrets = {}
         self.writes = 0
+        self.requests = dict(login=0, list=0, read=0, write=0)   # as vault.VaultSession counts them
 
     def read(self, path):
         mount, kind, rest = path.split('/', 2)
