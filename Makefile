@@ -108,7 +108,7 @@ citrineos: venv
 	@$(BIN)/python -m evcs_lab.citrineos prepare
 
 integration: venv citrineos
-	@$(BIN)/pytest -q -m integration tests/integration
+	@$(BIN)/pytest -q -m integration --durations=30 tests/integration
 
 molecule: venv
 	@set -e; for s in $$(ls molecule); do \

@@ -442,11 +442,14 @@ def _fell_back(station, params, fallback, seen, context):
             context.warn(str(failure))
     where = ('back on its previous profile %s at %s' % (seen.get('security_profile'), seen.get('endpoint'))
              if seen and seen.get('online') else 'not connected (last seen: %s)' % _seen(seen or {}))
+    hint = (' and that it still holds the certificate Vault recorded for it (a factory-reset or replaced station '
+            'does not: run once with identity_force=true to enroll it again)' if params['security_profile'] == 3 else '')
     raise ModuleFailure('station %s did not come back on security profile %d at %s within %ds after the Reset; it is %s%s. '
-                        'Check that the station can reach that endpoint; the next run tries again' % (
+                        'Check that the station can reach that endpoint%s; the next run tries again' % (
                             station.station_id, params['security_profile'], endpoint_of(params['ocpp_csms_url'], station.station_id),
                             params['timeout'], where,
-                            '; slot %d is first in NetworkConfigurationPriority again' % fallback if restored is not None else ''),
+                            '; slot %d is first in NetworkConfigurationPriority again' % fallback if restored is not None else '',
+                            hint),
                         seen=_seen(seen or {}), connect_history=[_seen(seen or {})])
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import shutil
 import time
 
+import hvac
 import pytest
 import yaml
+from evcs_lab.paths import LabPaths
 
 PLAYBOOK = "tests/integration/station_config/configure.yml"
 STATIONS = ["LAB-CP-0001", "LAB-CP-0002", "LAB-CP-0003", "LAB-CP-0004"]
@@ -57,10 +59,20 @@ def _station_limit(lab, station_id):
     return profiles[0]["chargingSchedule"][0]["chargingSchedulePeriod"][0]["limit"]
 
 
+def _forget_vault_records(lab):
+    """A factory reset wipes the station's key, certificate and password: the Vault records of what it held go too,
+    as when such a station is decommissioned (later tests provision these stations from scratch)."""
+    vault = hvac.Client(url=lab["vault"]["addr"], verify=lab["vault"]["ca_cert"],
+                        token=LabPaths.resolve(lab.home).root_token.read_text().strip())
+    for station_id in STATIONS:
+        vault.secrets.kv.v2.delete_metadata_and_all_versions(f"evcs/lab/stations/{station_id}", mount_point="secret")
+
+
 @pytest.fixture(scope="module")
 def fresh(lab):
     """Factory-fresh, unregistered stations (no CSMS record: BootNotification stays Pending, configuration over OCPP
     is allowed), and the number of resets each had before the first run."""
+    _forget_vault_records(lab)
     for station_id in STATIONS:
         lab.csms.delete_record("stations", station_id)
         lab.sim.factory_reset(station_id)
