@@ -231,6 +231,7 @@ class CsmsBackend(abc.ABC):
         """The station as the CSMS knows it, or None when it never connected::
 
             {'online': bool, 'connected_at': RFC 3339 (current or last connection), 'security_profile': int or None,
+             'ocpp_version': '2.0.1' or '1.6' (the subprotocol the station negotiated) or None when not known,
              'client_certificate': PEM or None (capability client_certificate), 'connections_total': int or None,
              'last_heartbeat': RFC 3339 or None,
              'boot': {'reason', 'status', 'at', 'charging_station': {...}} or None,   # last BootNotification
