@@ -26,7 +26,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.charging_limit i
     PURPOSE, convert, profile_view, station_max_profiles,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CapabilityMissing, CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     csms_backend, lacks, station_argument_spec,
 )
@@ -265,17 +265,13 @@ def _common_name(name):
 
 def _staging_admitted(backend, station_id, staging_password):
     """Whether the CSMS would still admit the station with the shared staging (factory) password: ``{"accepted": bool}``,
-    ``{"unsupported": why}`` when the backend cannot tell, ``{"error": text}``."""
-    verify = getattr(backend, 'verify_station_password', None)
-    if verify is None:
-        return {'unsupported': 'not verifiable with backend %s' % type(backend).__name__}
+    ``{"unsupported": why}`` when the backend cannot tell (capability ``password_check``), ``{"error": text}``."""
+    if not backend.has('password_check'):
+        return {'unsupported': str(CapabilityMissing(backend.NAME, 'password_check',
+                                                     'the CSMS password of station %s' % station_id))}
     try:
-        return {'accepted': bool(verify(station_id, staging_password))}
-    except NotImplementedError:
-        return {'unsupported': 'not verifiable with backend %s' % type(backend).__name__}
+        return {'accepted': bool(backend.verify_station_password(station_id, staging_password))}
     except (CsmsError, ModuleFailure) as exc:
-        if getattr(exc, 'kind', None) == 'capability_missing':  # a backend that cannot check a station password
-            return {'unsupported': str(exc)}
         return {'error': str(exc)}
 
 

@@ -8,8 +8,14 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import
 
 
 class _Backend(object):
-    def __init__(self, accepts):
+    NAME = 'fake'
+
+    def __init__(self, accepts, capabilities=('password_check',)):
         self.accepts = accepts
+        self.capabilities = capabilities
+
+    def has(self, capability):
+        return capability in self.capabilities
 
     def verify_station_password(self, station_id, password):
         if isinstance(self.accepts, Exception):
@@ -27,9 +33,11 @@ def test_the_staging_password_must_be_refused():
     status, evidence = _item(commissioning._staging_admitted(_Backend(True), 'CP-1', 'x'))
     assert status == commissioning.FAIL and 'still admits the shared staging password' in evidence['error']
     assert _item(commissioning._staging_admitted(_Backend(CsmsError('down')), 'CP-1', 'x'))[0] == commissioning.FAIL
-    assert _item(commissioning._staging_admitted(object(), 'CP-1', 'x'))[0] == commissioning.SKIP
-    missing = CsmsError('not verifiable with backend x: the CSMS password of station CP-1', kind='capability_missing')
-    assert _item(commissioning._staging_admitted(_Backend(missing), 'CP-1', 'x'))[0] == commissioning.SKIP
+    unsupported = commissioning._staging_admitted(_Backend(True, capabilities=()), 'CP-1', 'x')
+    assert unsupported == {'unsupported': 'not verifiable with backend fake: the CSMS password of station CP-1: '
+                                          'backend fake cannot tell whether it accepts a given BasicAuth password for a '
+                                          'station'}
+    assert _item(unsupported)[0] == commissioning.SKIP
     assert _item(None)[0] == commissioning.SKIP
     assert 'staging_password_refused' in commissioning.CHECKS
 

@@ -16,7 +16,7 @@ Two parts, one class:
 A backend declares what its product can do in :attr:`CsmsBackend.CAPABILITIES` (names in :data:`CAPABILITIES`). A
 method that needs a capability the backend lacks raises :class:`CapabilityMissing`; the caller reports it ("not
 verifiable with backend <name>: ...") through ``csms.connection.unverifiable`` and does all the rest.
-INTERFACE_NOTES.md and docs/BACKENDS.md describe the same contract for backend authors.
+docs/BACKEND_INTERFACE.md and docs/BACKENDS.md describe the same contract for backend authors.
 """
 
 from __future__ import annotations
