@@ -108,7 +108,8 @@ citrineos: venv
 	@$(BIN)/python -m evcs_lab.citrineos prepare
 
 integration: venv citrineos
-	@$(BIN)/pytest -q -m integration --durations=30 tests/integration
+	@echo "==> integration tests on two workers (pytest-xdist; the modules sharing a lab stay together, in order)"
+	@$(BIN)/pytest -q -m integration -n 2 --dist loadgroup --durations=30 tests/integration
 
 molecule: venv
 	@set -e; for s in $$(ls molecule); do \

@@ -61,7 +61,8 @@ def _station_limit(lab, station_id):
 
 def _forget_vault_records(lab):
     """A factory reset wipes the station's key, certificate and password: the Vault records of what it held go too,
-    as when such a station is decommissioned (later tests provision these stations from scratch)."""
+    as when such a station is decommissioned (later tests, e.g. test_vault_tokens.py, provision these stations from
+    scratch: before, they found a Vault record of a certificate and a password the station no longer had)."""
     vault = hvac.Client(url=lab["vault"]["addr"], verify=lab["vault"]["ca_cert"],
                         token=LabPaths.resolve(lab.home).root_token.read_text().strip())
     for station_id in STATIONS:
@@ -75,6 +76,8 @@ def fresh(lab):
     _forget_vault_records(lab)
     for station_id in STATIONS:
         lab.csms.delete_record("stations", station_id)
+        # its registered passwords go too: the CSMS admits the factory (staging) password again, as for a new station
+        lab.csms.http.request("PUT", f"/api/stations/{station_id}/credentials", json={"passwords": []})
         lab.sim.factory_reset(station_id)
         # the station forgot its slots: so does the CSMS
         lab.csms.http.request("DELETE", f"/api/stations/{station_id}/network-profiles")

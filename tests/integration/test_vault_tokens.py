@@ -10,6 +10,23 @@ import re
 from pathlib import Path
 
 import hvac
+import pytest
+from conftest import ansible_playbook, running_lab
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A lab of this module only: the login counts are of provision.yml on the lab inventory, whatever earlier test
+    modules did to the session lab's stations (one factory-reset them and left their Vault records behind)."""
+    with running_lab(tmp_path_factory.mktemp("vault-tokens-lab")) as state:
+        yield state
+
+
+@pytest.fixture(scope="module")
+def run_playbook(lab):
+    def _run(playbook, **options):
+        return ansible_playbook(lab.home, playbook, **options)
+    return _run
 
 
 def _approle_tokens(lab) -> set:
