@@ -30,27 +30,23 @@ PLAYBOOK_TIMEOUT = 900
 _RECAP_LINE = re.compile(r"^(?P<host>\S+)\s*:\s*(?P<counts>(?:\w+=\d+\s*)+)$")
 
 
-#: the xdist group of every test module that uses the session's ``lab`` (one lab, mutated in collection order by
-#: those modules, so they stay together, in order, on one worker); ``CITRINEOS_GROUP`` is the modules of the one
-#: CitrineOS of a session; any other module (its own lab, or none) is its own group
-SESSION_LAB_GROUP = "session-lab"
-CITRINEOS_GROUP = "citrineos"
+#: ``make integration`` runs two shards at once (``--lab-shard``): the modules that share the session's ``lab`` (one
+#: lab, changed by those modules in collection order, so they stay together and in order), and every other module
+#: (each starts its own lab, or needs none). Two static shards keep each run's order the same as the last one's.
+LAB_SHARDS = ("session-lab", "others")
 
 
-def _fixture_scope(item, name):
-    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).get(name)
-    return definitions[-1].scope if definitions else None
+def pytest_addoption(parser):
+    parser.addoption("--lab-shard", choices=LAB_SHARDS, default=None,
+                     help="run only the integration modules of this shard (make integration runs both at once)")
 
 
-def _group_of_module(module_items):
-    """``make integration`` runs the modules on two workers (pytest-xdist ``--dist loadgroup``): a module goes whole
-    to one worker, the modules sharing a session-scoped lab go together."""
-    if any(_fixture_scope(item, "lab") == "session" for item in module_items):
-        return SESSION_LAB_GROUP
-    # also a module that reaches it through request.getfixturevalue (the backend contract's parametrized target)
-    if "citrineos_lab" in Path(str(module_items[0].path)).read_text(encoding="utf-8"):
-        return CITRINEOS_GROUP
-    return str(module_items[0].path)
+def _uses_session_lab(module_items):
+    for item in module_items:
+        definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).get("lab")
+        if definitions and definitions[-1].scope == "session":
+            return True
+    return False
 
 
 def pytest_collection_modifyitems(config, items):
@@ -59,10 +55,16 @@ def pytest_collection_modifyitems(config, items):
         if INTEGRATION_DIR in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.integration)
             modules.setdefault(str(item.path), []).append(item)
-    for module_items in modules.values():
-        group = _group_of_module(module_items)
-        for item in module_items:
-            item.add_marker(pytest.mark.xdist_group(group))
+    shard = config.getoption("--lab-shard", default=None)
+    if not shard:
+        return
+    wanted = {path for path, module_items in modules.items()
+              if (_uses_session_lab(module_items) == (shard == "session-lab"))}
+    kept = [item for item in items if str(item.path) in wanted]
+    deselected = [item for item in items if str(item.path) not in wanted]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 def lab_env(home: Path, extra: dict | None = None) -> dict:
