@@ -349,8 +349,9 @@ def status(home=None) -> int:
     items = _sim_stations(control_url) if pids["simulator"] else None
     for item in items or []:
         state = "connected" if item.get("connected") else "disconnected"
-        print(f"  {item['id']:<14} {state:<13} profile {item.get('security_profile')}  slot {item.get('slot')}"
-              f"  model {item.get('lab_model', 'spec')}")
+        slot = item.get("slot") if item.get("ocpp_version") != "1.6" else "-"
+        print(f"  {item['id']:<14} {state:<13} OCPP {item.get('ocpp_version', '2.0.1'):<5}  profile "
+              f"{item.get('security_profile')}  slot {slot}  model {item.get('lab_model', 'spec')}")
     all_up = vault_pid and all(pids.values()) and items is not None and all(i.get("connected") for i in items)
     return 0 if all_up else 1
 
