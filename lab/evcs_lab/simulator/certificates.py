@@ -1,6 +1,8 @@
 """X.509 work a charging station does itself: key pair and CSR on the station, hash data, chain checks."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -67,8 +69,11 @@ def load_private_key(pem: bytes):
 
 
 def build_csr(key, common_name: str, organization: str) -> str:
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
+    """A PEM CSR with subject CN (and O, when the station has an organization to put there)."""
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    subject = x509.Name(attributes)
     csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
     return csr.public_bytes(serialization.Encoding.PEM).decode()
 
@@ -83,6 +88,9 @@ def check_signed_chain(pem: str, key, common_name: str) -> list[x509.Certificate
     names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if not names or names[0].value != common_name:
         raise CertificateError("leaf common name does not match the station identity")
+    now = datetime.now(timezone.utc)
+    if not all(certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc for certificate in chain):
+        raise CertificateError("a certificate of the chain is outside its validity period")
     for child, parent in zip(chain, chain[1:]):
         try:
             child.verify_directly_issued_by(parent)
