@@ -229,3 +229,38 @@ def test_a_station_not_on_16_is_refused(monkeypatch):
         _run(Station16(), _params([{'key': 'HeartbeatInterval', 'value': 1}], ocpp_version='2.0.1'),
              monkeypatch=monkeypatch)
     assert "evcs_station.ocpp_version is '2.0.1'" in str(failure.value)
+
+
+# -- Reset of a 1.6 station ----------------------------------------------------------------------------------------
+class Rebooting16(Station16):
+    def __init__(self):
+        super().__init__()
+        self.total = 1
+
+    def connection(self, station_id):
+        at = '2026-12-07T16:0%d:00Z' % self.total
+        return {'online': True, 'ocpp_version': '1.6', 'connections_total': self.total, 'connected_at': at,
+                'boot': {'status': 'Accepted', 'at': at}}
+
+    def call(self, station_id, action, payload):
+        if action == 'Reset':
+            self.sent.append((action, payload))
+            self.total += 1
+            return {'status': 'Accepted'}
+        return super().call(station_id, action, payload)
+
+
+def test_a_16_reset_is_soft_and_verifies_the_keys_after(monkeypatch):
+    from ansible_collections.evcs.provisioning.plugins.module_utils import station_reset
+    station = Rebooting16()
+    monkeypatch.setattr(station_reset, 'task_backend', lambda params, context: station)
+    params = {'station_id': 'CP16', 'ocpp_version': '1.6', 'type': 'OnIdle', 'wait_timeout': 5, 'poll_interval': 0.01,
+              'verify_variables': [], 'verify_keys': [{'key': 'HeartbeatInterval', 'value': 60},
+                                                      {'key': 'AuthorizationKey', 'value': 'x', 'write_only': True}]}
+    result = station_reset.run_station_reset(params, RunContext())
+    assert ('Reset', {'type': 'Soft'}) in station.sent
+    assert result['verified'] == ['HeartbeatInterval'] and result['diff']['after'] == {'reset': 'Soft'}
+    station.keys['HeartbeatInterval'] = '30'
+    with pytest.raises(ModuleFailure, match='HeartbeatInterval = 30 \\(wanted 60\\)'):
+        station_reset.run_station_reset(dict(params, type='Immediate'), RunContext())
+    assert ('Reset', {'type': 'Hard'}) in station.sent
