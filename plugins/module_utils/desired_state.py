@@ -597,6 +597,11 @@ def _check_ocpp_version(station, values, report):
         return
     if version != '1.6':
         return
+    monitors = (station.get('monitoring') or {}).get('monitors')
+    if monitors:
+        report.add('evcs_station.monitoring.monitors', '<%d monitors>' % len(monitors),
+                   'variable monitors (SetVariableMonitoring) do not exist in OCPP 1.6',
+                   'remove them for this OCPP 1.6 station (the CSMS\'s alerting, monitoring.alerts, still applies)')
     for key, value, why in configuration_keys.unmapped_settings(values.get('_declared_ocpp') or {}, model):
         report.add('evcs_station.ocpp.' + key, value, why,
                    'remove it from the station\'s ocpp settings (OCPP 1.6 cannot set it; docs/OCPP16.md), or map it to '

@@ -74,3 +74,10 @@ def test_a_16_station_declaring_a_setting_without_a_16_key_is_refused():
     # the defaults and the site's settings without a 1.6 key are not the station's declaration: not applied, no error
     station, problems = load_station('cp', _vars(_16(), evcs_ocpp={'ended_interval': 30}))
     assert problems == [] and station['ocpp']['ended_interval'] == 30
+
+
+def test_variable_monitors_are_refused_for_a_16_station():
+    monitors = [{'component': {'name': 'EVSE', 'evse': 1}, 'variable': {'name': 'Power'}, 'type': 'UpperThreshold',
+                 'value': 23000}]
+    _station, problems = load_station('cp', _vars(_16(monitoring={'monitors': monitors})))
+    assert len(problems) == 1 and 'evcs_station.monitoring.monitors' in problems[0] and 'OCPP 1.6' in problems[0]
