@@ -56,7 +56,7 @@ def capability(session):
     return units or ['A', 'W']
 
 
-def _enforced(session, unit):
+def enforced(session, unit):
     """``(limit, unit)`` of the composite schedule of connector 0 now, None when the station reports none."""
     answer = session.call('GetCompositeSchedule', {'connectorId': 0, 'duration': _COMPOSITE_DURATION,
                                                    'chargingRateUnit': unit})
@@ -78,7 +78,7 @@ def run(params, context, backend, choose_unit):
     unit, limit = choose_unit(params, capability(session), context)
     payload = profile_payload(params, unit, limit)
     desired = {'unit': unit, 'limit': float(limit), 'phases': params['phases']}
-    current = _enforced(session, unit)
+    current = enforced(session, unit)
     compared = dict(current, phases=params['phases']) if current and current.get('phases') is None else current
     changed = compared != desired
     if changed and not context.check_mode:
