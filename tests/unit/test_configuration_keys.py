@@ -23,9 +23,9 @@ class Station16(object):
                      'MeterValueSampleInterval': '60', 'MeterValuesSampledData': 'Energy.Active.Import.Register',
                      'AuthorizeRemoteTxRequests': 'false', 'LocalAuthorizeOffline': 'true',
                      'WebSocketPingInterval': '0', 'NumberOfConnectors': '1', 'AuthorizationKey': SECRET,
-                     'CentralSystemUrl': 'ws://csms/ocpp'}
+                     'CentralSystemURL': 'ws://csms/ocpp'}
         self.readonly = {'GetConfigurationMaxKeys', 'NumberOfConnectors'}
-        self.reboot = {'WebSocketPingInterval', 'CentralSystemUrl'}
+        self.reboot = {'WebSocketPingInterval', 'CentralSystemURL'}
         self.max_keys = max_keys
         self.version = version
         self.sent = []
@@ -100,10 +100,10 @@ def test_a_20_only_measurand_is_refused_for_a_16_station():
 
 def test_a_model_can_map_a_setting_to_its_own_key_or_to_none():
     model = dict(MODEL, configuration_keys=dict(MODEL['configuration_keys'],
-                                                settings={'heartbeat_interval': 'CentralSystemUrl',
+                                                settings={'heartbeat_interval': 'CentralSystemURL',
                                                           'sampled_interval': None}))
     keys = dict((item['key'], item['value']) for item in ck.setting_keys({}, model))
-    assert keys['CentralSystemUrl'] == 300 and 'HeartbeatInterval' not in keys and 'MeterValueSampleInterval' not in keys
+    assert keys['CentralSystemURL'] == 300 and 'HeartbeatInterval' not in keys and 'MeterValueSampleInterval' not in keys
 
 
 def test_extra_keys_are_checked_against_the_model():

@@ -31,6 +31,9 @@ def test_the_16_boot_fields_are_read_like_the_201_ones():
     assert reported_station({'charging_station': {'serialNumber': 'S1', 'vendorName': 'V', 'model': 'M'}}) == \
         {'serialNumber': 'S1', 'vendorName': 'V', 'model': 'M'}
     assert reported_station({'chargeBoxSerialNumber': 'OLD'}) == {'serialNumber': 'OLD'}
+    # the reference CSMS keeps a 1.6 boot's fields under charge_point
+    assert reported_station({'status': 'Accepted', 'charge_point': {'chargePointSerialNumber': 'SIM-0005'}}) == \
+        {'serialNumber': 'SIM-0005'}
     assert reported_station(None) == {}
 
 

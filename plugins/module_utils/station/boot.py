@@ -6,7 +6,8 @@
 OCPP 2.0.1 sends ``chargingStation`` {``serialNumber``, ``vendorName``, ``model``, ``firmwareVersion``}; OCPP 1.6 sends
 ``chargePointSerialNumber``, ``chargePointVendor``, ``chargePointModel`` and ``firmwareVersion`` at the top of the
 request (``chargeBoxSerialNumber`` is deprecated in favour of ``chargePointSerialNumber``). The CSMS keeps the 2.0.1
-fields as ``boot['charging_station']`` and the 1.6 ones as they were sent (there or beside ``status``/``at``).
+fields as ``boot['charging_station']`` and the 1.6 ones as they were sent, as ``boot['charge_point']`` (the reference
+CSMS), or beside ``status``/``at``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def reported_station(boot):
     either version, or ``{}``."""
     boot = boot or {}
     found = dict(boot.get('charging_station') or {})
-    for source in (boot.get('charging_station') or {}, boot):
+    for source in (boot.get('charging_station') or {}, boot.get('charge_point') or {}, boot):
         for field16, field in _FIELDS_16:
             if source.get(field16) and not found.get(field):
                 found[field] = source[field16]
