@@ -515,7 +515,9 @@ def _check_connectors(params, obs):
         reported, expected = _connectors16(reported, expected)
     if not expected:
         return FAIL, 'the station reported no connector status'
-    states = dict(('%s/%s' % key, reported.get(key, 'NotReported')) for key in expected)
+    # a 1.6 connector is named by its connectorId alone (no EVSE)
+    states = dict(('%s/%s' % key if key[0] is not None else str(key[1]), reported.get(key, 'NotReported'))
+                  for key in expected)
     not_available = sorted(key for key, state in states.items() if state != 'Available')
     if not_available:
         return FAIL, {'connectors': states, 'error': 'not Available: %s' % ', '.join(

@@ -348,7 +348,7 @@ def test_a_healthy_16_station_passes_with_its_keys_connectors_and_list_version(s
     checklist = _items(evaluate(_params16(), _observations16(station_pem)))
     assert dict((name, item['status']) for name, item in checklist.items()) == dict((name, PASS) for name in CHECKS)
     assert checklist['device_model']['evidence'] == {'checked': 3, 'mismatches': []}   # not the write-only key
-    assert checklist['connectors_available']['evidence'] == {'connectors': {'None/1': 'Available'}}
+    assert checklist['connectors_available']['evidence'] == {'connectors': {'1': 'Available'}}
 
 
 def test_a_16_key_changed_on_the_station_is_named(station_pem):
