@@ -77,6 +77,14 @@ options:
         of the host, else the inventory hostname.
     type: str
     required: true
+  ocpp_version:
+    description:
+      - The OCPP version the inventory declares for the station (C(evcs_station.ocpp_version)); the version its CSMS
+        connection negotiated wins, and a contradiction fails the task naming the station, the field and the fix.
+      - Run as the collection's action plugin, a task that leaves it out takes C(evcs_station.ocpp_version) of the
+        host, else C(evcs_site.ocpp_version); without either, the connection's version (else 2.0.1) is used.
+    type: str
+    choices: ['1.6', '2.0.1']
 '''
 
     ATTRIBUTES = r'''

@@ -121,7 +121,8 @@ class StationActionBase(ActionBase):
 
     def _with_inventory_options(self, args, task_vars):
         """The task's arguments plus what the inventory says for the options it leaves out (INVENTORY_OPTIONS; the
-        station's own id for ``station_id``; the environment for ``environment``)."""
+        station's own id for ``station_id``; its OCPP version, else its site's, for ``ocpp_version``; the environment
+        for ``environment``)."""
         spec, found = self.ARGUMENT_SPEC, dict(args)
         for option, (variable, key) in INVENTORY_OPTIONS.items():
             if option in spec and option not in found:
@@ -138,6 +139,12 @@ class StationActionBase(ActionBase):
             station = self._inventory_value(task_vars, 'evcs_station')
             station_id = station.get('id') if isinstance(station, dict) else None
             found['station_id'] = self._templar.template(station_id) if station_id else task_vars.get('inventory_hostname')
+        if 'ocpp_version' in spec and 'ocpp_version' not in found:
+            version = self._inventory_value(task_vars, 'evcs_station', 'ocpp_version')
+            if version is None:
+                version = self._inventory_value(task_vars, 'evcs_site', 'ocpp_version')
+            if version is not None:
+                found['ocpp_version'] = str(version)
         if 'environment' in spec and 'environment' not in found:
             environment = self._inventory_value(task_vars, 'evcs_environment')
             if environment is not None:

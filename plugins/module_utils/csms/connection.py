@@ -15,6 +15,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.context import M
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CapabilityMissing, CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.registry import backend_class, backend_names
 from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import checked_station_id
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import OCPP_VERSIONS
 
 _ENV = {
     'csms_url': ('EVCS_CSMS_URL',),
@@ -45,9 +46,11 @@ def csms_argument_spec():
 
 
 def station_argument_spec(**extra):
-    """CSMS options plus the station identity; ``extra`` adds the module's own options."""
+    """CSMS options plus the station identity and the OCPP version the inventory declares for it; ``extra`` adds the
+    module's own options."""
     spec = csms_argument_spec()
     spec['station_id'] = dict(type='str', required=True)
+    spec['ocpp_version'] = dict(type='str', choices=sorted(OCPP_VERSIONS))
     spec.update(extra)
     return spec
 

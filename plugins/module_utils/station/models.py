@@ -21,7 +21,12 @@ A model file (YAML, one per vendor/model, ``station_models/<name>.yml`` in this 
 - ``logging``: ``level`` (component, variable and the station's value of each of debug, info, warning, error) where
   the station has a log level the inventory may set (``evcs_station.logging.level``); OCPP standardizes none;
 - ``variables``: known capabilities (component, variable, instance, mutability, data_type, values_list, min_limit,
-  max_limit), used with (and overridden by) what capability discovery reads from the station.
+  max_limit), used with (and overridden by) what capability discovery reads from the station;
+- ``ocpp_version``: the OCPP version the model's stations speak (``2.0.1`` unless it says ``"1.6"``); a 1.6 model has
+  ``configuration_keys`` instead of a device model: ``keys`` (each ``key``, ``type``, ``readonly``, ``write_only``,
+  ``reboot_required``), ``unknown_keys`` (``refuse``: extra keys must be listed; ``allow``), ``settings`` (an OCPP
+  setting whose key is not the standard 1.6 one: inventory key -> the model's key, or null where it has none) and
+  ``central_system_url`` (the vendor key that holds the Central System URL; 1.6 standardizes none).
 
 The loader only reads data; nothing in plugins/ or roles/ names a vendor component outside these files.
 """
@@ -41,6 +46,10 @@ except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
                            'station_models')
 GENERIC = 'generic'
+#: the model of a 1.6 station no file matches: the standard 1.6 configuration keys only
+GENERIC_16 = 'generic-16'
+#: the configuration key types a 1.6 model may give (compared as the 2.0.1 device model's value types)
+KEY_TYPES = ('string', 'boolean', 'integer', 'decimal', 'list', 'set')
 DEFAULT_INTERFACES = {'ethernet': 'Wired0', 'wifi': 'Wireless0', 'cellular': 'Wireless1'}
 #: the declarative settings a model may map, and the inventory field each comes from
 NETWORK_SETTINGS = {
@@ -143,12 +152,45 @@ def normalise_model(data, where='model'):
         'variables': list(data.get('variables') or []),
         'logging': _logging_map(data.get('logging') or {}, where),
         'source': data.get('source', ''),
+        'ocpp_version': str(data.get('ocpp_version') or '2.0.1'),
+        'configuration_keys': _configuration_keys(data.get('configuration_keys'), where),
     }
+    if model['ocpp_version'] not in ('1.6', '2.0.1'):
+        raise ModelError('%s: ocpp_version %r is not "1.6" or "2.0.1"' % (where, data.get('ocpp_version')))
     unknown = sorted(set(model['network']['settings']) - set(NETWORK_SETTINGS))
     if unknown:
         raise ModelError('%s: network.settings %s are not settings the collection knows (%s)'
                          % (where, ', '.join(unknown), ', '.join(sorted(NETWORK_SETTINGS))))
     return model
+
+
+def _configuration_keys(data, where):
+    """``{'keys': {key: {type, readonly, write_only, reboot_required}}, 'unknown_keys', 'settings',
+    'central_system_url'}`` of a 1.6 model (empty for a 2.0.1 one)."""
+    data = data or {}
+    unknown = sorted(set(data) - {'keys', 'unknown_keys', 'settings', 'central_system_url'})
+    if unknown:
+        raise ModelError('%s: configuration_keys.%s is not a setting the collection knows (keys, unknown_keys, settings, '
+                         'central_system_url)' % (where, ', '.join(unknown)))
+    keys = {}
+    for entry in data.get('keys') or []:
+        if not isinstance(entry, dict) or not entry.get('key'):
+            raise ModelError('%s: configuration_keys.keys entry %r has no key' % (where, entry))
+        kind = entry.get('type', 'string')
+        if kind not in KEY_TYPES:
+            raise ModelError('%s: configuration key %s has type %r, not one of %s' % (where, entry['key'], kind,
+                                                                                     ', '.join(KEY_TYPES)))
+        keys[str(entry['key'])] = {'type': kind, 'readonly': bool(entry.get('readonly', False)),
+                                   'write_only': bool(entry.get('write_only', False)),
+                                   'reboot_required': bool(entry.get('reboot_required', False))}
+    policy = data.get('unknown_keys', 'refuse')
+    if policy not in ('refuse', 'allow'):
+        raise ModelError('%s: configuration_keys.unknown_keys %r is not refuse or allow' % (where, policy))
+    url_key = data.get('central_system_url')
+    if url_key and url_key not in keys:
+        raise ModelError('%s: configuration_keys.central_system_url %s is not one of its keys' % (where, url_key))
+    return {'keys': keys, 'unknown_keys': policy, 'settings': dict(data.get('settings') or {}),
+            'central_system_url': url_key}
 
 
 def _logging_map(logging, where):
@@ -190,7 +232,7 @@ def _matches(rule, vendor, model, firmware):
 
 def model_name(station, site=None, extra_dirs=None):
     """The name of the station's model: named in the inventory (station, then site), else the first file that
-    matches the station's vendor/model/firmware, else ``generic``."""
+    matches the station's vendor/model/firmware, else ``generic`` (``generic-16`` for an OCPP 1.6 station)."""
     named = (station or {}).get('station_model') or (site or {}).get('station_model')
     if named:
         return named
@@ -199,7 +241,8 @@ def model_name(station, site=None, extra_dirs=None):
         if any(_matches(rule, station.get('vendor'), station.get('model'), station.get('firmware_version'))
                for rule in model['match']):
             return name
-    return GENERIC
+    version = (station or {}).get('ocpp_version') or (site or {}).get('ocpp_version')
+    return GENERIC_16 if str(version) == '1.6' else GENERIC
 
 
 def station_model(station, site=None, extra_dirs=None):
