@@ -126,8 +126,10 @@ class SimControl:
     def station(self, station_id: str) -> dict:
         return self.http.request("GET", f"/sim/stations/{station_id}")
 
-    def add(self, ids: list[str]) -> dict:
-        return self.http.request("POST", "/sim/stations", json={"ids": list(ids)})
+    def add(self, ids: list[str], ocpp_version: str | None = None) -> dict:
+        """Add factory-new stations; ``ocpp_version="1.6"`` makes 1.6J charge points (lab model ``v16``)."""
+        body = {"ids": list(ids), **({"ocpp_version": ocpp_version} if ocpp_version else {})}
+        return self.http.request("POST", "/sim/stations", json=body)
 
     def factory_reset(self, station_id: str) -> dict:
         return self.http.request("POST", f"/sim/stations/{station_id}/factory-reset")
@@ -142,6 +144,10 @@ class SimControl:
 
     def local_change(self, station_id: str, variables: list[dict]) -> dict:
         return self.http.request("POST", f"/sim/stations/{station_id}/local-change", json={"variables": variables})
+
+    def local_change_keys(self, station_id: str, keys: dict) -> dict:
+        """A 1.6 charge point's configuration keys changed at the station itself (drift): ``{"<key>": "<value>"}``."""
+        return self.http.request("POST", f"/sim/stations/{station_id}/local-change", json={"keys": keys})
 
 
 class LabState(dict):

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: evcs.provisioning contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The station's maximum: a ChargingStationMaxProfile on EVSE 0 (SetChargingProfile), set only when different.
+"""The station's maximum: a ChargingStationMaxProfile on EVSE 0 (SetChargingProfile), set only when different (an
+OCPP 1.6 station gets a ChargePointMaxProfile on connector 0: ``station/charging_limit16.py``).
 
 The station's capability is read first (SmartChargingCtrlr.Enabled and RateUnit). Then the station's real
 ChargingStationMaxProfile is read back as OCPP intends: GetChargingProfiles(requestId, purpose
@@ -24,6 +25,8 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection 
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, normalise, normalise_item, variable_key,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.station import charging_limit16
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import ocpp_version_of
 
 PURPOSE = 'ChargingStationMaxProfile'
 #: how long the ReportChargingProfiles of an Accepted GetChargingProfiles may take to reach the CSMS
@@ -201,6 +204,8 @@ def run_charging_limit(params, context):
         raise ModuleFailure('station %s: limit %s %s would stop all charging, and many stations reject it: give a '
                             'positive limit' % (params['station_id'], params['limit'], params['unit']))
     backend = task_backend(params, context)
+    if _version(backend, params) == '1.6':
+        return charging_limit16.run(params, context, backend, _choose_unit)
     session = StationSession.for_task(backend, params['station_id'], context)
     unit, limit = _choose_unit(params, _capability(session), context)
     payload = profile_payload(params, unit, limit)
@@ -219,6 +224,15 @@ def run_charging_limit(params, context):
     }
     outcome.update(session.facts())
     return outcome
+
+
+def _version(backend, params):
+    """The OCPP version of the station (its CSMS connection's, checked against the inventory's)."""
+    try:
+        connection = backend.connection(params['station_id'])
+    except CsmsError:
+        connection = None
+    return ocpp_version_of(connection, params.get('ocpp_version'), params['station_id'])
 
 
 def _diff(current, desired):

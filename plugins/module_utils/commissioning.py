@@ -5,6 +5,11 @@
 
 Observation and evaluation are apart: ``observe()`` does every read (read-only, so check mode changes nothing),
 ``evaluate()`` turns the observations into checklist items and is a pure function.
+
+An OCPP 1.6 station (its CSMS connection says so) is observed through its 1.6 messages: its configuration keys
+(``configuration_keys``, GetConfiguration) for the ``device_model`` item, TriggerMessage(StatusNotification) per
+connectorId (1.6 numbers the connectors 1..N across the station), GetLocalListVersion's ``listVersion`` and the
+composite schedule of connector 0 for the ChargePointMaxProfile.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection 
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, normalise, normalise_item, render, value_type, variable_key, variable_spec,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.station import charging_limit16, configuration_keys
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import ocpp_version_of
 
 #: the checklist, in the order it is reported
 CHECKS = (
@@ -60,6 +67,8 @@ def commissioning_check_argument_spec():
         trust_anchor_path=dict(type='path'),
         heartbeat_interval=dict(type='int', default=300),
         device_model=dict(type='list', elements='dict', default=[], options=variable_spec()),
+        configuration_keys=dict(type='list', elements='dict', default=[], options=configuration_keys.key_spec(),
+                                no_log=False),
         certificate_min_days=dict(type='int', default=30),
         connectors=dict(type='list', elements='dict', options=dict(
             evse_id=dict(type='int', required=True),
@@ -163,8 +172,65 @@ def observe(params, session):
         observations['staging'] = _staging_admitted(session.backend, session.station_id, params['staging_password'])
     observations['sees_client_certificate'] = session.backend.has('client_certificate')
     if _online(observations['connection']):
-        observations.update(_station_reads(params, session))
+        version = ocpp_version_of(observations['connection'], params.get('ocpp_version'), session.station_id)
+        observations['ocpp_version'] = version
+        observations.update(_station_reads16(params, session) if version == '1.6' else _station_reads(params, session))
     return observations
+
+
+def _station_reads16(params, session):
+    """The reads of an OCPP 1.6 station, in the same observation keys as the 2.0.1 ones."""
+    backend, station_id = session.backend, session.station_id
+    keys = configuration_keys.KeySession(backend, station_id)
+    reads = {'local_list_memory': _guarded(backend.local_list_memory, station_id) if backend.has('local_list') else None}
+    desired = _readable_keys(params)
+    if desired:
+        reads['variables'] = _guarded(_key_results, keys, desired)
+    reads['local_list'] = _guarded(session.call, 'GetLocalListVersion', {})
+    if backend.has('station_messages') and params.get('connectors'):
+        reads['connector_status'] = _guarded(_fresh_connector_status16, params, session)
+    if params.get('charging_limit'):
+        reads['charging_profiles'] = _guarded(_composite_views, keys, params['charging_limit'])
+    return reads
+
+
+def _readable_keys(params):
+    return [dict(configuration_keys.normalise_item(item), kind=configuration_keys.kind_of(item))
+            for item in params.get('configuration_keys') or ()
+            if not item.get('write_only') and item['key'] not in configuration_keys.WRITE_ONLY_KEYS]
+
+
+def _key_results(keys, desired):
+    """The 1.6 read-back in the form ``compare_variables`` reads: ``{key: {'attributeStatus', 'attributeValue'}}``."""
+    found, unknown = keys.get([item['key'] for item in desired])
+    results = dict((key, {'attributeStatus': 'Accepted', 'attributeValue': entry['value']}) for key, entry in found.items())
+    results.update((key, {'attributeStatus': 'UnknownKey'}) for key in unknown)
+    return results
+
+
+def _fresh_connector_status16(params, session):
+    """TriggerMessage(StatusNotification) for each 1.6 connectorId (1..N in the order of the inventory's EVSEs and
+    connectors); ``{(evse, connector): status}`` as the CSMS keeps them."""
+    backend, station_id = session.backend, session.station_id
+    for number, _connector in enumerate(params['connectors'], 1):
+        since = backend.now()
+        answer = session.call('TriggerMessage', {'requestedMessage': 'StatusNotification', 'connectorId': number})
+        if answer.get('status') != 'Accepted':
+            return {'error': 'the station answered TriggerMessage(StatusNotification) for connector %s with %s'
+                             % (number, answer.get('status'))}
+        backend.wait_for_message(station_id, 'StatusNotification', since, params['network_timeout'])
+    return dict((key, value.get('status')) for key, value in backend.connector_status(station_id).items())
+
+
+def _composite_views(keys, desired):
+    """``{'profiles': [view]}`` of the limit the 1.6 station enforces on connector 0 (GetCompositeSchedule)."""
+    units = charging_limit16.capability(keys)
+    unit = desired['unit'] if desired['unit'] in units else units[0]
+    enforced = charging_limit16.enforced(keys, unit)
+    if enforced is None:
+        return {'profiles': []}
+    return {'profiles': [{'unit': enforced['unit'], 'stack_level': None,
+                          'periods': [{'limit': enforced['limit']}]}]}
 
 
 def _station_reads(params, session):
@@ -383,6 +449,11 @@ def _check_heartbeat(params, obs):
 
 
 def _check_device_model(params, obs):
+    if obs.get('ocpp_version') == '1.6':
+        desired16 = _readable_keys(params)
+        if not desired16:
+            return SKIP, 'no readable configuration keys given'
+        return _from(obs['variables'], lambda results: compare_keys(desired16, results))
     desired = readable_variables(params['device_model'])
     if not desired:
         return SKIP, 'no readable device-model variables given'
@@ -400,6 +471,19 @@ def compare_variables(desired, results):
         status, actual = result.get('attributeStatus', 'NotReported'), result.get('attributeValue')
         if status != 'Accepted' or normalise(actual, kind) != normalise(item['value'], kind):
             mismatches.append({'variable': key, 'expected': render(item['value'], kind), 'actual': actual, 'status': status})
+    evidence = {'checked': len(desired), 'mismatches': mismatches}
+    return (FAIL, evidence) if mismatches else (PASS, evidence)
+
+
+def compare_keys(desired, results):
+    """Every desired 1.6 key whose read-back is unknown or differs (the evidence names the key)."""
+    mismatches = []
+    for item in desired:
+        result = results.get(item['key']) or {}
+        status, actual = result.get('attributeStatus', 'NotReported'), result.get('attributeValue')
+        if status != 'Accepted' or normalise(actual, item['kind']) != normalise(item['value'], item['kind']):
+            mismatches.append({'variable': item['key'], 'expected': render(item['value'], item['kind']), 'actual': actual,
+                               'status': status})
     evidence = {'checked': len(desired), 'mismatches': mismatches}
     return (FAIL, evidence) if mismatches else (PASS, evidence)
 
@@ -427,6 +511,8 @@ def _check_connectors(params, obs):
     if isinstance(fresh, dict) and 'error' not in fresh:
         reported.update(fresh)
     expected = [(c['evse_id'], c['connector_id']) for c in params.get('connectors') or []] or sorted(reported)
+    if obs.get('ocpp_version') == '1.6':
+        reported, expected = _connectors16(reported, expected)
     if not expected:
         return FAIL, 'the station reported no connector status'
     states = dict(('%s/%s' % key, reported.get(key, 'NotReported')) for key in expected)
@@ -437,6 +523,14 @@ def _check_connectors(params, obs):
     return PASS, {'connectors': states}
 
 
+def _connectors16(reported, expected):
+    """A 1.6 station numbers its connectors 1..N (connectorId; 0 is the whole station): the inventory's connectors in
+    order, and what the CSMS kept by connectorId (whatever it filed as the EVSE)."""
+    by_number = dict((connector, status) for (_evse, connector), status in reported.items() if connector)
+    numbered = dict(((None, number), by_number.get(number, 'NotReported')) for number in range(1, len(expected) + 1))
+    return numbered, sorted(numbered) if expected else []
+
+
 def _check_local_list(params, obs):
     if 'local_list' not in obs:
         return SKIP, 'the station is offline'
@@ -445,7 +539,7 @@ def _check_local_list(params, obs):
         expected = (obs.get('local_list_memory') or {}).get('version')
 
     def _compare(answer):
-        version = answer.get('versionNumber')
+        version = answer.get('versionNumber', answer.get('listVersion'))
         if expected is None:
             return SKIP, {'version': version, 'note': 'no expected version given or recorded in the CSMS'}
         if version != expected:

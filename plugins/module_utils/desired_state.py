@@ -11,7 +11,8 @@ Inputs per host (docs/INVENTORY.md): ``evcs_station`` (host_vars), ``evcs_site``
 the model every later role consumes:
 
 ``host``, ``station_id`` (default: the host name), ``state`` (present|absent), ``environment``,
-``serial_number``, ``vendor``, ``model``, ``firmware_version``, ``security_profile`` (1..3),
+``serial_number``, ``vendor``, ``model``, ``firmware_version``, ``security_profile`` (1..3), ``ocpp_version``
+(``1.6`` | ``2.0.1``: the station's, else its site's, else 2.0.1),
 ``ocpp_endpoint`` (``evcs_csms.ws_urls[security_profile]``; the station connects to ``<ocpp_endpoint>/<station_id>``),
 ``evses`` [{``id``, ``max_current_a``, ``phases``, ``voltage_v``, ``connectors`` [{``id``, ``type``, ``format``,
 ``max_current_a``}]}], ``network`` (``evcs_network`` deep-merged under the station's ``network``), ``ocpp``
@@ -43,6 +44,8 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connecto
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import OCPP_DEFAULTS, OCPP_SETTINGS
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.monitoring import MONITOR_TYPES
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import DEFAULT_OCPP_VERSION, OCPP_VERSIONS
+from ansible_collections.evcs.provisioning.plugins.module_utils.station import configuration_keys
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.models import (
     LOGGING_LEVELS, ModelError, available_models, load_model, model_name, unmapped_logging, unmapped_settings,
 )
@@ -254,6 +257,8 @@ STATION_FIELDS = {
     'firmware_version': _text(max_len=50),
     'station_model': _text(max_len=64),
     'security_profile': Field('int', required=True, choices=(1, 2, 3)),
+    # the OCPP version the station speaks (default: its site's, else 2.0.1); docs/OCPP16.md
+    'ocpp_version': Field('str', choices=tuple(sorted(OCPP_VERSIONS))),
     'evses': _list(_EVSE, required=True, min_items=1, checks=(_unique_ids('EVSE'),)),
     'network': _dict(NETWORK_FIELDS, required=True),
     'ocpp': _dict(OCPP_FIELDS, required=True),
@@ -294,6 +299,7 @@ SITE_FIELDS = {
     }), default=[], checks=(_unique_tokens,)),
     'access': Field('str', default='public', choices=('public', 'private', 'free')),
     'station_model': _text(max_len=64),
+    'ocpp_version': Field('str', choices=tuple(sorted(OCPP_VERSIONS))),
 }
 CSMS_FIELDS = {
     # the registered backends (csms/registry.py); their own settings go in ``options`` (checked against the
@@ -414,6 +420,7 @@ def load_station(host, host_vars):
     values = _clean_variables(host, host_vars, report)
     if values is None:
         return None, report.problems
+    values['_declared_ocpp'] = _declared_ocpp(host_vars)
     station = _build(host, values)
     _cross_check(station, values, report)
     return station, report.problems
@@ -431,7 +438,10 @@ def _clean_variables(host, host_vars, report):
         station = dict(station)
         station['network'] = _merged_section(NETWORK_DEFAULTS, host_vars.get('evcs_network'), station.get('network'))
         station['ocpp'] = _merged_section(OCPP_DEFAULTS, host_vars.get('evcs_ocpp'), station.get('ocpp'))
+        station = _version_text(station)
         host_vars = dict(host_vars, evcs_station=station)
+    if isinstance(host_vars.get('evcs_site'), dict):
+        host_vars = dict(host_vars, evcs_site=_version_text(host_vars['evcs_site']))
     values = {}
     for name, field in VARIABLES.items():
         if report.has(name):
@@ -445,6 +455,20 @@ def _clean_variables(host, host_vars, report):
     if any(values[name] is INVALID or values[name] is None for name in ('evcs_station', 'evcs_site')):
         return None
     return values
+
+
+def _version_text(section):
+    """``ocpp_version: 1.6`` unquoted is a YAML float: read it as the text it was meant to be."""
+    if isinstance(section.get('ocpp_version'), float) and not isinstance(section.get('ocpp_version'), bool):
+        return dict(section, ocpp_version=repr(section['ocpp_version']))
+    return section
+
+
+def _declared_ocpp(host_vars):
+    """The OCPP settings the station itself declares (``evcs_station.ocpp``), without the defaults and the site's."""
+    station = host_vars.get('evcs_station')
+    declared = station.get('ocpp') if isinstance(station, dict) else None
+    return dict(declared) if isinstance(declared, dict) else {}
 
 
 def _merged_section(defaults, site_defaults, station_section):
@@ -475,6 +499,7 @@ def _build(host, values):
         firmware_version=source.get('firmware_version'),
         station_model=source.get('station_model'),
         security_profile=source.get('security_profile'),
+        ocpp_version=source.get('ocpp_version') or site.get('ocpp_version') or DEFAULT_OCPP_VERSION,
         ocpp_endpoint=_ws_url(csms, source.get('security_profile')),
         evses=evses,
         network=source.get('network', {}),
@@ -512,7 +537,7 @@ def public_station(station):
 # -- rules across fields -------------------------------------------------------------------------------------------
 
 def _cross_check(station, values, report):
-    for rule in (_check_evses, _check_station_model, _check_network, _check_site_fit, _check_tariff, _check_asset,
+    for rule in (_check_evses, _check_station_model, _check_ocpp_version, _check_network, _check_site_fit, _check_tariff, _check_asset,
                  _check_renewal, _check_csms, _check_csms_backend, _check_vault, _check_environment):
         rule(station, values, report)
 
@@ -545,6 +570,42 @@ def _check_station_model(station, values, report):
                    'set it on the station locally and remove it from the inventory, or select a station model that '
                    'maps it (evcs_station.station_model; playbooks/gather.yml writes a starting model file)',
                    secret=secret)
+
+
+def _version_path(values):
+    if not values['evcs_station'].get('ocpp_version') and (values.get('evcs_site') or {}).get('ocpp_version'):
+        return 'evcs_site.ocpp_version'
+    return 'evcs_station.ocpp_version'
+
+
+def _check_ocpp_version(station, values, report):
+    """The station's model speaks its OCPP version; on a 1.6 station every OCPP setting it declares has a 1.6 key."""
+    if report.has('evcs_station.ocpp_version') or report.has('evcs_site.ocpp_version') or not station.get('station_model'):
+        return
+    dirs = values.get('evcs_station_model_dirs')
+    try:
+        model = load_model(station['station_model'], [] if dirs is INVALID or dirs is None else dirs)
+    except ModelError:
+        return  # reported by _check_station_model
+    version = station['ocpp_version']
+    if model['ocpp_version'] != version:
+        report.add(_version_path(values), version,
+                   'station model %s describes OCPP %s stations' % (model['name'], model['ocpp_version']),
+                   'set evcs_station.ocpp_version: "%s" if the station speaks it, or select its OCPP %s model '
+                   '(evcs_station.station_model; %s)' % (model['ocpp_version'], version,
+                                                         'generic-16' if version == '1.6' else 'generic'))
+        return
+    if version != '1.6':
+        return
+    monitors = (station.get('monitoring') or {}).get('monitors')
+    if monitors:
+        report.add('evcs_station.monitoring.monitors', '<%d monitors>' % len(monitors),
+                   'variable monitors (SetVariableMonitoring) do not exist in OCPP 1.6',
+                   'remove them for this OCPP 1.6 station (the CSMS\'s alerting, monitoring.alerts, still applies)')
+    for key, value, why in configuration_keys.unmapped_settings(values.get('_declared_ocpp') or {}, model):
+        report.add('evcs_station.ocpp.' + key, value, why,
+                   'remove it from the station\'s ocpp settings (OCPP 1.6 cannot set it; docs/OCPP16.md), or map it to '
+                   'a key in the station model\'s configuration_keys.settings')
 
 
 def _check_evses(station, values, report):

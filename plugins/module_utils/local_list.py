@@ -9,6 +9,11 @@ the added, changed and removed entries otherwise. The version advances only when
 VersionMismatch the station's version is read again and a Full update sent. Requests are split to the station's
 ``LocalAuthListCtrlr.ItemsPerMessage``/``BytesPerMessage``. The applied list is remembered in the station's CSMS
 memory (``version``, ``hash``, ``entries``; ``CsmsBackend.remember_local_list``).
+
+An OCPP 1.6 station (its CSMS connection says so) gets the same plan with 1.6 semantics: ``listVersion`` (-1: the
+station has no local list), ``idTag``/``idTagInfo`` entries (the id token without its type; at most 20 characters),
+requests split at its ``SendLocalListMaxLength`` configuration key, and the 2.0.1-only statuses sent as ``Invalid``
+(the token is not authorized; 1.6 knows only Accepted, Blocked, Expired, Invalid and ConcurrentTx).
 """
 
 from __future__ import annotations
@@ -22,12 +27,17 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection 
     csms_argument_spec, lacks, task_backend,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.records import apply_record, remove_record
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import ocpp_version_of
 
 _ID_TOKEN_TYPES = ['Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress', 'NoAuthorization']
 _STATUSES = ['Accepted', 'Blocked', 'ConcurrentTx', 'Expired', 'Invalid', 'NoCredit', 'NotAllowedTypeOutlet',
              'NotAtThisLocation', 'NotAtThisTime', 'Unknown']
 #: request overhead of a SendLocalListRequest besides its entries (versionNumber, updateType, brackets)
 _REQUEST_OVERHEAD = 96
+#: OCPP 1.6 AuthorizationStatus; a 2.0.1-only status is sent to a 1.6 station as Invalid (not authorized)
+STATUSES_16 = ('Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx')
+#: OCPP 1.6 IdToken is a CiString20
+ID_TAG_MAX_16 = 20
 
 
 def id_tokens_argument_spec():
@@ -149,20 +159,25 @@ def plan_local_list(station_version, remembered, entries):
     return ('Differential', changes) if changes else None
 
 
-def authorization_data(key, status):
+def authorization_data(key, status, ocpp_version='2.0.1'):
     """One ``AuthorizationData`` of SendLocalList; without ``idTokenInfo`` (status None) it removes the entry."""
     token_type, id_token = key.split(':', 1)
+    if ocpp_version == '1.6':
+        item = {'idTag': id_token}
+        if status is not None:
+            item['idTagInfo'] = {'status': status if status in STATUSES_16 else 'Invalid'}
+        return item
     item = {'idToken': {'idToken': id_token, 'type': token_type}}
     if status is not None:
         item['idTokenInfo'] = {'status': status}
     return item
 
 
-def split_entries(changes, items_per_message, bytes_per_message):
+def split_entries(changes, items_per_message, bytes_per_message, ocpp_version='2.0.1'):
     """``AuthorizationData`` lists, each within the station's item and byte limits."""
     chunks, chunk, size = [], [], _REQUEST_OVERHEAD
     for key in sorted(changes):
-        item = authorization_data(key, changes[key])
+        item = authorization_data(key, changes[key], ocpp_version)
         item_size = len(json.dumps(item, separators=(',', ':'))) + 1
         if chunk and (len(chunk) >= items_per_message or size + item_size > bytes_per_message):
             chunks.append(chunk)
@@ -177,7 +192,9 @@ def split_entries(changes, items_per_message, bytes_per_message):
 def sync_local_list(backend, station_id, entries, context, station_offline='fail'):
     """Bring the station's local list to ``entries``; returns changed, diff, version, update_type, messages."""
     remembered = _memory(backend, station_id, context.check_mode) or {}
-    session = _LocalListSession(backend, station_id)
+    session = _LocalListSession(backend, station_id, _version(backend, station_id))
+    if session.ocpp_version == '1.6':
+        _check_16(station_id, entries)
     try:
         station_version = session.version()
     except StationOffline as exc:
@@ -228,12 +245,31 @@ def _list_diff(station_version, remembered, plan, version):
             'after': {'local_list': {'version': version, 'update_type': update_type, 'entries': after}}}
 
 
+def _version(backend, station_id):
+    try:
+        connection = backend.connection(station_id)
+    except CsmsError:
+        connection = None
+    return ocpp_version_of(connection, None, station_id)
+
+
+def _check_16(station_id, entries):
+    """An OCPP 1.6 idTag has at most 20 characters: refused before anything is sent."""
+    long_tags = sorted(key.split(':', 1)[1] for key in entries if len(key.split(':', 1)[1]) > ID_TAG_MAX_16)
+    if long_tags:
+        raise ModuleFailure('station %s speaks OCPP 1.6, whose idTag has at most %d characters: id token(s) %s are '
+                            'longer; shorten them in evcs_site.id_tokens (or the station\'s id_tokens), or keep them off '
+                            'this station\'s local list' % (station_id, ID_TAG_MAX_16, ', '.join(long_tags)),
+                            field='id_tokens')
+
+
 class _LocalListSession(object):
     """The OCPP exchanges with one station."""
 
-    def __init__(self, backend, station_id):
+    def __init__(self, backend, station_id, ocpp_version='2.0.1'):
         self.backend = backend
         self.station_id = station_id
+        self.ocpp_version = ocpp_version
 
     def _call(self, action, payload):
         try:
@@ -244,10 +280,25 @@ class _LocalListSession(object):
             raise ModuleFailure('station %s: %s failed: %s' % (self.station_id, action, exc), error=exc.kind)
 
     def version(self):
-        return int(self._call('GetLocalListVersion', {}).get('versionNumber', 0))
+        if self.ocpp_version != '1.6':
+            return int(self._call('GetLocalListVersion', {}).get('versionNumber', 0))
+        version = int(self._call('GetLocalListVersion', {}).get('listVersion', 0))
+        if version < 0:
+            raise ModuleFailure('station %s answered GetLocalListVersion with -1: it does not support a local '
+                                'authorization list (OCPP 1.6); set backend_local_list: false for it' % self.station_id)
+        return version
 
     def limits(self):
-        """``(ItemsPerMessage, BytesPerMessage)`` of LocalAuthListCtrlr."""
+        """``(ItemsPerMessage, BytesPerMessage)`` of LocalAuthListCtrlr (1.6: SendLocalListMaxLength, no byte limit)."""
+        if self.ocpp_version == '1.6':
+            answer = self._call('GetConfiguration', {'key': ['SendLocalListMaxLength']})
+            values = dict((entry.get('key'), entry.get('value')) for entry in answer.get('configurationKey') or [])
+            items = str(values.get('SendLocalListMaxLength') or '').strip()
+            if not items.isdigit() or int(items) < 1:
+                raise ModuleFailure('station %s does not report SendLocalListMaxLength, so a local list cannot be split '
+                                    'to its limit: check that the station supports the Local Auth List Management '
+                                    'feature profile' % self.station_id)
+            return int(items), 10 ** 9
         names = ('ItemsPerMessage', 'BytesPerMessage')
         answer = self._call('GetVariables', {'getVariableData': [
             {'component': {'name': 'LocalAuthListCtrlr'}, 'variable': {'name': name}} for name in names]})
@@ -277,10 +328,11 @@ class _LocalListSession(object):
 
     def _send_chunks(self, update_type, changes, version, items, size):
         """Each chunk after the first of a Full update is a Differential update with the next version."""
-        chunks = split_entries(changes, items, size) or [[]]
+        chunks = split_entries(changes, items, size, self.ocpp_version) or [[]]
         status, messages = 'Accepted', 0
+        field = 'listVersion' if self.ocpp_version == '1.6' else 'versionNumber'
         for index, chunk in enumerate(chunks):
-            payload = {'versionNumber': version + index, 'updateType': update_type if index == 0 else 'Differential'}
+            payload = {field: version + index, 'updateType': update_type if index == 0 else 'Differential'}
             if chunk:
                 payload['localAuthorizationList'] = chunk
             status = self._call('SendLocalList', payload).get('status')

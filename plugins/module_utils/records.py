@@ -24,6 +24,8 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connecto
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     csms_argument_spec, lacks, task_backend, station_argument_spec, unverifiable,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.boot import reported_station
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import ocpp_version_of
 
 #: the record's id: never compared, never written as a field (anything else a backend returns beyond the kind's
 #: fields, such as a product's timestamps, is never compared either: only the fields a module names are)
@@ -299,9 +301,19 @@ def run_station(params, context):
             raise ModuleFailure('station %s: serial_number is missing: the CSMS registers a station by id and serial '
                                 'number; set evcs_station.serial_number' % station_id)
         fields['evses'] = _ordered_evses(station_id, params.get('evses'))
+        _check_ocpp_version(backend, station_id, params.get('ocpp_version'), context)
         _check_reported_serial(backend, station_id, params['serial_number'], context)
         _check_serial_is_free(backend, station_id, params['serial_number'])
     return STATION.run(params, context, fields, backend=backend)
+
+
+def _check_ocpp_version(backend, station_id, declared, context):
+    """The OCPP version the station connected with must be the inventory's (``ocpp_version_of`` fails naming the
+    station, the field, the value and the fix); a station that never connected is not checked."""
+    if lacks(backend, 'station_status', context, 'the OCPP version station %s speaks' % station_id):
+        return
+    ocpp_version_of(_ask(backend.connection, 'the connection of station %s' % station_id, station_id), declared,
+                    station_id)
 
 
 def _check_reported_serial(backend, station_id, serial_number, context):
@@ -310,7 +322,7 @@ def _check_reported_serial(backend, station_id, serial_number, context):
     if lacks(backend, 'station_status', context, 'the serial number station %s reports' % station_id):
         return
     boot = _ask(backend.last_boot, 'the last boot of station %s' % station_id, station_id) or {}
-    reported = (boot.get('charging_station') or {}).get('serialNumber')
+    reported = reported_station(boot).get('serialNumber')
     if reported and reported != serial_number:
         raise ModuleFailure(
             'station %s reported serial number %r in its BootNotification of %s, the inventory says %r: the wrong '

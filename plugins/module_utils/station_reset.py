@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: evcs.provisioning contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reset a station, wait until the CSMS sees it back (new connection and BootNotification), re-verify variables."""
+"""Reset a station, wait until the CSMS sees it back (new connection and BootNotification), re-verify variables
+(OCPP 2.0.1) or configuration keys (OCPP 1.6, whose Reset types are Soft and Hard)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection 
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, current_values, differences, normalise_item, variable_key, variable_spec,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.station import configuration_keys
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import ocpp_version_of
+
+#: the 2.0.1 Reset type -> the OCPP 1.6 one: OnIdle waits for the transactions to end like a Soft reset does (it stops
+#: them gracefully), Immediate is a Hard reset
+RESET_TYPES_16 = {'OnIdle': 'Soft', 'Immediate': 'Hard'}
 
 
 def station_reset_argument_spec():
@@ -24,6 +31,7 @@ def station_reset_argument_spec():
         wait_timeout=dict(type='int', default=180),
         poll_interval=dict(type='float', default=1.0),
         verify_variables=dict(type='list', elements='dict', default=[], options=variable_spec()),
+        verify_keys=dict(type='list', elements='dict', default=[], options=configuration_keys.key_spec(), no_log=False),
     )
 
 
@@ -127,17 +135,39 @@ def send_reset_and_wait(session, reset_type='OnIdle', hint='reset it on site', w
     return status, wait_for_return(backend, station_id, before, wait_timeout, poll_interval)
 
 
+def _verify_keys(backend, station_id, items):
+    """The 1.6 keys still hold their desired values after the Reset (write-only ones cannot be read)."""
+    items = [dict(configuration_keys.normalise_item(item), kind=configuration_keys.kind_of(item))
+             for item in items if not item.get('write_only') and item['key'] not in configuration_keys.WRITE_ONLY_KEYS]
+    if not items:
+        return []
+    found, _unknown = configuration_keys.KeySession(backend, station_id).get([item['key'] for item in items])
+    current = dict((key, entry['value']) for key, entry in found.items())
+    wrong = configuration_keys.differences(items, current)
+    if wrong:
+        raise ModuleFailure('station %s came back after Reset, but %s: the station did not keep these values'
+                            % (station_id, ', '.join('%s = %s (wanted %s)' % (item['key'], current.get(item['key']),
+                                                                              item['rendered']) for item in wrong)))
+    return [item['key'] for item in items]
+
+
 def run_station_reset(params, context):
     station_id = params['station_id']
-    session = StationSession(task_backend(params, context), station_id)
+    backend = task_backend(params, context)
+    session = StationSession(backend, station_id)
+    version = ocpp_version_of(_connection(backend, station_id), params.get('ocpp_version'), station_id)
+    reset_type = RESET_TYPES_16[params['type']] if version == '1.6' else params['type']
     if context.check_mode:
-        return {'changed': True, 'diff': {'before': {'reset': None}, 'after': {'reset': params['type']}}}
-    status, now = send_reset_and_wait(session, params['type'], 'try type=Immediate or reset it on site',
+        return {'changed': True, 'diff': {'before': {'reset': None}, 'after': {'reset': reset_type}}}
+    status, now = send_reset_and_wait(session, reset_type, 'try type=Immediate or reset it on site',
                                       params['wait_timeout'], params['poll_interval'])
-    verified = _verify(session, params['verify_variables'])
+    if version == '1.6':
+        verified = _verify_keys(backend, station_id, params['verify_keys'])
+    else:
+        verified = _verify(session, params['verify_variables'])
     return {
         'changed': True,
-        'diff': {'before': {'reset': None}, 'after': {'reset': params['type']}},
+        'diff': {'before': {'reset': None}, 'after': {'reset': reset_type}},
         'reset_status': status,
         'connected_at': now.get('connected_at'),
         'boot': now.get('boot'),

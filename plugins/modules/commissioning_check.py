@@ -113,6 +113,34 @@ options:
         description: The station cannot return this value; the variable is skipped.
         type: bool
         default: false
+  configuration_keys:
+    description:
+      - OCPP 1.6 stations - configuration keys with their desired values, read back with GetConfiguration for the
+        C(device_model) item instead of O(device_model), in the form of
+        O(evcs.provisioning.configuration_keys#module:keys). Write-only keys (C(AuthorizationKey)) are not read back.
+      - On a 1.6 station C(connectors_available) triggers a StatusNotification per connectorId (1..N in the order of
+        O(connectors)), C(local_list_version) reads C(listVersion) and C(load_management_cap) reads the composite
+        schedule of connector 0 (the ChargePointMaxProfile).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      key:
+        description: The key.
+        type: str
+        required: true
+      value:
+        description: The desired value.
+        type: raw
+      value_type:
+        description: How values are compared.
+        type: str
+        default: auto
+        choices: [auto, string, boolean, integer, decimal, list, set]
+      write_only:
+        description: Write-only keys are not read back.
+        type: bool
+        default: false
   certificate_min_days:
     description: Days the station's client certificate must still be valid.
     type: int

@@ -29,7 +29,10 @@ attributes:
     details: Every run resets the station; call it from a handler or under a condition.
 options:
   type:
-    description: C(OnIdle) waits for running transactions to end; C(Immediate) stops them.
+    description:
+      - C(OnIdle) waits for running transactions to end; C(Immediate) stops them.
+      - An OCPP 1.6 station gets a C(Soft) reset for C(OnIdle) (it ends its transactions, then restarts) and a C(Hard)
+        one for C(Immediate).
     type: str
     default: OnIdle
     choices: [OnIdle, Immediate]
@@ -94,6 +97,31 @@ options:
         choices: [auto, string, boolean, integer, decimal, list, set]
       write_only:
         description: Write-only variables are not verified.
+        type: bool
+        default: false
+  verify_keys:
+    description:
+      - OCPP 1.6 configuration keys to re-read after the station is back, in the form of the
+        O(evcs.provisioning.configuration_keys#module:keys) option of M(evcs.provisioning.configuration_keys).
+        Write-only ones (C(AuthorizationKey)) are skipped. Used instead of O(verify_variables) on a 1.6 station.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      key:
+        description: The key.
+        type: str
+        required: true
+      value:
+        description: The value the key must hold.
+        type: raw
+      value_type:
+        description: How the value is compared.
+        type: str
+        default: auto
+        choices: [auto, string, boolean, integer, decimal, list, set]
+      write_only:
+        description: Write-only keys are not verified.
         type: bool
         default: false
 seealso:

@@ -23,9 +23,9 @@ class Station16(object):
                      'MeterValueSampleInterval': '60', 'MeterValuesSampledData': 'Energy.Active.Import.Register',
                      'AuthorizeRemoteTxRequests': 'false', 'LocalAuthorizeOffline': 'true',
                      'WebSocketPingInterval': '0', 'NumberOfConnectors': '1', 'AuthorizationKey': SECRET,
-                     'CentralSystemUrl': 'ws://csms/ocpp'}
+                     'CentralSystemURL': 'ws://csms/ocpp'}
         self.readonly = {'GetConfigurationMaxKeys', 'NumberOfConnectors'}
-        self.reboot = {'WebSocketPingInterval', 'CentralSystemUrl'}
+        self.reboot = {'WebSocketPingInterval', 'CentralSystemURL'}
         self.max_keys = max_keys
         self.version = version
         self.sent = []
@@ -100,10 +100,10 @@ def test_a_20_only_measurand_is_refused_for_a_16_station():
 
 def test_a_model_can_map_a_setting_to_its_own_key_or_to_none():
     model = dict(MODEL, configuration_keys=dict(MODEL['configuration_keys'],
-                                                settings={'heartbeat_interval': 'CentralSystemUrl',
+                                                settings={'heartbeat_interval': 'CentralSystemURL',
                                                           'sampled_interval': None}))
     keys = dict((item['key'], item['value']) for item in ck.setting_keys({}, model))
-    assert keys['CentralSystemUrl'] == 300 and 'HeartbeatInterval' not in keys and 'MeterValueSampleInterval' not in keys
+    assert keys['CentralSystemURL'] == 300 and 'HeartbeatInterval' not in keys and 'MeterValueSampleInterval' not in keys
 
 
 def test_extra_keys_are_checked_against_the_model():
@@ -229,3 +229,97 @@ def test_a_station_not_on_16_is_refused(monkeypatch):
         _run(Station16(), _params([{'key': 'HeartbeatInterval', 'value': 1}], ocpp_version='2.0.1'),
              monkeypatch=monkeypatch)
     assert "evcs_station.ocpp_version is '2.0.1'" in str(failure.value)
+
+
+# -- Reset of a 1.6 station ----------------------------------------------------------------------------------------
+class Rebooting16(Station16):
+    def __init__(self):
+        super().__init__()
+        self.total = 1
+
+    def connection(self, station_id):
+        at = '2026-12-07T16:0%d:00Z' % self.total
+        return {'online': True, 'ocpp_version': '1.6', 'connections_total': self.total, 'connected_at': at,
+                'boot': {'status': 'Accepted', 'at': at}}
+
+    def call(self, station_id, action, payload):
+        if action == 'Reset':
+            self.sent.append((action, payload))
+            self.total += 1
+            return {'status': 'Accepted'}
+        return super().call(station_id, action, payload)
+
+
+def test_a_16_reset_is_soft_and_verifies_the_keys_after(monkeypatch):
+    from ansible_collections.evcs.provisioning.plugins.module_utils import station_reset
+    station = Rebooting16()
+    monkeypatch.setattr(station_reset, 'task_backend', lambda params, context: station)
+    params = {'station_id': 'CP16', 'ocpp_version': '1.6', 'type': 'OnIdle', 'wait_timeout': 5, 'poll_interval': 0.01,
+              'verify_variables': [], 'verify_keys': [{'key': 'HeartbeatInterval', 'value': 60},
+                                                      {'key': 'AuthorizationKey', 'value': 'x', 'write_only': True}]}
+    result = station_reset.run_station_reset(params, RunContext())
+    assert ('Reset', {'type': 'Soft'}) in station.sent
+    assert result['verified'] == ['HeartbeatInterval'] and result['diff']['after'] == {'reset': 'Soft'}
+    station.keys['HeartbeatInterval'] = '30'
+    with pytest.raises(ModuleFailure, match='HeartbeatInterval = 30 \\(wanted 60\\)'):
+        station_reset.run_station_reset(dict(params, type='Immediate'), RunContext())
+    assert ('Reset', {'type': 'Hard'}) in station.sent
+
+
+# -- the site limit of a 1.6 station -------------------------------------------------------------------------------
+class Limited16(Station16):
+    """A 1.6 station that accepts current limits only and reports its composite schedule on connector 0."""
+
+    def __init__(self):
+        super().__init__(max_keys=10)
+        self.keys.update(SupportedFeatureProfiles='Core,LocalAuthListManagement,SmartCharging',
+                         ChargingScheduleAllowedChargingRateUnit='Current')
+        self.profile = None
+
+    def call(self, station_id, action, payload):
+        if action == 'SetChargingProfile':
+            self.sent.append((action, payload))
+            self.profile = payload
+            return {'status': 'Accepted'}
+        if action == 'GetCompositeSchedule':
+            self.sent.append((action, payload))
+            if self.profile is None:
+                return {'status': 'Rejected'}
+            schedule = self.profile['csChargingProfiles']['chargingSchedule']
+            return {'status': 'Accepted', 'connectorId': 0, 'chargingSchedule': {
+                'chargingRateUnit': schedule['chargingRateUnit'], 'chargingSchedulePeriod': [
+                    dict(period, limit=str(period['limit'])) for period in schedule['chargingSchedulePeriod']]}}
+        return super().call(station_id, action, payload)
+
+
+def test_a_16_site_limit_is_a_charge_point_max_profile_on_connector_0_in_the_station_unit(monkeypatch):
+    from ansible_collections.evcs.provisioning.plugins.module_utils import charging_limit
+    station = Limited16()
+    monkeypatch.setattr(charging_limit, 'task_backend', lambda params, context: station)
+    params = {'station_id': 'CP16', 'ocpp_version': '1.6', 'limit': 7360.0, 'unit': 'W', 'phases': 1,
+              'voltage': 230.0, 'stack_level': 0, 'profile_id': 1}
+    result = charging_limit.run_charging_limit(params, RunContext(diff=True))
+    assert result['changed'] is True
+    sent = [payload for action, payload in station.sent if action == 'SetChargingProfile']
+    assert len(sent) == 1 and sent[0]['connectorId'] == 0
+    profile = sent[0]['csChargingProfiles']
+    assert profile['chargingProfilePurpose'] == 'ChargePointMaxProfile'
+    assert profile['chargingSchedule']['chargingRateUnit'] == 'A'          # Current only: 7360 W -> 32 A
+    assert profile['chargingSchedule']['chargingSchedulePeriod'][0]['limit'] == 32.0
+    assert result['diff']['after'] == {'ChargePointMaxProfile': {'unit': 'A', 'limit': 32.0, 'phases': 1}}
+    again = charging_limit.run_charging_limit(params, RunContext(diff=True))
+    assert again['changed'] is False and len([a for a, _ in station.sent if a == 'SetChargingProfile']) == 1
+    planned = charging_limit.run_charging_limit(dict(params, limit=3680.0), RunContext(check_mode=True, diff=True))
+    assert planned['changed'] is True and len([a for a, _ in station.sent if a == 'SetChargingProfile']) == 1
+
+
+def test_a_16_station_without_smart_charging_is_refused_with_the_fix(monkeypatch):
+    from ansible_collections.evcs.provisioning.plugins.module_utils import charging_limit
+    station = Limited16()
+    station.keys['SupportedFeatureProfiles'] = 'Core,LocalAuthListManagement'
+    monkeypatch.setattr(charging_limit, 'task_backend', lambda params, context: station)
+    with pytest.raises(ModuleFailure, match='does not support the Smart Charging feature profile'):
+        charging_limit.run_charging_limit({'station_id': 'CP16', 'ocpp_version': '1.6', 'limit': 32.0, 'unit': 'A',
+                                           'phases': 3, 'voltage': 230.0, 'stack_level': 0, 'profile_id': 1},
+                                          RunContext())
+    assert not [a for a, _ in station.sent if a == 'SetChargingProfile']

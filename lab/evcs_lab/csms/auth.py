@@ -65,43 +65,59 @@ class BasicAuthenticator:
         self._store = store
         self._staging_password = staging_password
 
-    async def authenticate(self, station_id: str, authorization: str | None) -> None:
-        user, password = _parse_basic(authorization)
+    async def authenticate(self, station_id: str, authorization: str | None, ocpp_version: str = '2.0.1') -> None:
+        """A 2.0.1 station sends its BasicAuthPassword as UTF-8 text. A 1.6 station sends the bytes its AuthorizationKey
+        stands for (the Security Extension: the key is their hexadecimal representation), so the CSMS compares the
+        hexadecimal form of what it received with the AuthorizationKey it stored."""
+        user, raw = _parse_basic(authorization)
         if user != station_id:
             raise AuthenticationFailed(401, 'basic auth user %r is not the station id of the URL' % user)
-        refused = await self.refusal(station_id, password)
+        if ocpp_version == '1.6':
+            refused = await self.refusal(station_id, raw.hex(), raw=raw, alternatives=(raw.hex().upper(),))
+        else:
+            try:
+                password = raw.decode('utf-8')
+            except UnicodeDecodeError:
+                raise AuthenticationFailed(401, 'malformed HTTP Basic credentials') from None
+            refused = await self.refusal(station_id, password)
         if refused:
             raise AuthenticationFailed(401, refused)
 
-    async def refusal(self, station_id: str, password: str) -> str | None:
+    async def refusal(self, station_id: str, password: str, raw: bytes | None = None,
+                      alternatives: tuple[str, ...] = ()) -> str | None:
         """Why ``password`` does not admit ``station_id`` (None when it does): the one decision of the OCPP endpoints
-        and of the REST API's credential check."""
+        and of the REST API's credential check. ``alternatives`` are other spellings of the same password (the upper
+        case hexadecimal form of a 1.6 key); ``raw`` the bytes sent, compared with the staging password."""
         registered = self._store.get_record('stations', station_id) is not None
         if registered and self._store.last_security_profile(station_id) == 3:
             return 'basic auth refused: the station is registered at security profile 3 (client certificate only)'
         hashes = self._store.password_hashes(station_id)
         if hashes and registered:
-            if not await asyncio.to_thread(verify_any, password, hashes):
+            candidates = (password,) + tuple(alternatives)
+            matches = [await asyncio.to_thread(verify_any, candidate, hashes) for candidate in candidates]
+            if not any(matches):
                 return 'password does not match any stored password of the station'
             return None
-        if not hmac.compare_digest(password.encode('utf-8'), self._staging_password.encode('utf-8')):
+        sent = raw if raw is not None else password.encode('utf-8')
+        if not hmac.compare_digest(sent, self._staging_password.encode('utf-8')):
             return 'password is not the staging password (the station has no stored password)'
         return None
 
 
-def _parse_basic(authorization: str | None) -> tuple[str, str]:
+def _parse_basic(authorization: str | None) -> tuple[str, bytes]:
     if not authorization:
         raise AuthenticationFailed(401, 'no HTTP Basic credentials sent')
     scheme, _, encoded = authorization.partition(' ')
     if scheme.lower() != 'basic':
         raise AuthenticationFailed(401, 'authorization scheme %r is not Basic' % scheme)
     try:
-        user, separator, password = base64.b64decode(encoded.strip(), validate=True).decode('utf-8').partition(':')
+        user, separator, password = base64.b64decode(encoded.strip(), validate=True).partition(b':')
+        user_id = user.decode('utf-8')
     except (binascii.Error, UnicodeDecodeError):
         raise AuthenticationFailed(401, 'malformed HTTP Basic credentials') from None
     if not separator:
         raise AuthenticationFailed(401, 'malformed HTTP Basic credentials')
-    return user, password
+    return user_id, password
 
 
 class CertificateAuthenticator:
@@ -118,7 +134,10 @@ class CertificateAuthenticator:
         self._issuers = [cert for cert in bundle if cert.subject != cert.issuer] or bundle
         self._crls = [CrlCache(crl, self._issuers) for crl in crls if crl.url]
 
-    async def authenticate(self, station_id: str, presented: ClientCertificate | None) -> None:
+    async def authenticate(self, station_id: str, presented: ClientCertificate | None,
+                           common_name: str | None = None, name_of: str = 'the station id of the URL') -> None:
+        """``common_name``: the CN the certificate must have (default: the station id of the URL; a 1.6 charge point's
+        certificate names its serial number, Security Extension A00.FR.405), ``name_of`` says what it is."""
         if presented is None:
             raise AuthenticationFailed(401, 'no client certificate presented')
         certificate = presented.certificate
@@ -126,8 +145,8 @@ class CertificateAuthenticator:
             raise AuthenticationFailed(403, 'client certificate issuer %s is not an issuing CA of this CSMS\'s '
                                             'environment' % certificate.issuer.rfc4514_string())
         common_names = [attribute.value for attribute in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-        if common_names != [station_id]:
-            raise AuthenticationFailed(403, 'client certificate CN %s is not the station id of the URL' % common_names)
+        if common_names != [common_name or station_id]:
+            raise AuthenticationFailed(403, 'client certificate CN %s is not %s' % (common_names, name_of))
         now = datetime.now(timezone.utc)
         if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
             raise AuthenticationFailed(403, 'client certificate is outside its validity period')

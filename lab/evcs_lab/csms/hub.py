@@ -11,6 +11,7 @@ from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_di
 from ocpp.exceptions import OCPPError
 from jsonschema.exceptions import best_match
 from ocpp.messages import MessageType, get_validator
+from ocpp.v16 import call as ocpp16_call
 from ocpp.v201 import call as ocpp_call
 from ocpp.v201.enums import MessageTriggerEnumType, RegistrationStatusEnumType
 
@@ -21,6 +22,8 @@ from evcs_lab.csms.store import Store
 
 LOG = logging.getLogger('evcs_lab.csms.hub')
 OCPP_VERSION = '2.0.1'
+#: the request dataclasses of each OCPP version a station may speak
+CALLS = {'2.0.1': ocpp_call, '1.6': ocpp16_call}
 
 
 class CallFailed(Exception):
@@ -150,6 +153,7 @@ class StationHub:
             state = session.state
         view = {key: value for key, value in state.items() if key != 'connectors'}
         view['connectors'] = sorted(state['connectors'].values(), key=lambda c: (c['evse_id'], c['connector_id']))
+        view.setdefault('ocpp_version', OCPP_VERSION)
         view['online'] = session is not None
         view['connections_total'] = self.store.connections_total(station_id)
         return view
@@ -202,16 +206,18 @@ class StationHub:
         self._call_counts.clear()
 
     async def call(self, station_id: str, action: str, payload: dict, timeout: float) -> dict:
-        """Send ``action`` with the camelCase ``payload``; return the station's camelCase response payload."""
-        request = await _build_request(action, payload)
+        """Send ``action`` with the camelCase ``payload`` in the OCPP version the station's connection speaks; return
+        the station's camelCase response payload."""
         session = self.sessions.get(station_id)
+        known = session.state if session is not None else self.store.station_state(station_id) or {}
+        request = await _build_request(action, payload, known.get('ocpp_version') or OCPP_VERSION)
         if session is None:
             raise CallFailed(409, 'station_offline', 'station %s is not connected to the CSMS' % station_id)
         self._call_counts[station_id][action] += 1
         response = await self._exchange(session, request, timeout)
         LOG.info('%s: %s answered', station_id, action)
         answer = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
-        if action == 'SetNetworkProfile' and answer.get('status') == 'Accepted':
+        if session.info.ocpp_version == '2.0.1' and action == 'SetNetworkProfile' and answer.get('status') == 'Accepted':
             self._network_profile_accepted(station_id, payload)
         return answer
 
@@ -250,24 +256,25 @@ class StationHub:
                                       'details': exc.details}) from None
 
 
-async def _build_request(action: str, payload: dict):
-    """The ocpp.v201.call dataclass for ``action``, validated against the OCPP 2.0.1 request schema."""
-    request_class = getattr(ocpp_call, action, None)
+async def _build_request(action: str, payload: dict, version: str = OCPP_VERSION):
+    """The ocpp call dataclass of OCPP ``version`` for ``action``, validated against that version's request schema."""
+    request_class = getattr(CALLS[version], action, None)
     if not isinstance(request_class, type) or not hasattr(request_class, '__dataclass_fields__'):
-        raise CallFailed(400, 'unknown_action', '%s is not an OCPP 2.0.1 message' % action)
+        raise CallFailed(400, 'unknown_action', '%s is not an OCPP %s message' % (action, version))
     try:
         request = request_class(**camel_to_snake_case(payload))
     except TypeError as exc:
         raise CallFailed(400, 'invalid_payload', '%s payload does not fit the message: %s' % (action, exc)) from None
-    violation = _schema_violation(action, remove_nones(snake_to_camel_case(serialize_as_dict(request))))
+    violation = _schema_violation(action, remove_nones(snake_to_camel_case(serialize_as_dict(request))), version)
     if violation:
-        raise CallFailed(400, 'invalid_payload', '%s payload violates the OCPP 2.0.1 schema at %s' % (action, violation))
+        raise CallFailed(400, 'invalid_payload', '%s payload violates the OCPP %s schema at %s'
+                         % (action, version, violation))
     return request
 
 
-def _schema_violation(action: str, payload: dict) -> str | None:
+def _schema_violation(action: str, payload: dict, version: str = OCPP_VERSION) -> str | None:
     """Where and how the payload breaks the schema, naming no value (payloads carry passwords)."""
-    error = best_match(get_validator(MessageType.Call, action, OCPP_VERSION).iter_errors(payload))
+    error = best_match(get_validator(MessageType.Call, action, version).iter_errors(payload))
     if error is None:
         return None
     where = ''.join('[%d]' % part if isinstance(part, int) else '.%s' % part for part in error.absolute_path)

@@ -29,10 +29,12 @@ class ConnectionInfo:
     security_profile: int
     endpoint: str
     client_certificate: str | None
+    ocpp_version: str = '2.0.1'
 
 
-class StationSession(ChargePoint):
-    """The CSMS side of one websocket connection. ``hub`` is the :class:`evcs_lab.csms.hub.StationHub`."""
+class SessionBase:
+    """What the CSMS keeps of a connection whatever its OCPP version: the station's state (kept across reconnects),
+    the messages it sent and the events published of it. ``hub`` is the :class:`evcs_lab.csms.hub.StationHub`."""
 
     def __init__(self, info: ConnectionInfo, websocket, hub, response_timeout: float):
         super().__init__(info.station_id, websocket, response_timeout=response_timeout, logger=_FRAME_LOG)
@@ -45,6 +47,7 @@ class StationSession(ChargePoint):
             'endpoint': info.endpoint,
             'connected_at': now_rfc3339(),
             'client_certificate': info.client_certificate,
+            'ocpp_version': info.ocpp_version,
             'boot': None,
             'last_heartbeat': None,
             'last_message_at': None,
@@ -72,37 +75,70 @@ class StationSession(ChargePoint):
     def _changed(self) -> None:
         self.hub.save_state(self)
 
+    def _booted(self, boot: dict, published: dict) -> tuple[str, int]:
+        """Keep a BootNotification (``boot``: what the state shows) and publish it; (registration status, interval)."""
+        status = self.hub.registration_status(self.id)
+        first_boot = self.state['boot'] is None
+        self.state['boot'] = dict(boot, status=status, at=now_rfc3339())
+        self._changed()
+        LOG.info('%s: BootNotification (%s) -> %s', self.id, boot.get('reason') or 'OCPP %s' % self.info.ocpp_version,
+                 status)
+        self.hub.publish(self.id, 'boot', dict(published, reason=boot.get('reason'), status=status,
+                                               first_boot=first_boot))
+        accepted = status == RegistrationStatusEnumType.accepted
+        return status, self.hub.heartbeat_interval(self.id) if accepted else self.hub.config.boot_retry_interval
+
+    def _heartbeat(self) -> str:
+        self.state['last_heartbeat'] = now_rfc3339()
+        self._changed()
+        return now_rfc3339()
+
+    def _connector_status(self, evse_id: int, connector_id: int, status: str, timestamp: str) -> None:
+        self.state['connectors']['%d/%d' % (evse_id, connector_id)] = {
+            'evse_id': evse_id, 'connector_id': connector_id, 'status': status, 'at': timestamp}
+        self._changed()
+        self.hub.publish(self.id, 'connector_status', {'evse_id': evse_id, 'connector_id': connector_id,
+                                                       'status': status, 'at': timestamp})
+
+    def _sign_certificate(self, csr: str, certificate_type: str | None) -> None:
+        self.hub.store.save_csr(self.id, csr, certificate_type)
+        self._keep('SignCertificate', {'csr': csr, 'certificateType': certificate_type})
+        LOG.info('%s: SignCertificate (%s) stored', self.id, certificate_type or 'certificate type not given')
+
+    def _security_event(self, payload: dict) -> None:
+        self._record_event('SecurityEventNotification', payload)
+        # the type and time only: techInfo is free text a station may fill with anything
+        self.hub.publish(self.id, 'security_event', {'event_type': payload.get('type'),
+                                                     'timestamp': payload.get('timestamp')})
+
+    def _keep(self, action: str, payload: dict) -> None:
+        self.hub.store.save_message(self.id, getattr(action, 'value', action),
+                                    {key: value for key, value in payload.items() if value is not None})
+
+    def _record_event(self, action: str, payload: dict) -> None:
+        self.hub.store.add_event(self.id, {'type': getattr(action, 'value', action), 'received_at': now_rfc3339(),
+                                           'payload': snake_to_camel_case(payload)})
+
+
+class StationSession(SessionBase, ChargePoint):
+    """The CSMS side of one OCPP 2.0.1 connection."""
+
     # -- provisioning ------------------------------------------------------------------------------
     @on(Action.boot_notification)
     def on_boot_notification(self, charging_station, reason, **_):
-        status = self.hub.registration_status(self.id)
-        first_boot = self.state['boot'] is None
-        self.state['boot'] = {'status': status, 'reason': reason, 'at': now_rfc3339(),
-                              'charging_station': snake_to_camel_case(charging_station)}
-        self._changed()
-        LOG.info('%s: BootNotification (%s) -> %s', self.id, reason, status)
-        station = self.state['boot']['charging_station']
-        self.hub.publish(self.id, 'boot', {
-            'reason': reason, 'status': status, 'first_boot': first_boot,
+        station = snake_to_camel_case(charging_station)
+        status, interval = self._booted({'reason': reason, 'charging_station': station}, {
             'serial_number': station.get('serialNumber'), 'vendor': station.get('vendorName'),
             'model': station.get('model'), 'firmware_version': station.get('firmwareVersion')})
-        accepted = status == RegistrationStatusEnumType.accepted
-        interval = self.hub.heartbeat_interval(self.id) if accepted else self.hub.config.boot_retry_interval
         return call_result.BootNotification(current_time=now_rfc3339(), interval=interval, status=status)
 
     @on(Action.heartbeat)
     def on_heartbeat(self, **_):
-        self.state['last_heartbeat'] = now_rfc3339()
-        self._changed()
-        return call_result.Heartbeat(current_time=now_rfc3339())
+        return call_result.Heartbeat(current_time=self._heartbeat())
 
     @on(Action.status_notification)
     def on_status_notification(self, timestamp, connector_status, evse_id, connector_id, **_):
-        self.state['connectors']['%d/%d' % (evse_id, connector_id)] = {
-            'evse_id': evse_id, 'connector_id': connector_id, 'status': connector_status, 'at': timestamp}
-        self._changed()
-        self.hub.publish(self.id, 'connector_status', {'evse_id': evse_id, 'connector_id': connector_id,
-                                                       'status': connector_status, 'at': timestamp})
+        self._connector_status(evse_id, connector_id, connector_status, timestamp)
         return call_result.StatusNotification()
 
     @on(Action.notify_report)
@@ -130,31 +166,18 @@ class StationSession(ChargePoint):
     # -- security ----------------------------------------------------------------------------------
     @on(Action.sign_certificate)
     def on_sign_certificate(self, csr, certificate_type=None, **_):
-        self.hub.store.save_csr(self.id, csr, certificate_type)
-        self._keep(Action.sign_certificate, {'csr': csr, 'certificateType': certificate_type})
-        LOG.info('%s: SignCertificate (%s) stored', self.id, certificate_type or 'certificate type not given')
+        self._sign_certificate(csr, certificate_type)
         return call_result.SignCertificate(status=GenericStatusEnumType.accepted)
 
     @on(Action.security_event_notification)
     def on_security_event_notification(self, **payload):
-        self._record_event(Action.security_event_notification, payload)
-        # the type and time only: techInfo is free text a station may fill with anything
-        self.hub.publish(self.id, 'security_event', {'event_type': payload.get('type'),
-                                                     'timestamp': payload.get('timestamp')})
+        self._security_event(payload)
         return call_result.SecurityEventNotification()
 
     @on(Action.notify_event)
     def on_notify_event(self, **payload):
         self._record_event(Action.notify_event, payload)
         return call_result.NotifyEvent()
-
-    def _keep(self, action: Action, payload: dict) -> None:
-        self.hub.store.save_message(self.id, action.value, {key: value for key, value in payload.items()
-                                                            if value is not None})
-
-    def _record_event(self, action: Action, payload: dict) -> None:
-        self.hub.store.add_event(self.id, {'type': action.value, 'received_at': now_rfc3339(),
-                                           'payload': snake_to_camel_case(payload)})
 
     # -- operation ---------------------------------------------------------------------------------
     @on(Action.authorize)

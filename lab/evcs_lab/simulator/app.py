@@ -11,10 +11,17 @@ from pathlib import Path
 from aiohttp import web
 
 from .device_model import WRITE_ONLY
-from .state import Factory, StationState
-from .station import SimStation
+from .state import Factory, StationState, StationState16
+from .station import SimStation, StationBase
+from .station16 import SimStation16
 
 LOG = logging.getLogger("evcs_lab.simulator")
+OCPP_VERSIONS = ("1.6", "2.0.1")
+#: the hardware of a 1.6 station added by id when the config has no 1.6 station to copy (lab model `v16`)
+V16_TEMPLATE = {"vendor": "EVCS Sim", "model": "SimCharger AC11-16", "lab_model": "v16", "ocpp_version": "1.6",
+                "firmware_version": "1.6.4", "site": "lab-depot",
+                "evses": [{"id": 1, "max_current_a": 16, "phases": 3,
+                           "connectors": [{"id": 1, "type": "cType2", "format": "Socket", "max_current_a": 16}]}]}
 FAULT_KEYS = {"offline", "reject_variables", "reject_certificate_signed", "no_reconnect_after_reset",
               "drop_connection", "response_delay"}
 
@@ -33,8 +40,9 @@ class Simulator:
         factory = config["factory"]
         self.factory = Factory(factory["csms_url"], factory["staging_password"],
                                int(factory.get("security_profile", 1)))
-        self.template = config["stations"][0] if config["stations"] else None
-        self.stations: dict[str, SimStation] = {}
+        self.template = next((station for station in config["stations"] if not is_v16(station)), None)
+        self.template16 = next((station for station in config["stations"] if is_v16(station)), V16_TEMPLATE)
+        self.stations: dict[str, StationBase] = {}
 
     def _known_definitions(self) -> list[dict]:
         """The config's stations, then stations added over the control API in an earlier run."""
@@ -51,21 +59,25 @@ class Simulator:
             self._add(definition, random.uniform(0, spread))
         LOG.info("started %d stations", len(definitions))
 
-    def _add(self, definition: dict, initial_delay: float = 0.0) -> SimStation:
-        state = StationState.load_or_create(definition, self.state_dir, self.factory)
-        station = SimStation(state, self.factory, LOG)
+    def _add(self, definition: dict, initial_delay: float = 0.0) -> StationBase:
+        state_class, station_class = (StationState16, SimStation16) if is_v16(definition) else (StationState, SimStation)
+        state = state_class.load_or_create(definition, self.state_dir, self.factory)
+        station = station_class(state, self.factory, LOG)
         station.reboot_seconds = float(self.config.get("reboot_seconds", 0))
         station.power_cycle()
         self.stations[definition["id"]] = station
         station.start(initial_delay)
         return station
 
-    def definition_for(self, station_id: str) -> dict:
-        """A factory-fresh definition for a new station id, shaped like the first configured station."""
-        if self.template is None:
+    def definition_for(self, station_id: str, ocpp_version: str = "2.0.1") -> dict:
+        """A factory-fresh definition for a new station id, shaped like the first configured station of that OCPP
+        version (a 1.6 station: like the config's first 1.6 station, else the `v16` model's own hardware)."""
+        template = self.template16 if ocpp_version == "1.6" else self.template
+        if template is None:
             raise ValueError("the config has no station to copy the hardware from")
-        definition = json.loads(json.dumps(self.template))
+        definition = json.loads(json.dumps(template))
         definition.update({"id": station_id, "serial_number": f"SN-{station_id}"})
+        definition.pop("iccid", None)
         return definition
 
     def add_stations(self, definitions: list[dict]) -> list[str]:
@@ -83,7 +95,12 @@ class Simulator:
 # --- control API ---------------------------------------------------------------------------------------
 
 
-def _station(request: web.Request) -> SimStation:
+def is_v16(definition: dict) -> bool:
+    """A station definition runs the 1.6J simulator when it says `ocpp_version: "1.6"` (lab model `v16`)."""
+    return str(definition.get("ocpp_version", "")) == "1.6" or definition.get("lab_model") == "v16"
+
+
+def _station(request: web.Request) -> StationBase:
     station = request.app["simulator"].stations.get(request.match_info["id"])
     if station is None:
         raise web.HTTPNotFound(text=json.dumps({"error": "not_found", "message": "no such station"}),
@@ -116,8 +133,11 @@ async def add_stations(request: web.Request) -> web.Response:
     simulator: Simulator = request.app["simulator"]
     body = await _json_body(request)
     definitions = list(body.get("stations", []))
+    ocpp_version = str(body.get("ocpp_version") or "2.0.1")
+    if ocpp_version not in OCPP_VERSIONS:
+        return _error(400, "invalid_ocpp_version", f"ocpp_version must be one of {list(OCPP_VERSIONS)}")
     try:
-        definitions += [simulator.definition_for(station_id) for station_id in body.get("ids", [])]
+        definitions += [simulator.definition_for(station_id, ocpp_version) for station_id in body.get("ids", [])]
     except ValueError as error:
         return _error(400, "no_template", str(error))
     return web.json_response({"added": simulator.add_stations(definitions)}, status=201)
@@ -151,8 +171,12 @@ async def security_event(request: web.Request) -> web.Response:
 
 
 async def local_change(request: web.Request) -> web.Response:
+    """A change made at the station itself (its display, a technician): 2.0.1 ``{"variables": [...]}``,
+    1.6 ``{"keys": {"<key>": "<value>", ...}}``; applied at once, whatever the key's mutability."""
     station = _station(request)
     body = await _json_body(request)
+    if isinstance(station, SimStation16):
+        return _local_change_keys(station, body.get("keys") or {})
     model = station.state.device_model
     rows = []
     for change in body.get("variables", []):
@@ -167,6 +191,17 @@ async def local_change(request: web.Request) -> web.Response:
         model.set_now(row.key, value)
     station.state.save()
     return web.json_response({"changed": [row.key for row, _ in rows if row.mutability != WRITE_ONLY]})
+
+
+def _local_change_keys(station: SimStation16, keys: dict) -> web.Response:
+    model = station.state.device_model
+    unknown = sorted(name for name in keys if model.find(name) is None)
+    if unknown:
+        return _error(400, "unknown_key", f"{station.station_id} has no configuration keys {unknown}")
+    for name, value in keys.items():
+        model.set_now(name, str(value))
+    station.state.save()
+    return web.json_response({"changed": sorted(name for name in keys if not model.find(name).write_only)})
 
 
 async def health(_: web.Request) -> web.Response:

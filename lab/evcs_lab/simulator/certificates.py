@@ -67,8 +67,11 @@ def load_private_key(pem: bytes):
 
 
 def build_csr(key, common_name: str, organization: str) -> str:
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
+    """A PEM CSR with subject CN (and O, when the station has an organization to put there)."""
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    subject = x509.Name(attributes)
     csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
     return csr.public_bytes(serialization.Encoding.PEM).decode()
 

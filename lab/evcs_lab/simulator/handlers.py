@@ -19,7 +19,7 @@ from .monitoring import MonitoringHandlers
 from .device_model import READ_ONLY, WRITE_ONLY, now_rfc3339, valid_csms_url, variable_key
 
 if TYPE_CHECKING:
-    from .station import SimStation
+    from .station import StationBase
 
 REPORT_PART_SIZE_KEY = variable_key("DeviceDataCtrlr", "ItemsPerMessage", variable_instance="GetReport")
 TRIGGERS = ("SignChargingStationCertificate", "BootNotification", "StatusNotification", "Heartbeat")
@@ -36,23 +36,82 @@ def _refs(item: dict) -> tuple[dict, dict]:
     return snake_to_camel_case(item["component"]), snake_to_camel_case(item["variable"])
 
 
-class StationProtocol(MonitoringHandlers, ChargePoint):
-    """OCPP handlers of one station connection."""
+class StationCalls:
+    """What the handlers of every OCPP version share: the lab's injected response delay, the reboot a Reset starts,
+    and the station's certificate work (CSR made on the station, the signed chain checked against its key)."""
 
-    def __init__(self, station: SimStation, connection):
+    station: StationBase
+    #: the call_result module of the OCPP version
+    results = None
+
+    def __init__(self, station: StationBase, connection):
         super().__init__(station.station_id, connection, response_timeout=station.message_timeout())
         self.station = station
         self.state = station.state
 
+    def _reboots_on(self, msg) -> bool:
+        """True when the call is a Reset of the whole station."""
+        return msg.action == "Reset"
+
     async def _handle_call(self, msg):
         delay = float(self.station.faults.get("response_delay") or 0)
-        if msg.action == Action.reset and (msg.payload or {}).get("evseId") is None:
+        if self._reboots_on(msg):
             # the station decides on receipt and reboots even when its answer never reaches the CSMS (a dropped
             # connection): the reboot runs apart from this connection, once the answer had its chance to go out
             self.station.reboot_after(delay + RESET_GRACE)
         if delay:
             await asyncio.sleep(delay)
         return await super()._handle_call(msg)
+
+    def _install(self, certificate_type: str, certificate: str) -> bool:
+        try:
+            self.state.install_certificate(certificate_type, certificate)
+        except certificates.CertificateError:
+            return False
+        self.state.save()
+        return True
+
+    @on("DeleteCertificate")
+    def on_delete_certificate(self, certificate_hash_data: dict, **_):
+        """DeleteCertificate by certificateHashData (same hash rules in 2.0.1 and the 1.6 Security Extension)."""
+        deleted = self.state.delete_certificate(snake_to_camel_case(certificate_hash_data))
+        if deleted:
+            self.state.save()
+        return self.results.DeleteCertificate(status="Accepted" if deleted else "NotFound")
+
+    def _installed_roots(self, types: list | None) -> list[dict]:
+        """certificateHashData chain entries of the installed trust anchors of ``types`` (None: all)."""
+        return [{"certificateType": entry["certificate_type"], "certificateHashData": entry["hash_data"]}
+                for entry in self.state.certificates_of(types)
+                if entry["certificate_type"] != self.state.STATION_CERTIFICATE_TYPE]
+
+    def _accept_signed_chain(self, certificate_chain: str) -> bool:
+        """CertificateSigned: the chain belongs to the key made for the last CSR and names the station."""
+        key = self.state.pending_key()
+        if self.station.faults.get("reject_certificate_signed") or key is None:
+            return False
+        try:
+            certificates.check_signed_chain(certificate_chain, key, self.state.identity)
+        except certificates.CertificateError as error:
+            self.station.log.info("%s: CertificateSigned rejected: %s", self.id, error)
+            return False
+        self.state.activate_station_certificate(certificate_chain)
+        self.state.save()
+        return True
+
+    def _new_csr(self, organization: str) -> str:
+        """A new key pair on the station (kept pending until its certificate arrives) and its CSR."""
+        key = self.state.new_pending_key()
+        return certificates.build_csr(key, self.state.identity, organization)
+
+
+class StationProtocol(StationCalls, MonitoringHandlers, ChargePoint):
+    """OCPP 2.0.1 handlers of one station connection."""
+
+    results = call_result
+
+    def _reboots_on(self, msg) -> bool:
+        return msg.action == Action.reset and (msg.payload or {}).get("evseId") is None
 
     def _check_items(self, items: list, message: str) -> None:
         limit = int(self.state.value("DeviceDataCtrlr", "ItemsPerMessage", message) or 0)
@@ -177,44 +236,22 @@ class StationProtocol(MonitoringHandlers, ChargePoint):
 
     @on(Action.install_certificate)
     def on_install_certificate(self, certificate_type: str, certificate: str, **_):
-        try:
-            self.state.install_certificate(certificate_type, certificate)
-        except certificates.CertificateError:
-            return call_result.InstallCertificate(status="Rejected")
-        self.state.save()
-        return call_result.InstallCertificate(status="Accepted")
+        status = "Accepted" if self._install(certificate_type, certificate) else "Rejected"
+        return call_result.InstallCertificate(status=status)
 
     @on(Action.get_installed_certificate_ids)
     def on_get_installed_certificate_ids(self, certificate_type: list | None = None, **_):
-        entries = [entry for entry in self.state.certificates_of(certificate_type)
-                   if entry["certificate_type"] in certificates.TRUST_ANCHOR_TYPES]
-        if not entries:
+        chain = [entry for entry in self._installed_roots(certificate_type)
+                 if entry["certificateType"] in certificates.TRUST_ANCHOR_TYPES]
+        if not chain:
             return call_result.GetInstalledCertificateIds(status="NotFound")
-        chain = [{"certificateType": entry["certificate_type"], "certificateHashData": entry["hash_data"]}
-                 for entry in entries]
         return call_result.GetInstalledCertificateIds(status="Accepted", certificate_hash_data_chain=chain)
-
-    @on(Action.delete_certificate)
-    def on_delete_certificate(self, certificate_hash_data: dict, **_):
-        if not self.state.delete_certificate(snake_to_camel_case(certificate_hash_data)):
-            return call_result.DeleteCertificate(status="NotFound")
-        self.state.save()
-        return call_result.DeleteCertificate(status="Accepted")
 
     @on(Action.certificate_signed)
     def on_certificate_signed(self, certificate_chain: str, certificate_type: str | None = None, **_):
-        key = self.state.pending_key()
-        if (self.station.faults.get("reject_certificate_signed") or key is None
-                or certificate_type not in (None, certificates.STATION_CERTIFICATE)):
-            return call_result.CertificateSigned(status="Rejected")
-        try:
-            certificates.check_signed_chain(certificate_chain, key, self.state.identity)
-        except certificates.CertificateError as error:
-            self.station.log.info("%s: CertificateSigned rejected: %s", self.id, error)
-            return call_result.CertificateSigned(status="Rejected")
-        self.state.activate_station_certificate(certificate_chain)
-        self.state.save()
-        return call_result.CertificateSigned(status="Accepted")
+        accepted = (certificate_type in (None, certificates.STATION_CERTIFICATE)
+                    and self._accept_signed_chain(certificate_chain))
+        return call_result.CertificateSigned(status="Accepted" if accepted else "Rejected")
 
     # --- trigger ---------------------------------------------------------------------------------------
 
@@ -238,9 +275,7 @@ class StationProtocol(MonitoringHandlers, ChargePoint):
             await self.call(call.Heartbeat())
 
     async def send_sign_certificate(self) -> None:
-        key = self.state.new_pending_key()
-        organization = self.state.value("SecurityCtrlr", "OrganizationName") or ""
-        csr = certificates.build_csr(key, self.state.identity, organization)
+        csr = self._new_csr(self.state.value("SecurityCtrlr", "OrganizationName") or "")
         await self.call(call.SignCertificate(csr=csr, certificate_type=certificates.STATION_CERTIFICATE))
 
     # --- local authorization list ------------------------------------------------------------------------
@@ -254,7 +289,7 @@ class StationProtocol(MonitoringHandlers, ChargePoint):
         elif version_number <= local_list["version"]:
             return call_result.SendLocalList(status="VersionMismatch")
         else:
-            entries = _merge_local_list(local_list["entries"], updates)
+            entries = merge_local_list(local_list["entries"], updates, _id_token_of, "idTokenInfo")
         self.state.local_list = {"version": version_number, "entries": entries}
         self.state.device_model.set_now(variable_key("LocalAuthListCtrlr", "Entries"), str(len(entries)))
         self.state.save()
@@ -342,13 +377,17 @@ def _clear_matches(profile_id: int, stored: dict, wanted_id: int | None, criteri
             and criteria.get("stack_level") in (None, profile["stackLevel"]))
 
 
-def _merge_local_list(entries: list[dict], updates: list[dict]) -> list[dict]:
-    """Differential update: entries with idTokenInfo are added or replaced, entries without are removed."""
-    by_token = {(entry["idToken"]["idToken"], entry["idToken"]["type"]): entry for entry in entries}
+def _id_token_of(entry: dict) -> tuple:
+    return entry["idToken"]["idToken"], entry["idToken"]["type"]
+
+
+def merge_local_list(entries: list[dict], updates: list[dict], token_of, info_field: str) -> list[dict]:
+    """Differential update (2.0.1 D01, 1.6 SendLocalList): entries with ``info_field`` are added or replaced, entries
+    without it are removed; ``token_of`` names an entry's token."""
+    by_token = {token_of(entry): entry for entry in entries}
     for update in updates:
-        token = (update["idToken"]["idToken"], update["idToken"]["type"])
-        if update.get("idTokenInfo"):
-            by_token[token] = update
+        if update.get(info_field):
+            by_token[token_of(update)] = update
         else:
-            by_token.pop(token, None)
+            by_token.pop(token_of(update), None)
     return list(by_token.values())

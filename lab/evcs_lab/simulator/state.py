@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import certificates
+from .config_keys import (
+    AUTHORIZATION_KEY, SECURITY_PROFILE_KEY, VENDOR_URL_KEY, ConfigKeys, build_keys,
+)
 from .device_model import DeviceModel, build_table, factory_values, lab_model, now_rfc3339, variable_key
 
 HISTORY_LIMIT = 50
@@ -48,6 +51,10 @@ class Factory:
 @dataclass
 class StationState:
     """The persisted state of one station; `save()` after every change."""
+
+    #: the certificate types of the CSMS trust anchor and of the station's own certificate (OCPP 2.0.1 names)
+    ROOT_TYPE = "CSMSRootCertificate"
+    STATION_CERTIFICATE_TYPE = certificates.STATION_CERTIFICATE
 
     definition: dict
     directory: Path
@@ -93,9 +100,13 @@ class StationState:
         values[PRIORITY] = str(first_slot)
         state = cls(definition, directory, DeviceModel(build_table(definition), values),
                     network_profiles={first_slot: factory.profile()})
-        for path in (state.key_path, state.pending_key_path, state.certificate_path):
-            path.unlink(missing_ok=True)
+        state.forget_key_files()
         return state
+
+    def forget_key_files(self) -> None:
+        """A factory reset wipes the station's key pairs and its certificate."""
+        for path in (self.key_path, self.pending_key_path, self.certificate_path):
+            path.unlink(missing_ok=True)
 
     @classmethod
     def load_or_create(cls, definition: dict, directory: Path, factory: Factory) -> StationState:
@@ -105,17 +116,28 @@ class StationState:
             state.save()
             return state
         stored = json.loads(path.read_text())
-        model = DeviceModel(build_table(stored["definition"]), stored["values"], stored.get("pending", {}))
+        model = cls._model(stored["definition"], factory, stored["values"], stored.get("pending", {}))
         return cls(stored["definition"], directory, model,
                    network_profiles={int(slot): data for slot, data in stored["network_profiles"].items()},
                    installed_certificates=stored["installed_certificates"],
                    charging_profiles={int(k): v for k, v in stored["charging_profiles"].items()},
                    local_list=stored["local_list"], monitors=stored["monitors"],
                    connect_history=stored["connect_history"], resets=stored["resets"],
-                   availability=stored.get("availability", {}), boot_reason=stored.get("boot_reason", "PowerUp"))
+                   availability=stored.get("availability", {}), boot_reason=stored.get("boot_reason", "PowerUp"),
+                   **cls._more_fields(stored))
 
-    def save(self) -> None:
-        document = {
+    @classmethod
+    def _model(cls, definition: dict, factory: Factory, values: dict, pending: dict):
+        """The station's configuration store (the 2.0.1 device model here) over stored values."""
+        return DeviceModel(build_table(definition), values, pending)
+
+    @classmethod
+    def _more_fields(cls, stored: dict) -> dict:
+        """Fields a subclass keeps beyond the common ones, from the stored document."""
+        return {}
+
+    def _document(self) -> dict:
+        return {
             "definition": self.definition,
             "values": self.device_model.values,
             "pending": self.device_model.pending,
@@ -129,7 +151,9 @@ class StationState:
             "availability": self.availability,
             "boot_reason": self.boot_reason,
         }
-        atomic_write(self.json_path, json.dumps(document, indent=1).encode())
+
+    def save(self) -> None:
+        atomic_write(self.json_path, json.dumps(self._document(), indent=1).encode())
 
     # --- derived values --------------------------------------------------------------------------------
 
@@ -205,11 +229,72 @@ class StationState:
         os.replace(self.pending_key_path, self.key_path)
         atomic_write(self.certificate_path, pem.encode(), mode=0o644)
         self.installed_certificates = [entry for entry in self.installed_certificates
-                                       if entry["certificate_type"] != certificates.STATION_CERTIFICATE]
-        self.install_certificate(certificates.STATION_CERTIFICATE, pem)
+                                       if entry["certificate_type"] != self.STATION_CERTIFICATE_TYPE]
+        self.install_certificate(self.STATION_CERTIFICATE_TYPE, pem)
 
     def has_station_certificate(self) -> bool:
         return self.key_path.exists() and self.certificate_path.exists()
 
     def root_certificates_pem(self) -> str:
-        return "".join(entry["pem"] for entry in self.certificates_of(["CSMSRootCertificate"]))
+        return "".join(entry["pem"] for entry in self.certificates_of([self.ROOT_TYPE]))
+
+
+@dataclass
+class StationState16(StationState):
+    """A 1.6J charge point: configuration keys (`config_keys.ConfigKeys`, kept in `device_model`) instead of a device
+    model, no configuration slots, and the connection it last made (SecurityProfile and Central System URL), which it
+    falls back to when it cannot connect with new ones (the Security Extension's rule)."""
+
+    ROOT_TYPE = "CentralSystemRootCertificate"
+    STATION_CERTIFICATE_TYPE = "ChargePointCertificate"
+
+    #: {"security_profile": int, "url": str} of the last successful connection
+    last_good_connection: dict | None = None
+
+    @classmethod
+    def factory_new(cls, definition: dict, directory: Path, factory: Factory) -> StationState16:
+        model = cls._model(definition, factory, {}, {})
+        model.set_now(AUTHORIZATION_KEY, factory.staging_password.encode().hex())
+        model.set_now(SECURITY_PROFILE_KEY, str(factory.security_profile))
+        state = cls(definition, directory, model)
+        state.forget_key_files()
+        return state
+
+    @classmethod
+    def _model(cls, definition: dict, factory: Factory, values: dict, pending: dict) -> ConfigKeys:
+        return ConfigKeys(build_keys(definition, factory.csms_url), values, pending)
+
+    @classmethod
+    def _more_fields(cls, stored: dict) -> dict:
+        return {"last_good_connection": stored.get("last_good_connection")}
+
+    def _document(self) -> dict:
+        return dict(super()._document(), last_good_connection=self.last_good_connection)
+
+    def key(self, name: str) -> str | None:
+        return self.device_model.values.get(name)
+
+    def value(self, component: str, variable: str, instance: str | None = None) -> str | None:
+        raise TypeError("a 1.6 station has configuration keys, not a device model: use key()")
+
+    @property
+    def security_profile(self) -> int:
+        return int(self.key(SECURITY_PROFILE_KEY) or 0)
+
+    @property
+    def csms_url(self) -> str:
+        return self.key(VENDOR_URL_KEY) or ""
+
+    @property
+    def identity(self) -> str:
+        """The CN of the Charge Point certificate: the charge point's serial number (Security Extension, A00.FR.405)."""
+        return self.definition["serial_number"]
+
+    @property
+    def basic_auth_password(self) -> bytes | None:
+        """The password basic auth sends: the bytes the AuthorizationKey's hexadecimal representation stands for."""
+        hex_key = self.key(AUTHORIZATION_KEY)
+        return bytes.fromhex(hex_key) if hex_key else None
+
+    def _count_certificates(self) -> None:
+        """1.6 has no key counting installed certificates."""

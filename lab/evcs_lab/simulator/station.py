@@ -25,8 +25,14 @@ class ConnectRefused(Exception):
     """The station itself cannot use a slot (missing trust anchor or client certificate)."""
 
 
-class SimStation:
-    """A station: persisted state, the faults injected by the lab, and the task that keeps it connected."""
+class StationBase:
+    """What every simulated station does whatever its OCPP version: persisted state, the faults injected by the lab,
+    the task that keeps it connected, boot and heartbeat. A subclass says how it connects (`_connect_once`), which
+    OCPP version it speaks (`SUBPROTOCOL`, `calls`, `protocol_class`) and what its boot and status messages hold."""
+
+    SUBPROTOCOL = "ocpp2.0.1"
+    calls = call
+    protocol_class: type = StationProtocol
 
     def __init__(self, state: StationState, factory: Factory, log: logging.Logger):
         self.state = state
@@ -54,15 +60,12 @@ class SimStation:
         return self.state.station_id
 
     @property
-    def model(self) -> LabModel:
-        return lab_model(self.state.definition)
-
-    @property
     def connected(self) -> bool:
         return self._websocket is not None
 
-    def message_timeout(self) -> int:
-        return int(self.state.value("OCPPCommCtrlr", "MessageTimeout", "Default") or 30)
+    @property
+    def ocpp_version(self) -> str:
+        return self.SUBPROTOCOL.removeprefix("ocpp")
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -108,7 +111,7 @@ class SimStation:
     async def factory_reset(self, definition: dict) -> None:
         await self.stop()
         await self._disconnect()
-        self.state = StationState.factory_new(definition, self.state.directory, self.factory)
+        self.state = type(self.state).factory_new(definition, self.state.directory, self.factory)
         self.state.save()
         self.faults = {}
         self._held_after_reset = False
@@ -144,8 +147,180 @@ class SimStation:
             if self._rebooting:
                 self._rebooting = False
                 await asyncio.sleep(self.reboot_seconds)
-            if not await self._walk_priority():
+            if not await self._connect_once():
                 await asyncio.sleep(WALK_DELAY + random.random())
+
+    async def _connect_once(self) -> bool:
+        """Try to connect as this station's OCPP version says; True when a session ran."""
+        raise NotImplementedError
+
+    async def _connect(self, url: str, security_profile: int):
+        """Open the websocket to ``url``/<id> with the credentials of ``security_profile``; None when that fails."""
+        url = url.rstrip("/") + "/" + self.station_id
+        try:
+            websocket = await connect(
+                url, subprotocols=[self.SUBPROTOCOL], additional_headers=self._auth_headers(security_profile),
+                ssl=self._tls_context(security_profile), open_timeout=10, ping_interval=self._ping_interval(),
+                max_size=2 ** 22)
+        except (OSError, InvalidHandshake, InvalidURI, ConnectRefused, asyncio.TimeoutError, ssl.SSLError) as error:
+            self.state.record_connect(url, security_profile, f"failed: {type(error).__name__}: {error}")
+            self.state.save()
+            self.log.info("%s: %s (profile %s) failed: %s", self.station_id, url, security_profile, error)
+            return None
+        self.state.record_connect(url, security_profile, "connected")
+        return websocket
+
+    def _auth_headers(self, security_profile: int) -> dict:
+        if security_profile == 3:
+            return {}
+        password = self.state.basic_auth_password or b""
+        credentials = self.station_id.encode() + b":" + (password if isinstance(password, bytes) else password.encode())
+        return {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
+
+    def _tls_context(self, security_profile: int) -> ssl.SSLContext | None:
+        if security_profile < 2:
+            return None
+        roots = self.state.root_certificates_pem()
+        if not roots:
+            raise ConnectRefused(f"no {self.state.ROOT_TYPE} installed")
+        context = ssl.create_default_context(cadata=roots)
+        if security_profile == 3:
+            if not self.state.has_station_certificate():
+                raise ConnectRefused(f"no {self.state.STATION_CERTIFICATE_TYPE} installed")
+            context.load_cert_chain(self.state.certificate_path, self.state.key_path)
+        return context
+
+    def _ping_interval(self) -> float | None:
+        return None
+
+    def message_timeout(self) -> int:
+        return 30
+
+    async def _session(self, websocket, slot: int | None) -> None:
+        self._websocket, self.slot = websocket, slot
+        protocol = self.protocol_class(self, websocket)
+        self.connection = protocol
+        reader = asyncio.create_task(protocol.start())
+        online = asyncio.create_task(self._online(protocol))
+        try:
+            await asyncio.wait({reader, online}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reader, online):
+                task.cancel()
+                with suppress(asyncio.CancelledError, ConnectionClosed, Exception):
+                    await task
+            with suppress(Exception):
+                await websocket.close()
+            self._websocket, self.connection, self.slot, self.boot_status = None, None, None, None
+            self.log.info("%s: disconnected", self.station_id)
+
+    async def _online(self, protocol) -> None:
+        """Boot after a power-up or reset only (a mere reconnect sends no BootNotification), then heartbeats."""
+        if not self.boot_accepted:
+            await self._boot(protocol)
+            await self.send_status_notifications(protocol, None)
+        while True:
+            await asyncio.sleep(self._heartbeat_seconds())
+            response = await protocol.call(self.calls.Heartbeat())
+            if response is None:
+                return
+
+    def _heartbeat_seconds(self) -> int:
+        raise NotImplementedError
+
+    async def _boot(self, protocol) -> None:
+        """BootNotification until Accepted; while Pending or Rejected, retry at the interval given."""
+        while True:
+            response = await self._send_boot(protocol, self.state.boot_reason)
+            if response.status == "Accepted":
+                self.boot_accepted = True
+                self.state.boot_reason = "PowerUp"
+                self.state.save()
+                return
+            self._boot_trigger.clear()
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._boot_trigger.wait(), response.interval or BOOT_RETRY_DEFAULT)
+
+    async def _send_boot(self, protocol, reason: str):
+        response = await protocol.call(self._boot_request(reason))
+        if response is None:
+            raise ConnectionError("BootNotification answered with a CALLERROR")
+        self.boot_status = response.status
+        if response.status == "Accepted" and response.interval:
+            self._set_heartbeat_interval(response.interval)
+        self.log.info("%s: BootNotification(%s) -> %s", self.station_id, reason, response.status)
+        return response
+
+    def _boot_request(self, reason: str):
+        raise NotImplementedError
+
+    def _set_heartbeat_interval(self, interval: int) -> None:
+        raise NotImplementedError
+
+    async def triggered_boot(self, protocol) -> None:
+        """A triggered BootNotification while Pending or Rejected (an Accepted 2.0.1 station refused the trigger)."""
+        self._boot_trigger.set()
+
+    def connectors(self, evse_id: int | None):
+        for evse in self.state.definition["evses"]:
+            if evse_id in (None, 0, evse["id"]):
+                for connector in evse["connectors"]:
+                    yield evse["id"], connector["id"]
+
+    async def send_status_notifications(self, protocol, evse_id: int | None) -> None:
+        raise NotImplementedError
+
+    async def send_security_event(self, event_type: str, tech_info: str | None = None) -> bool:
+        """SecurityEventNotification, as a station sends one on its own (e.g. InvalidCsmsCertificate after a failed
+        TLS handshake); False when the station is not connected."""
+        protocol = self.connection
+        if protocol is None:
+            return False
+        await protocol.call(self.calls.SecurityEventNotification(type=event_type, timestamp=now_rfc3339(),
+                                                                 tech_info=tech_info))
+        return True
+
+    def summary(self) -> dict:
+        return {"id": self.station_id, "connected": self.connected, "security_profile": self.state.security_profile,
+                "slot": self.slot, "lab_model": self.state.definition.get("lab_model") or "spec",
+                "ocpp_version": self.ocpp_version}
+
+    def describe(self) -> dict:
+        state = self.state
+        return {
+            "id": self.station_id,
+            "ocpp_version": self.ocpp_version,
+            "connected": self.connected,
+            "slot": self.slot,
+            "security_profile": state.security_profile,
+            "boot_status": self.boot_status,
+            "boot_accepted": self.boot_accepted,
+            "lab_model": state.definition.get("lab_model") or "spec",
+            "installed_certificates": [dict(entry) for entry in state.installed_certificates],
+            "charging_profiles": [dict(stored) for _, stored in sorted(state.charging_profiles.items())],
+            "local_list": state.local_list,
+            "connect_history": state.connect_history,
+            "resets": state.resets,
+            "faults": self.faults,
+            **self._describe_configuration(),
+        }
+
+    def _describe_configuration(self) -> dict:
+        raise NotImplementedError
+
+
+class SimStation(StationBase):
+    """An OCPP 2.0.1 station: device model, network profile slots walked in NetworkConfigurationPriority order."""
+
+    @property
+    def model(self) -> LabModel:
+        return lab_model(self.state.definition)
+
+    def message_timeout(self) -> int:
+        return int(self.state.value("OCPPCommCtrlr", "MessageTimeout", "Default") or 30)
+
+    async def _connect_once(self) -> bool:
+        return await self._walk_priority()
 
     async def _walk_priority(self) -> bool:
         """Try each slot of NetworkConfigurationPriority in order; True when a session ran on one of them."""
@@ -159,50 +334,23 @@ class SimStation:
                     return True
                 websocket = await self._open(slot, profile)
                 if websocket is not None:
-                    await self._session(websocket, slot, profile)
+                    await self._session(websocket, slot)
                     return True
                 await asyncio.sleep(RETRY_DELAY + random.random() * 0.5)
         return False
 
     async def _open(self, slot: int, profile: dict):
-        url = profile["ocppCsmsUrl"].rstrip("/") + "/" + self.station_id
         security_profile = int(profile["securityProfile"])
-        try:
-            websocket = await connect(
-                url, subprotocols=["ocpp2.0.1"], additional_headers=self._auth_headers(security_profile),
-                ssl=self._tls_context(security_profile), open_timeout=10, ping_interval=self._ping_interval(),
-                max_size=2 ** 22)
-        except (OSError, InvalidHandshake, InvalidURI, ConnectRefused, asyncio.TimeoutError, ssl.SSLError) as error:
-            self.state.record_connect(url, security_profile, f"failed: {type(error).__name__}: {error}")
-            self.state.save()
-            self.log.info("%s: slot %s (%s) failed: %s", self.station_id, slot, url, error)
+        websocket = await self._connect(profile["ocppCsmsUrl"], security_profile)
+        if websocket is None:
             return None
-        self.state.record_connect(url, security_profile, "connected")
         self._raise_security_profile(security_profile)
         self.state.device_model.set_now(variable_key("OCPPCommCtrlr", "MessageTimeout", variable_instance="Default"),
                                         str(profile.get("messageTimeout", 30)))
         self.state.save()
-        self.log.info("%s: connected on slot %s (%s, profile %s)", self.station_id, slot, url, security_profile)
+        self.log.info("%s: connected on slot %s (%s, profile %s)", self.station_id, slot, profile["ocppCsmsUrl"],
+                      security_profile)
         return websocket
-
-    def _auth_headers(self, security_profile: int) -> dict:
-        if security_profile == 3:
-            return {}
-        credentials = f"{self.station_id}:{self.state.basic_auth_password or ''}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
-
-    def _tls_context(self, security_profile: int) -> ssl.SSLContext | None:
-        if security_profile < 2:
-            return None
-        roots = self.state.root_certificates_pem()
-        if not roots:
-            raise ConnectRefused("no CSMSRootCertificate installed")
-        context = ssl.create_default_context(cadata=roots)
-        if security_profile == 3:
-            if not self.state.has_station_certificate():
-                raise ConnectRefused("no ChargingStationCertificate installed")
-            context.load_cert_chain(self.state.certificate_path, self.state.key_path)
-        return context
 
     def _ping_interval(self) -> float | None:
         interval = int(self.state.value("OCPPCommCtrlr", "WebSocketPingInterval") or 0)
@@ -223,65 +371,23 @@ class SimStation:
         self.log.info("%s: security profile raised to %s, slots %s deleted", self.station_id, security_profile,
                       sorted(lower))
 
-    async def _session(self, websocket, slot: int, profile: dict) -> None:
-        self._websocket, self.slot = websocket, slot
-        protocol = StationProtocol(self, websocket)
-        self.connection = protocol
-        reader = asyncio.create_task(protocol.start())
-        online = asyncio.create_task(self._online(protocol))
-        try:
-            await asyncio.wait({reader, online}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (reader, online):
-                task.cancel()
-                with suppress(asyncio.CancelledError, ConnectionClosed, Exception):
-                    await task
-            with suppress(Exception):
-                await websocket.close()
-            self._websocket, self.connection, self.slot, self.boot_status = None, None, None, None
-            self.log.info("%s: disconnected from slot %s", self.station_id, slot)
+    def _heartbeat_seconds(self) -> int:
+        return int(self.state.value("OCPPCommCtrlr", "HeartbeatInterval") or 300)
 
-    async def _online(self, protocol: StationProtocol) -> None:
-        """Boot after a power-up or reset only (a mere reconnect sends no BootNotification), then heartbeats."""
-        if not self.boot_accepted:
-            await self._boot(protocol)
-            await self.send_status_notifications(protocol, None)
-        while True:
-            await asyncio.sleep(int(self.state.value("OCPPCommCtrlr", "HeartbeatInterval") or 300))
-            response = await protocol.call(call.Heartbeat())
-            if response is None:
-                return
+    def _set_heartbeat_interval(self, interval: int) -> None:
+        self.state.device_model.set_now(variable_key("OCPPCommCtrlr", "HeartbeatInterval"), str(interval))
 
-    async def _boot(self, protocol: StationProtocol) -> None:
-        """BootNotification until Accepted; while Pending or Rejected, retry at the interval given."""
-        while True:
-            response = await self._send_boot(protocol, self.state.boot_reason)
-            if response.status == "Accepted":
-                self.boot_accepted = True
-                self.state.boot_reason = "PowerUp"
-                self.state.save()
-                return
-            self._boot_trigger.clear()
-            with suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._boot_trigger.wait(), response.interval or BOOT_RETRY_DEFAULT)
-
-    async def _send_boot(self, protocol: StationProtocol, reason: str):
+    def _boot_request(self, reason: str):
         definition = self.state.definition
         charging_station = {"model": definition["model"], "vendorName": definition["vendor"],
                             "serialNumber": definition["serial_number"],
                             "firmwareVersion": definition["firmware_version"]}
-        response = await protocol.call(call.BootNotification(charging_station=charging_station, reason=reason))
-        if response is None:
-            raise ConnectionError("BootNotification answered with a CALLERROR")
-        self.boot_status = response.status
-        if response.status == "Accepted" and response.interval:
-            self.state.device_model.set_now(variable_key("OCPPCommCtrlr", "HeartbeatInterval"), str(response.interval))
-        self.log.info("%s: BootNotification(%s) -> %s", self.station_id, reason, response.status)
-        return response
+        return call.BootNotification(charging_station=charging_station, reason=reason)
 
-    async def triggered_boot(self, protocol: StationProtocol) -> None:
-        """A triggered BootNotification while Pending or Rejected (an Accepted station refused the trigger)."""
-        self._boot_trigger.set()
+    def _describe_configuration(self) -> dict:
+        return {"device_model": self.state.device_model.snapshot(),
+                "network_profiles": {str(slot): data for slot, data in sorted(self.state.network_profiles.items())},
+                "monitors": self.state.monitors}
 
     # --- what the station decides ----------------------------------------------------------------------
 
@@ -306,12 +412,6 @@ class SimStation:
                 return False
         return True
 
-    def connectors(self, evse_id: int | None):
-        for evse in self.state.definition["evses"]:
-            if evse_id in (None, 0, evse["id"]):
-                for connector in evse["connectors"]:
-                    yield evse["id"], connector["id"]
-
     def connector_status(self, evse_id: int) -> str:
         operative = (self.state.availability.get("0", "Operative") == "Operative"
                      and self.state.availability.get(str(evse_id), "Operative") == "Operative")
@@ -329,43 +429,8 @@ class SimStation:
             model.set_now(variable_key("ChargingStation", "AvailabilityState"), station_status)
         self.state.save()
 
-    async def send_security_event(self, event_type: str, tech_info: str | None = None) -> bool:
-        """SecurityEventNotification, as a station sends one on its own (e.g. InvalidCsmsCertificate after a failed
-        TLS handshake); False when the station is not connected."""
-        protocol = self.connection
-        if protocol is None:
-            return False
-        await protocol.call(call.SecurityEventNotification(type=event_type, timestamp=now_rfc3339(),
-                                                           tech_info=tech_info))
-        return True
-
     async def send_status_notifications(self, protocol: StationProtocol, evse_id: int | None) -> None:
         for evse, connector in self.connectors(evse_id):
             await protocol.call(call.StatusNotification(timestamp=now_rfc3339(),
                                                         connector_status=self.connector_status(evse),
                                                         evse_id=evse, connector_id=connector))
-
-    def summary(self) -> dict:
-        return {"id": self.station_id, "connected": self.connected, "security_profile": self.state.security_profile,
-                "slot": self.slot, "lab_model": self.state.definition.get("lab_model") or "spec"}
-
-    def describe(self) -> dict:
-        state = self.state
-        return {
-            "id": self.station_id,
-            "connected": self.connected,
-            "slot": self.slot,
-            "security_profile": state.security_profile,
-            "boot_status": self.boot_status,
-            "boot_accepted": self.boot_accepted,
-            "lab_model": state.definition.get("lab_model") or "spec",
-            "device_model": state.device_model.snapshot(),
-            "network_profiles": {str(slot): data for slot, data in sorted(state.network_profiles.items())},
-            "installed_certificates": [dict(entry) for entry in state.installed_certificates],
-            "charging_profiles": [dict(stored) for _, stored in sorted(state.charging_profiles.items())],
-            "local_list": state.local_list,
-            "monitors": state.monitors,
-            "connect_history": state.connect_history,
-            "resets": state.resets,
-            "faults": self.faults,
-        }

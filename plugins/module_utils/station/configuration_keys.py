@@ -168,6 +168,11 @@ def normalise_item(item):
     return dict({'value': None, 'value_type': 'auto', 'write_only': False}, **item)
 
 
+def kind_of(item, model=None):
+    """The comparison type of a key given by a role or a test (see :func:`_kind`)."""
+    return _kind(normalise_item(item), ((model or {}).get('configuration_keys') or {}).get('keys', {}).get(item['key']))
+
+
 # -- the conversation ----------------------------------------------------------------------------------------------
 def _limit_from_fact(fact, station_id):
     if not isinstance(fact, dict) or fact.get('station_id') != station_id:
