@@ -8,9 +8,10 @@ new are accepted), then the station gets it (SecurityCtrlr.BasicAuthPassword, Wr
 once the CSMS has seen it reconnect is the old password retired. While a rotation runs, the old password is kept
 in Vault beside the new one (``<key>_previous``), so an interrupted run is finished by the next one.
 
-An OCPP 1.6 station with the Security Extension takes the same steps with its ``AuthorizationKey`` key: Vault KV and
-the CSMS keep the password (16 to 20 bytes, A00.FR.205), the station gets its hexadecimal representation by
-ChangeConfiguration, and reconnects with it by itself (A01); a Reset only when it does not.
+An OCPP 1.6 station with the Security Extension takes the same steps with its ``AuthorizationKey`` key: the secret is
+the key itself (the hexadecimal representation of 16 to 20 random bytes, A00.FR.205), kept in Vault KV and in the CSMS,
+set by ChangeConfiguration; the station reconnects with it by itself (A01), a Reset only when it does not. The staging
+password a factory station uses is registered in the CSMS in its hexadecimal form too.
 """
 
 from __future__ import annotations
@@ -125,15 +126,19 @@ def _validate(params, version='2.0.1'):
 
 
 def _check_stored16(params, stored, key, path):
-    """A password kept in Vault for a 1.6 station must fit the AuthorizationKey (16 to 20 bytes): refused before
+    """A key kept in Vault for a 1.6 station must be a valid AuthorizationKey (32 to 40 hex digits): refused before
     anything is written, naming the secret but never its value."""
     for name in (key, key + '_previous'):
-        if stored.get(name) and security16.password_problem(stored[name]):
-            raise ModuleFailure('station %s: the password in Vault KV %s (key %s) %s: it cannot become this OCPP 1.6 '
-                                'station\'s AuthorizationKey; nothing was changed: put a password of 16 to 20 bytes there, '
-                                'or delete the key so that a new one is generated' % (
-                                    params['station_id'], path, name, security16.password_problem(stored[name])),
-                                field=name)
+        problem = security16.authorization_key_problem(stored[name]) if stored.get(name) else None
+        if problem:
+            raise ModuleFailure('station %s: the AuthorizationKey in Vault KV %s (key %s) %s; nothing was changed: put '
+                                'the hexadecimal form of a 16 to 20 byte password there, or delete the key so that a new '
+                                'one is generated' % (params['station_id'], path, name, problem), field=name)
+
+
+def _new_secret(version, length):
+    """A new password (2.0.1) or AuthorizationKey (1.6)."""
+    return security16.new_authorization_key(length) if security16.is_16(version) else new_password(length)
 
 
 def _station_profile(session, version=None):
@@ -185,8 +190,8 @@ def _register(backend, station_id, password, previous, current_password):
 
 def _set_on_station(session, password, version=None):
     if security16.is_16(version):
-        status = KeySession(session.backend, session.station_id, max_keys=0).change(
-            security16.AUTHORIZATION_KEY, security16.authorization_key(password))
+        status = KeySession(session.backend, session.station_id, max_keys=0).change(security16.AUTHORIZATION_KEY,
+                                                                                   password)
         if status not in ('Accepted', 'RebootRequired'):
             raise ModuleFailure('station %s answered ChangeConfiguration AuthorizationKey with %s: it keeps its old key '
                                 '(A01.FR.04) and the CSMS still accepts it' % (session.station_id, status or 'no status'))
@@ -245,7 +250,7 @@ def _retire(backend, params, known, profile, context):
     if not admitted:
         return result
     if not context.check_mode:
-        unknown = new_password(params['length'])
+        unknown = _new_secret(params.get('ocpp_version'), params['length'])
         context.add_secret(unknown)
         _csms_call(station_id, 'retiring the known passwords', backend.set_station_password, station_id, unknown)
     result.update(changed=True, action='retired',
@@ -265,15 +270,17 @@ def run_basic_auth_password(params, context):
     station_id, key = params['station_id'], params['kv_key']
     context.add_secret(params.get('current_password'))
     backend = task_backend(params, context)
-    version, connection = _version(backend, params)
-    params = dict(params, length=_validate(params, version))
+    version, _connection = _version(backend, params)
+    params = dict(params, length=_validate(params, version), ocpp_version=version)
+    if security16.is_16(version) and params.get('current_password'):
+        # a factory 1.6 station's key stands for the staging password: the CSMS compares the hexadecimal form
+        params['current_password'] = security16.hex_of(params['current_password'])
+        context.add_secret(params['current_password'])
     previous_key = key + '_previous'
     kv = _Kv(params, context)
     stored = kv.read()
     for value in stored.values():
         context.add_secret(value)
-        if security16.is_16(version) and not security16.password_problem(value):
-            context.add_secret(security16.authorization_key(value))
     session = StationSession(backend, station_id)
     profile = _station_profile(session, version)
     if params['retire']:
@@ -292,13 +299,10 @@ def run_basic_auth_password(params, context):
 
     action = 'rotated' if password else 'created'
     if params['rotate'] and password and not previous:
-        previous, password = password, new_password(params['length'])
+        previous, password = password, _new_secret(version, params['length'])
     elif not password:
-        password = new_password(params['length'])
+        password = _new_secret(version, params['length'])
     context.add_secret(password)
-    if security16.is_16(version):
-        # the hex form the station gets is the same secret
-        context.add_secret(security16.authorization_key(password))
     consent = guard_plaintext(params, context, profile, [label])
     result = {'changed': True, 'station_id': station_id, 'kv_path': kv_path(params), 'action': action,
               'diff': {'before': {label: '********'}, 'after': {label: ROTATED}}}

@@ -1,6 +1,7 @@
 """The AuthorizationKey of an OCPP 1.6 station (basic_auth.run_basic_auth_password dispatching to the Security
-Extension): the CSMS learns the password first, the station gets its hex by ChangeConfiguration and reconnects by
-itself; lengths and stored passwords outside 16..20 bytes are refused before any write; the key never shows."""
+Extension): the CSMS learns the key first (and the staging password's hexadecimal form), the station gets it by
+ChangeConfiguration and reconnects by itself; lengths and stored keys outside 16..20 bytes are refused before any
+write; the key never shows."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class _Station16(object):
 
     def __init__(self, profile=1, reconnects=True):
         self.keys = {'SecurityProfile': str(profile)}
-        self.accepted, self.log = ['staging-password-1'], []
+        self.accepted, self.log = [], []
         self.conn = {'online': True, 'ocpp_version': '1.6', 'connections_total': 1,
                      'connected_at': '2026-01-01T00:00:01Z', 'boot': {'at': '2026-01-01T00:00:01Z'}}
         self.reconnects = reconnects
@@ -93,21 +94,32 @@ def _params(**extra):
     return params
 
 
-def test_the_station_gets_the_hex_of_the_password_the_csms_learnt_first(station):
+def test_the_station_gets_the_key_the_csms_learnt_first(station):
     context = RunContext()
+    registered = []
+    original = station.add_station_password
+
+    def add(station_id, password):
+        registered.append(list(station.accepted) + [password])
+        original(station_id, password)
+    station.add_station_password = add
     result = basic_auth.run_basic_auth_password(_params(), context)
-    password = _Kv.stored['basic_auth_password']
-    assert result['changed'] and result['action'] == 'created' and len(password) == 20
-    assert station.keys['AuthorizationKey'] == password.encode().hex().upper()
+    key = _Kv.stored['basic_auth_password']
+    assert result['changed'] and result['action'] == 'created'
+    assert len(key) == 40 and bytes.fromhex(key) and key == key.upper()
+    assert station.keys['AuthorizationKey'] == key
+    # the factory key stands for the staging password: the CSMS keeps its hex form beside the new key meanwhile
+    assert registered == [['staging-password-1'.encode().hex().upper(), key]]
     order = [entry[0] for entry in station.log]
-    assert order.index('add') < order.index('ChangeConfiguration'), 'the CSMS accepts the new password first'
-    assert station.accepted == [password], 'the staging password is retired once the station reconnected'
+    assert order.index('add') < order.index('ChangeConfiguration'), 'the CSMS accepts the new key first'
+    assert station.accepted == [key], 'the staging password is retired once the station reconnected'
+    password = key
     assert 'Reset' not in order, 'a 1.6 station reconnects with its new key by itself (A01)'
     assert result['diff']['after']['AuthorizationKey'] == basic_auth.ROTATED
     assert result['diff']['before'] == {'AuthorizationKey': '********'}
     shown = json.dumps(result)
-    assert password not in shown and station.keys['AuthorizationKey'] not in shown
-    assert {password, station.keys['AuthorizationKey']} <= context.no_log_values
+    assert password not in shown and password.lower() not in shown
+    assert password in context.no_log_values
     again = basic_auth.run_basic_auth_password(_params(), RunContext())
     assert not again['changed']
 
@@ -125,12 +137,16 @@ def test_a_length_outside_16_to_20_bytes_is_refused_before_anything(station, len
     assert station.log == [] and _Kv.writes == []
 
 
-def test_a_stored_password_that_cannot_be_a_key_is_refused_before_any_write(station):
-    _Kv.stored = {'basic_auth_password': 'x' * 32}
+@pytest.mark.parametrize('stored, problem', [
+    ('AB' * 15, '30 hexadecimal digits'), ('AB' * 21, '42 hexadecimal digits'),
+    ('a-password-that-is-no-hex', 'not a hexadecimal representation'),
+])
+def test_a_stored_key_outside_the_allowed_length_is_refused_before_any_write(station, stored, problem):
+    _Kv.stored = {'basic_auth_password': stored}
     with pytest.raises(ModuleFailure) as failure:
         basic_auth.run_basic_auth_password(_params(), RunContext())
     message = str(failure.value)
-    assert '32 bytes long' in message and 'x' * 32 not in message and 'nothing was changed' in message
+    assert problem in message and stored not in message and 'nothing was changed' in message
     assert [entry for entry in station.log if entry[0] != 'GetConfiguration'] == [] and _Kv.writes == []
 
 

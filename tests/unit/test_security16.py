@@ -135,3 +135,17 @@ def test_reconnected():
     assert s16.reconnected(before, dict(before, connections_total=4))
     assert not s16.reconnected(before, {'online': False, 'connections_total': 4})
     assert s16.reconnected({'connected_at': 't1'}, {'online': True, 'connected_at': 't2'})
+
+
+def test_the_reported_serial_as_the_reference_csms_keeps_a_1_6_boot():
+    connection = {'boot': {'status': 'Accepted', 'charge_point': {'chargePointSerialNumber': 'SIM-0005'}}}
+    assert s16.reported_serial(connection) == 'SIM-0005'
+    with pytest.raises(ModuleFailure, match='reports serial'):
+        s16.certificate_common_name('LAB-CP-0005', 'SIM-0006', connection)
+
+
+def test_new_authorization_key_is_random_binary_in_hex():
+    key = s16.new_authorization_key()
+    assert len(key) == 40 and key == key.upper() and s16.authorization_key_problem(key) is None
+    assert s16.new_authorization_key() != key
+    assert s16.hex_of('OCA_OCTT_admin_test') == '4F43415F4F4354545F61646D696E5F74657374'

@@ -16,8 +16,10 @@ What the Security Extension says, and what follows from it here:
   serial in hex without leading zeros); types CentralSystemRootCertificate and ManufacturerRootCertificate only. The
   charge point certificate itself cannot be deleted over OCPP (M04.FR.05).
 - AuthorizationKey (A00.FR.205/304, key 7.2): the basic-auth password, 16 to 20 bytes, written as its hexadecimal
-  representation (32 to 40 hex digits); write-only. The station sends the password itself (the decoded bytes) in the
-  Basic authorization header (OCTT TC_085_CS).
+  representation (32 to 40 hex digits); write-only; randomly generated binary advised. The station sends the password
+  itself (the decoded bytes) in the Basic authorization header (OCTT TC_085_CS). The collection generates 20 random
+  bytes and keeps their hexadecimal form, the AuthorizationKey, in Vault KV and in the CSMS (the credential calls of
+  the 2.0.1 BasicAuthPassword): a CSMS compares the hexadecimal form of the bytes it received with it.
 - SecurityProfile (key 7.6, A05): only raised, never lowered over OCPP (A00.FR.005, A05.FR.01: a value lower than or
   equal to the current one is Rejected); the station checks the prerequisites itself (AuthorizationKey for 1/2, a
   CentralSystemRootCertificate for 2/3, a charge point certificate for 3; A05.FR.02-04), disconnects and reconnects
@@ -99,12 +101,26 @@ def authorization_key(password):
 
 
 def new_password(length=DEFAULT_PASSWORD_BYTES):
-    """A random password of ``length`` bytes (URL-safe ASCII, 6 bits of entropy a character: 120 bits for 20 bytes)
-    whose AuthorizationKey is ``2 * length`` hex digits. Printable, so every CSMS credential API can store it."""
+    """A random printable password of ``length`` bytes (URL-safe ASCII) whose AuthorizationKey is ``2 * length`` hex
+    digits."""
     problem = length_problem(length)
     if problem:
         raise ModuleFailure('length %s' % problem)
     return secrets.token_urlsafe(length)[:length]
+
+
+def new_authorization_key(length=DEFAULT_PASSWORD_BYTES):
+    """A new AuthorizationKey: ``length`` random bytes (the binary the Security Extension advises, 160 bits for 20)
+    in upper-case hexadecimal."""
+    problem = length_problem(length)
+    if problem:
+        raise ModuleFailure('length %s' % problem)
+    return secrets.token_hex(length).upper()
+
+
+def hex_of(password):
+    """The hexadecimal form of a password given as text (the staging password a factory station's key stands for)."""
+    return str(password).encode('utf-8').hex().upper()
 
 
 # -- the certificate's subject -----------------------------------------------------------------------------------
@@ -128,7 +144,8 @@ def serial_cn_problem(serial):
 def reported_serial(connection):
     """The serial number the station reported in its last BootNotification, as the CSMS keeps it (None: none)."""
     boot = (connection or {}).get('boot') or {}
-    return boot.get('chargePointSerialNumber') or boot.get('serial_number') or None
+    reported = boot.get('charge_point') or boot
+    return reported.get('chargePointSerialNumber') or None
 
 
 def certificate_common_name(station_id, serial, connection=None):
