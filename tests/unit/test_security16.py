@@ -149,3 +149,22 @@ def test_new_authorization_key_is_random_binary_in_hex():
     assert len(key) == 40 and key == key.upper() and s16.authorization_key_problem(key) is None
     assert s16.new_authorization_key() != key
     assert s16.hex_of('OCA_OCTT_admin_test') == '4F43415F4F4354545F61646D696E5F74657374'
+
+
+# -- validate -----------------------------------------------------------------------------------------------------
+def _station16(serial, profile=3):
+    import copy
+    import pathlib
+    import yaml
+    from ansible_collections.evcs.provisioning.plugins.module_utils.desired_state import load_station
+    host_vars = copy.deepcopy(yaml.safe_load((pathlib.Path(__file__).parent / 'data' / 'good_charger.yml').read_text()))
+    host_vars['evcs_station'].update(serial_number=serial, security_profile=profile, ocpp_version='1.6',
+                                     vendor='EVCS Sim', model='SimCharger AC11-16')
+    return load_station('charger-1', host_vars)[1]
+
+
+def test_validate_refuses_a_serial_that_cannot_be_the_cn_of_a_profile_3_station():
+    problems = [p for p in _station16('SN.0001/A') if 'evcs_station.serial_number' in p]
+    assert len(problems) == 1 and 'A00.FR.405' in problems[0] and 'SN.0001/A' in problems[0]
+    assert not [p for p in _station16('SN.0001/A', profile=2) if 'A00.FR.405' in p]
+    assert not [p for p in _station16('SN-0001') if 'A00.FR.405' in p]

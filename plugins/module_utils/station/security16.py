@@ -166,6 +166,20 @@ def certificate_common_name(station_id, serial, connection=None):
     return str(common_name)
 
 
+def inventory_problems(station):
+    """``[(path, value, what, fix)]`` of a desired-state station (desired_state) that a 1.6 station's security cannot
+    work with: on profile 3 its certificate's CN is its serial number, which must be usable as one."""
+    if not is_16(station.get('ocpp_version')) or station.get('security_profile') != 3:
+        return []
+    problem = serial_cn_problem(station.get('serial_number'))
+    if problem is None:
+        return []
+    return [('evcs_station.serial_number', station.get('serial_number'),
+             'is the CN of this OCPP 1.6 station\'s profile-3 certificate (Security Extension A00.FR.405/511) and %s'
+             % problem, 'use the serial number from the type plate exactly as the station reports it at boot; a serial '
+             'that cannot be a certificate CN leaves the station on security profile 2')]
+
+
 # -- messages ----------------------------------------------------------------------------------------------------
 def root_type(certificate_type, station_id):
     """The Security Extension's name of a trust anchor type; fails for types 1.6 does not have (V2G, MO)."""
