@@ -6,6 +6,7 @@ point that cannot reach its new endpoint connected and reported, renew and decom
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from cryptography.x509.oid import NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from conftest import PLAYBOOK_TIMEOUT, REPO_ROOT, VENV_BIN, lab_env, parse_recap  # noqa: E402
 from security_helpers import wait_for, write_inventory  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -62,6 +64,28 @@ def admitted(lab, station_id: str, password: str) -> bool:
                                  json={"password": password})["valid"]
 
 
+def decommission(lab, inventory: str, station_id: str):
+    """decommission.yml --limit <station> (the playbook refuses a run without --limit): ``(rc, output, recap)``."""
+    argv = [str(VENV_BIN / "ansible-playbook"), "-i", inventory, "playbooks/decommission.yml", "--limit", station_id,
+            "-e", json.dumps({"evcs_decommission_confirmed": True, "decommission_record": "delete"})]
+    done = subprocess.run(argv, env=lab_env(lab.home), cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=PLAYBOOK_TIMEOUT, check=False)
+    return done.returncode, done.stdout + done.stderr, parse_recap(done.stdout)
+
+
+def vault_certificates(lab, common_name: str) -> list[tuple[str, bool]]:
+    """(serial, revoked) of every certificate of the lab's issuing mount with that CN."""
+    vault = lab["vault"]
+    client = hvac.Client(url=vault["addr"], token=vault["token"], verify=vault["ca_cert"])
+    found = []
+    for number in client.secrets.pki.list_certificates(mount_point=vault["pki_mount"])["data"]["keys"]:
+        data = client.secrets.pki.read_certificate(number, mount_point=vault["pki_mount"])["data"]
+        cert = x509.load_pem_x509_certificate(data["certificate"].encode())
+        if [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)] == [common_name]:
+            found.append((number, bool(data.get("revocation_time"))))
+    return found
+
+
 def calls(lab, station_id: str) -> dict:
     return (lab.csms.stats().get("stations") or {}).get(station_id) or {}
 
@@ -104,11 +128,16 @@ def test_renewal_and_decommission(lab, fleet, run_playbook, tmp_path):
     wait_for(lambda: lab.csms.connection(ENROLLED)["client_certificate"] not in (None, before),
              "the renewed certificate presented", 60)
     assert _subject(lab.csms.connection(ENROLLED)["client_certificate"])[0] == [serial(ENROLLED)]
-    rc, output, recap = run_playbook("playbooks/decommission.yml", inventory=inventory,
-                                     extra_vars={"evcs_decommission_confirmed": True, "decommission_record": "delete"})
+    signed = vault_certificates(lab, serial(ENROLLED))
+    assert len(signed) >= 2 and sum(1 for _serial, revoked in signed if not revoked) == 1, signed
+    lab.csms.reset_stats()
+    rc, output, recap = decommission(lab, inventory, ENROLLED)
     assert rc == 0 and recap[ENROLLED]["failed"] == 0, output[-5000:]
     assert lab.csms.record("stations", ENROLLED) is None
+    assert all(revoked for _serial, revoked in vault_certificates(lab, serial(ENROLLED)))
     assert "DeleteCertificate" not in calls(lab, ENROLLED), "a 1.6 charge point's own certificate is never deleted"
+    rc, output, recap = decommission(lab, inventory, ENROLLED)
+    assert rc == 0 and recap[ENROLLED]["changed"] == 0, output[-5000:]
 
 
 def test_authorization_key_from_vault_never_shows(lab, fleet, run_playbook, tmp_path):
@@ -119,7 +148,11 @@ def test_authorization_key_from_vault_never_shows(lab, fleet, run_playbook, tmp_
     assert rc == 0 and recap[KEYED]["failed"] == 0, first[-5000:]
     key = kv(lab, KEYED)["basic_auth_password"]
     assert len(key) == 40 and bytes.fromhex(key)
-    assert admitted(lab, KEYED, key) and not admitted(lab, KEYED, "staging".encode().hex())
+    staging = lab["csms"]["staging_password"]
+    assert admitted(lab, KEYED, key), "the CSMS admits the key from Vault"
+    assert not admitted(lab, KEYED, staging.encode().hex().upper()), "the factory key is retired"
+    sim_keys = {item["key"]: item for item in lab.sim.station(KEYED)["configuration_keys"]}
+    assert sim_keys["AuthorizationKey"].get("value") in (None, key), "the charge point holds the key from Vault"
     assert lab.csms.connection(KEYED)["online"] and lab.csms.connection(KEYED)["security_profile"] == 1
     rc, rotated, recap = run_playbook(PLAYBOOK, inventory=inventory, diff=True, verbosity=3, env=env,
                                       extra_vars={"security_rotate_password": True})
@@ -128,8 +161,8 @@ def test_authorization_key_from_vault_never_shows(lab, fleet, run_playbook, tmp_
     assert new != key and admitted(lab, KEYED, new) and not admitted(lab, KEYED, key)
     assert "(rotated)" in rotated
     trail = audit.read_text()
-    for secret in (key, new):
-        for spelling in (secret, secret.lower(), bytes.fromhex(secret).hex()):
+    for secret in (key, new, staging.encode().hex().upper()):
+        for spelling in (secret, secret.lower()):
             assert spelling not in first and spelling not in rotated and spelling not in trail
     rc, output, recap = run_playbook(PLAYBOOK, inventory=inventory)
     assert rc == 0 and recap[KEYED]["changed"] == 0, output[-5000:]
