@@ -15,6 +15,7 @@ makes pass.
 from __future__ import annotations
 
 import copy
+import json
 import pathlib
 import shutil
 import sys
@@ -89,7 +90,14 @@ def test_declared_keys_local_list_and_limit_reach_the_16_station_with_one_reset(
     assert len(profiles) == 1 and profiles[0]["connector_id"] == 0, station["charging_profiles"]
     schedule = profiles[0]["profile"]["chargingSchedule"]
     assert schedule["chargingRateUnit"] == "A" and float(schedule["chargingSchedulePeriod"][0]["limit"]) == LIMIT_A
-    assert "passed commissioning" in provisioned["output"]
+    # commissioning checked the 1.6 way: keys read back, StatusNotification of connector 1, listVersion, the limit
+    report = json.loads(sorted((lab.home / "reports").glob("commissioning-*.json"))[-1].read_text())
+    checks = {item["name"]: item["status"] for item in report[0]["checklist"]}
+    assert report[0]["station_id"] == STATION and report[0]["passed"], report
+    assert {name: checks[name] for name in ("station_online", "heartbeat_recent", "device_model", "connectors_available",
+                                            "local_list_version", "load_management_cap")} == dict.fromkeys(
+        ("station_online", "heartbeat_recent", "device_model", "connectors_available", "local_list_version",
+         "load_management_cap"), "pass"), checks
 
 
 def test_a_second_run_changes_nothing_and_writes_nothing(lab, provisioned, run_playbook, inventory):
@@ -105,7 +113,8 @@ def test_check_diff_shows_the_exact_key_change_and_writes_nothing(lab, provision
     rc, output, _recap = run_playbook("playbooks/provision.yml", inventory=inventory, check=True, diff=True,
                                       extra_vars=dict(BASE, evcs_ocpp={"heartbeat_interval": 120}), env=SKIP)
     assert rc == 0, output[-4000:]
-    assert '-    "HeartbeatInterval": "300"' in output and '+    "HeartbeatInterval": "120"' in output, output[-4000:]
+    assert "-    HeartbeatInterval: '300'\n+    HeartbeatInterval: '120'" in output, output[-4000:]
+    assert "changed LAB-CP-0005: HeartbeatInterval" in output
     assert _keys(lab)["HeartbeatInterval"] == "300"
     assert not ocpp_writes(lab.csms.stats(), STATION) and not lab.csms.stats()["stations"][STATION].get(
         "ChangeConfiguration")
@@ -139,6 +148,7 @@ def test_bad_16_input_is_refused_before_any_write(lab, provisioned, run_playbook
     extra_vars = dict(BASE, evcs_ocpp={"heartbeat_interval": 77})
     if "station_ocpp" in extra:
         station = copy.deepcopy(_station_vars(inventory))
+        station["asset"] = {key: str(value) for key, value in station["asset"].items()}
         station["ocpp"] = dict(station["ocpp"], **extra.pop("station_ocpp"))
         extra_vars["evcs_station"] = station
     extra_vars.update(extra)

@@ -322,3 +322,43 @@ def test_certificate_facts_from_pem_and_der():
     from_pem = certificate_facts(_pem(cert))
     assert from_pem == certificate_facts(cert.public_bytes(serialization.Encoding.DER))
     assert from_pem['serial'] == '%x' % cert.serial_number and from_pem['not_after'].endswith('Z')
+
+
+# -- an OCPP 1.6 station ---------------------------------------------------------------------------------------------
+def _params16(**overrides):
+    keys = [{'key': 'HeartbeatInterval', 'value': 300}, {'key': 'AuthorizeRemoteTxRequests', 'value': True},
+            {'key': 'MeterValuesSampledData', 'value': ['Power.Active.Import', 'Energy.Active.Import.Register']},
+            {'key': 'AuthorizationKey', 'value': '00' * 16, 'write_only': True}]
+    return _params(device_model=[], configuration_keys=keys, connectors=[{'evse_id': 1, 'connector_id': 1}],
+                   **overrides)
+
+
+def _observations16(client_pem, heartbeat='300', **overrides):
+    results = {'HeartbeatInterval': {'attributeStatus': 'Accepted', 'attributeValue': heartbeat},
+               'AuthorizeRemoteTxRequests': {'attributeStatus': 'Accepted', 'attributeValue': 'true'},
+               'MeterValuesSampledData': {'attributeStatus': 'Accepted',
+                                          'attributeValue': 'Energy.Active.Import.Register,Power.Active.Import'}}
+    # the reference CSMS files a 1.6 connector under EVSE 0 with its connectorId
+    overrides.setdefault('connectors', [{'evse_id': 0, 'connector_id': 0, 'status': 'Available'},
+                                        {'evse_id': 0, 'connector_id': 1, 'status': 'Available'}])
+    return _observations(client_pem, variables=results, local_list={'listVersion': 3}, ocpp_version='1.6', **overrides)
+
+
+def test_a_healthy_16_station_passes_with_its_keys_connectors_and_list_version(station_pem):
+    checklist = _items(evaluate(_params16(), _observations16(station_pem)))
+    assert dict((name, item['status']) for name, item in checklist.items()) == dict((name, PASS) for name in CHECKS)
+    assert checklist['device_model']['evidence'] == {'checked': 3, 'mismatches': []}   # not the write-only key
+    assert checklist['connectors_available']['evidence'] == {'connectors': {'None/1': 'Available'}}
+
+
+def test_a_16_key_changed_on_the_station_is_named(station_pem):
+    item = _items(evaluate(_params16(), _observations16(station_pem, heartbeat='45')))['device_model']
+    assert item['status'] == FAIL
+    assert item['evidence']['mismatches'] == [{'variable': 'HeartbeatInterval', 'expected': '300', 'actual': '45',
+                                               'status': 'Accepted'}]
+
+
+def test_a_16_connector_not_reported_or_not_available_fails(station_pem):
+    observations = _observations16(station_pem, connectors=[{'evse_id': 0, 'connector_id': 1, 'status': 'Faulted'}])
+    item = _items(evaluate(_params16(), observations))['connectors_available']
+    assert item['status'] == FAIL and '1 is Faulted' in item['evidence']['error']

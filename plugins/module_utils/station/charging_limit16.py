@@ -24,6 +24,12 @@ _UNITS = {'Current': 'A', 'Power': 'W'}
 _COMPOSITE_DURATION = 60
 
 
+def wire_limit(limit):
+    """A limit as the 1.6 schema takes it (a decimal, multipleOf 0.1): one decimal, an integral one as an integer."""
+    rounded = round(float(limit), 1)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
 def profile_payload(params, unit, limit):
     """The OCPP 1.6 SetChargingProfile request (schema spelling)."""
     return {
@@ -36,7 +42,8 @@ def profile_payload(params, unit, limit):
             'chargingSchedule': {
                 'startSchedule': SCHEDULE_START,
                 'chargingRateUnit': unit,
-                'chargingSchedulePeriod': [{'startPeriod': 0, 'limit': limit, 'numberPhases': params['phases']}],
+                'chargingSchedulePeriod': [{'startPeriod': 0, 'limit': wire_limit(limit),
+                                            'numberPhases': params['phases']}],
             },
         },
     }
@@ -77,7 +84,7 @@ def run(params, context, backend, choose_unit):
     session = KeySession.for_task(backend, params['station_id'], context)
     unit, limit = choose_unit(params, capability(session), context)
     payload = profile_payload(params, unit, limit)
-    desired = {'unit': unit, 'limit': float(limit), 'phases': params['phases']}
+    desired = {'unit': unit, 'limit': float(wire_limit(limit)), 'phases': params['phases']}
     current = enforced(session, unit)
     compared = dict(current, phases=params['phases']) if current and current.get('phases') is None else current
     changed = compared != desired

@@ -34,6 +34,8 @@ LIMITS_FACT = 'evcs_configuration_key_limits'
 MAX_KEYS = 'GetConfigurationMaxKeys'
 #: keys the Security Extension defines as write-only, whatever a model file says: never read, never shown
 WRITE_ONLY_KEYS = ('AuthorizationKey',)
+#: the 1.6 keys whose value is a set of measurands (compared in any order)
+_MEASURAND_KEYS = ('MeterValuesAlignedData', 'MeterValuesSampledData', 'StopTxnAlignedData', 'StopTxnSampledData')
 #: OCPP 1.6 ChangeConfiguration: key CiString50, value CiString500
 KEY_MAX_LENGTH = 50
 VALUE_MAX_LENGTH = 500
@@ -160,7 +162,8 @@ def _kind(item, spec=None):
     if isinstance(value, float):
         return 'decimal'
     if isinstance(value, (list, tuple)):
-        return 'list'
+        # the measurand lists (MeterValuesSampledData, StopTxnAlignedData, ...) are sets; other lists are sequences
+        return 'set' if item['key'] in _MEASURAND_KEYS else 'list'
     return 'string'
 
 
