@@ -17,7 +17,7 @@ from ocpp.v201.enums import MessageTriggerEnumType, RegistrationStatusEnumType
 
 from evcs_lab.csms.config import CsmsConfig
 from evcs_lab.csms.network_profiles import storable
-from evcs_lab.csms.station import StationSession, id_token_status
+from evcs_lab.csms.station import StationSession, id_token_status, plain
 from evcs_lab.csms.store import Store
 
 LOG = logging.getLogger('evcs_lab.csms.hub')
@@ -216,7 +216,7 @@ class StationHub:
         self._call_counts[station_id][action] += 1
         response = await self._exchange(session, request, timeout)
         LOG.info('%s: %s answered', station_id, action)
-        answer = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
+        answer = plain(snake_to_camel_case(remove_nones(serialize_as_dict(response))))
         if session.info.ocpp_version == '2.0.1' and action == 'SetNetworkProfile' and answer.get('status') == 'Accepted':
             self._network_profile_accepted(station_id, payload)
         return answer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ocpp.charge_point import snake_to_camel_case
 from ocpp.routing import on
@@ -113,7 +114,7 @@ class SessionBase:
 
     def _keep(self, action: str, payload: dict) -> None:
         self.hub.store.save_message(self.id, getattr(action, 'value', action),
-                                    {key: value for key, value in payload.items() if value is not None})
+                                    {key: plain(value) for key, value in payload.items() if value is not None})
 
     def _record_event(self, action: str, payload: dict) -> None:
         self.hub.store.add_event(self.id, {'type': getattr(action, 'value', action), 'received_at': now_rfc3339(),
@@ -203,6 +204,17 @@ class StationSession(SessionBase, ChargePoint):
     def on_log_status_notification(self, status, **_):
         LOG.info('%s: LogStatusNotification %s', self.id, status)
         return call_result.LogStatusNotification()
+
+
+def plain(value):
+    """JSON-ready: the ocpp library reads 1.6 decimals (a charging limit) as Decimal; integral ones become int."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def id_token_status(record: dict | None) -> str:

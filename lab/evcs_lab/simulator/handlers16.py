@@ -16,7 +16,6 @@ from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 
 from .config_keys import AUTHORIZATION_KEY, CPO_NAME_KEY, SECURITY_PROFILE_KEY
-from .device_model import now_rfc3339
 from .handlers import StationCalls, merge_local_list
 
 if TYPE_CHECKING:
@@ -175,8 +174,8 @@ class StationProtocol16(StationCalls, ChargePoint):
 
     @on(Action.send_local_list)
     def on_send_local_list(self, list_version: int, update_type: str, local_authorization_list=None, **_):
-        if self.state.key("LocalAuthListEnabled") != "true":
-            return call_result.SendLocalList(status="NotSupported")
+        """1.6 section 5.15: Full replaces the list, Differential adds/updates entries with idTagInfo and removes those
+        without; a Differential whose listVersion is not above the current one is VersionMismatch."""
         updates = [snake_to_camel_case(entry) for entry in local_authorization_list or []]
         if len(updates) > int(self.state.key("SendLocalListMaxLength") or 0):
             raise OccurenceConstraintViolationError(
@@ -196,8 +195,6 @@ class StationProtocol16(StationCalls, ChargePoint):
 
     @on(Action.get_local_list_version)
     def on_get_local_list_version(self, **_):
-        if self.state.key("LocalAuthListEnabled") != "true":
-            return call_result.GetLocalListVersion(list_version=-1)
         return call_result.GetLocalListVersion(list_version=self.state.local_list["version"])
 
     # --- smart charging --------------------------------------------------------------------------------
@@ -228,11 +225,13 @@ class StationProtocol16(StationCalls, ChargePoint):
 
     @on(Action.get_composite_schedule)
     def on_get_composite_schedule(self, connector_id: int, duration: int, charging_rate_unit: str | None = None, **_):
-        if connector_id != 0 and connector_id not in self.station.connector_ids():
+        schedule = None
+        if connector_id == 0 or connector_id in self.station.connector_ids():
+            schedule = self.station.composite_schedule(connector_id, duration, charging_rate_unit)
+        if schedule is None:
             return call_result.GetCompositeSchedule(status="Rejected")
-        return call_result.GetCompositeSchedule(
-            status="Accepted", connector_id=connector_id, schedule_start=now_rfc3339(),
-            charging_schedule=self.station.composite_schedule(connector_id, duration, charging_rate_unit))
+        return call_result.GetCompositeSchedule(status="Accepted", connector_id=connector_id,
+                                                schedule_start=schedule["startSchedule"], charging_schedule=schedule)
 
     # --- operation (what a 1.6 CSMS may send besides provisioning) -------------------------------------
 

@@ -13,27 +13,31 @@ import asyncio
 import datetime
 import os
 import signal
-import ssl
+import sys
 import time
 from pathlib import Path
 
-import hvac
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from evcs_lab.cli import component_process
 from evcs_lab.clients import LabState
 from evcs_lab.paths import LabPaths
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from lab_helpers import (  # noqa: E402
+    key_and_csr as _key_and_csr, log_since as _log_since, profile_3_connect as _profile_3_connect, sign as _sign,
+    write_client_files as _write_client_files,
+)
+
 STATION = "E2E-CP-0001"
 FLEET_SIZE = 200
 FLEET_UP_BUDGET_SECONDS = 60
-SIGNING_ROLE_PATH = "pki_lab/sign/charging-station"
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
@@ -104,28 +108,9 @@ def _new_csr(lab, previous: dict | None) -> dict | None:
     return last if last and last != previous else None
 
 
-def _approle_vault(lab) -> hvac.Client:
-    vault = lab["vault"]
-    client = hvac.Client(url=vault["addr"], verify=vault["ca_cert"])
-    client.auth.approle.login(role_id=vault["role_id"], secret_id=vault["secret_id"], mount_point=vault["approle_mount"])
-    return client
-
-
-def _sign(lab, csr_pem: str, common_name: str) -> dict:
-    return _approle_vault(lab).write_data(SIGNING_ROLE_PATH, data={"csr": csr_pem, "common_name": common_name})["data"]
-
-
 def _same_certificate(first_pem: str, second_pem: str) -> bool:
     first, second = (x509.load_pem_x509_certificate(pem.encode()) for pem in (first_pem, second_pem))
     return first == second
-
-
-def _key_and_csr(common_name: str, organization: str) -> tuple[ec.EllipticCurvePrivateKey, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
-    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
-    return key, csr.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def _foreign_certificate(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
@@ -138,28 +123,6 @@ def _foreign_certificate(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, 
                    .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
                    .sign(ca_key, hashes.SHA256()))
     return key, certificate
-
-
-def _write_client_files(directory: Path, key, certificate_pem: str) -> tuple[Path, Path]:
-    key_path, cert_path = directory / "client.key", directory / "client.crt"
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    cert_path.write_text(certificate_pem)
-    return key_path, cert_path
-
-
-def _log_since(path: Path, offset: int) -> str:
-    with path.open(errors="replace") as log:
-        log.seek(offset)
-        return log.read()
-
-
-async def _profile_3_connect(url: str, root_ca: str, cert_path: Path, key_path: Path) -> None:
-    """A raw websocket client on the profile-3 endpoint: opens and closes, or raises what the CSMS answered."""
-    context = ssl.create_default_context(cafile=root_ca)
-    context.load_cert_chain(cert_path, key_path)
-    async with connect(url, subprotocols=["ocpp2.0.1"], ssl=context, open_timeout=10):
-        return
 
 
 # -- the station's way up -------------------------------------------------------------------------------------

@@ -182,9 +182,12 @@ def test_a_pending_charge_point_boots_accepted_once_its_record_is_active(lab):
 def test_triggered_status_notification_is_kept_per_connector(lab, station):
     since = lab.csms.connection(station)["last_message_at"]
     assert lab.csms.call(station, "TriggerMessage", {"requestedMessage": "StatusNotification"})["status"] == "Accepted"
-    connectors = _wait_for(lambda: [item for item in lab.csms.connection(station)["connectors"]
-                                    if item["at"] >= since[:19]], "fresh StatusNotifications")
-    assert {(item["evse_id"], item["connector_id"]) for item in connectors} >= {(0, 0), (0, 1)}
+    def fresh():
+        return {(item["evse_id"], item["connector_id"]): item["status"]
+                for item in lab.csms.connection(station)["connectors"] if item["at"] >= since[:19]}
+    # connector 0 is the charge point itself, then connector 1
+    assert _wait_for(lambda: len(fresh()) == 2 and fresh(), "fresh StatusNotifications") == {
+        (0, 0): "Available", (0, 1): "Available"}
     kept = lab.csms.http.request("GET", f"/api/stations/{station}/messages",
                                  params={"action": "StatusNotification"})["items"]
     assert kept and kept[-1]["payload"]["errorCode"] == "NoError"
