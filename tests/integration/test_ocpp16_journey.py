@@ -94,5 +94,5 @@ def test_factory_to_profile_3_local_list_limit_then_verify_renew_decommission(la
 
     rc, output, recap = decommission(lab, inventory, STATION)
     assert rc == 0 and recap[STATION]["failed"] == 0, output[-6000:]
-    assert lab.csms.record("stations", STATION) is None
+    assert lab.csms.record("stations", STATION)["status"] == "retired"
     assert all(revoked for _serial, revoked in vault_certificates(lab, serial(STATION)))

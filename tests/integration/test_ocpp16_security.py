@@ -67,7 +67,7 @@ def admitted(lab, station_id: str, password: str) -> bool:
 def decommission(lab, inventory: str, station_id: str):
     """decommission.yml --limit <station> (the playbook refuses a run without --limit): ``(rc, output, recap)``."""
     argv = [str(VENV_BIN / "ansible-playbook"), "-i", inventory, "playbooks/decommission.yml", "--limit", station_id,
-            "-e", json.dumps({"evcs_decommission_confirmed": True, "decommission_record": "delete"})]
+            "-e", json.dumps({"evcs_decommission_confirmed": True})]
     done = subprocess.run(argv, env=lab_env(lab.home), cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=PLAYBOOK_TIMEOUT, check=False)
     return done.returncode, done.stdout + done.stderr, parse_recap(done.stdout)
@@ -133,7 +133,7 @@ def test_renewal_and_decommission(lab, fleet, run_playbook, tmp_path):
     lab.csms.reset_stats()
     rc, output, recap = decommission(lab, inventory, ENROLLED)
     assert rc == 0 and recap[ENROLLED]["failed"] == 0, output[-5000:]
-    assert lab.csms.record("stations", ENROLLED) is None
+    assert lab.csms.record("stations", ENROLLED)["status"] == "retired"
     assert all(revoked for _serial, revoked in vault_certificates(lab, serial(ENROLLED)))
     assert "DeleteCertificate" not in calls(lab, ENROLLED), "a 1.6 charge point's own certificate is never deleted"
     rc, output, recap = decommission(lab, inventory, ENROLLED)
