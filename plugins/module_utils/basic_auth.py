@@ -190,8 +190,8 @@ def _register(backend, station_id, password, previous, current_password):
 
 def _set_on_station(session, password, version=None):
     if security16.is_16(version):
-        status = KeySession(session.backend, session.station_id, max_keys=0).change(security16.AUTHORIZATION_KEY,
-                                                                                   password)
+        keys = KeySession(session.backend, session.station_id, max_keys=0)
+        status = keys.change(security16.AUTHORIZATION_KEY, password)
         if status not in ('Accepted', 'RebootRequired'):
             raise ModuleFailure('station %s answered ChangeConfiguration AuthorizationKey with %s: it keeps its old key '
                                 '(A01.FR.04) and the CSMS still accepts it' % (session.station_id, status or 'no status'))

@@ -606,8 +606,8 @@ def _check_root_installed16(session, root):
     installed = set(certs.hash_key(data) for data in security16.installed_hash_data(session.call(action, payload)))
     if not installed & certs.hash_keys(root, root):
         raise _Missing('the CSMS root %s (serial %s) is not installed on the station as CentralSystemRootCertificate: '
-                       'run the identity role (trust anchors) first' % (root.subject.rfc4514_string(),
-                                                                       certs.ocpp_serial(root.serial_number)))
+                       'run the identity role (trust anchors) first'
+                       % (root.subject.rfc4514_string(), certs.ocpp_serial(root.serial_number)))
 
 
 def _check_authorization_key(current, wanted):
