@@ -36,8 +36,17 @@ class LabError(RuntimeError):
 QUIRKY_EVERY = 5
 
 
-def generated_station(number: int) -> dict:
-    """Station ``LAB-CP-<number>`` as in the demo fleet: one EVSE, one Type 2 socket, 32 A, 3 phases."""
+def generated_station(number: int, ocpp_version: str = "2.0.1") -> dict:
+    """Station ``LAB-CP-<number>`` as in the demo fleet: one EVSE, one Type 2 socket, 32 A, 3 phases; with
+    ``ocpp_version="1.6"`` a 1.6J charge point of the `v16` model (one 16 A socket), like LAB-CP-0005."""
+    if ocpp_version == "1.6":
+        return {
+            "id": f"LAB-CP-{number:04d}", "serial_number": f"SIM-{number:04d}", "vendor": "EVCS Sim",
+            "model": "SimCharger AC11-16", "lab_model": "v16", "ocpp_version": "1.6", "firmware_version": "1.6.4",
+            "site": "lab-depot",
+            "evses": [{"id": 1, "max_current_a": 16, "phases": 3,
+                       "connectors": [{"id": 1, "type": "cType2", "format": "Socket", "max_current_a": 16}]}],
+        }
     quirky = number % QUIRKY_EVERY == 0
     return {
         "id": f"LAB-CP-{number:04d}", "serial_number": f"SIM-{number:04d}", "vendor": "EVCS Sim",
@@ -48,9 +57,10 @@ def generated_station(number: int) -> dict:
     }
 
 
-def load_stations(count: int | None = None, stations_file: str | Path | None = None) -> list[dict]:
+def load_stations(count: int | None = None, stations_file: str | Path | None = None,
+                  ocpp_version: str = "2.0.1") -> list[dict]:
     if count is not None:
-        return [generated_station(number) for number in range(1, count + 1)]
+        return [generated_station(number, ocpp_version) for number in range(1, count + 1)]
     path = Path(stations_file or DEFAULT_STATIONS_FILE)
     stations = yaml.safe_load(path.read_text())
     if not isinstance(stations, list) or not all(isinstance(item, dict) and item.get("id") for item in stations):
@@ -249,7 +259,8 @@ def _without_ocpp16(stations: list[dict]) -> list[dict]:
     return [station for station in stations if station["id"] not in left_out]
 
 
-def up(home=None, count: int | None = None, stations_file=None, csms_kind: str = "reference") -> dict:
+def up(home=None, count: int | None = None, stations_file=None, csms_kind: str = "reference",
+       ocpp_version: str = "2.0.1") -> dict:
     """Start or reuse every component, wait until all stations are connected, write ``state.json``.
 
     With ``csms_kind="citrineos"`` the lab also builds (once) and runs CitrineOS (``evcs_lab.citrineos``), registers
@@ -259,7 +270,7 @@ def up(home=None, count: int | None = None, stations_file=None, csms_kind: str =
     paths.home.mkdir(parents=True, exist_ok=True)
     _require_component_modules()
     _check_csms_kind(paths, csms_kind)
-    stations = load_stations(count, stations_file)
+    stations = load_stations(count, stations_file, ocpp_version)
     vault_lab = _step("openbao", lambda: vault.up(paths.home))
     secrets = lab_secrets(paths)
 
@@ -388,6 +399,9 @@ def _parser() -> argparse.ArgumentParser:
     fleet = up_parser.add_mutually_exclusive_group()
     fleet.add_argument("--count", type=int, help="simulate LAB-CP-0001..N instead of lab/stations.yml")
     fleet.add_argument("--stations", help="YAML file with the stations to simulate")
+    up_parser.add_argument("--ocpp-version", choices=("2.0.1", "1.6"), default="2.0.1",
+                           help="with --count: the OCPP version of the generated stations (1.6: 1.6J charge points "
+                                "of the v16 model, for a 1.6 fleet in the benchmark)")
     up_parser.add_argument("--csms", choices=CSMS_KINDS, default="reference",
                            help="the CSMS the stations are onboarded to: the lab's reference CSMS (default) or a "
                                 "real CitrineOS built from $CITRINEOS_SRC (lab/README.md)")
@@ -402,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     home = getattr(args, "home", None)
     try:
         if args.command == "up":
-            up(home, count=args.count, stations_file=args.stations, csms_kind=args.csms)
+            up(home, count=args.count, stations_file=args.stations, csms_kind=args.csms, ocpp_version=args.ocpp_version)
         elif args.command == "down":
             down(home)
         elif args.command == "status":

@@ -65,3 +65,15 @@ def test_the_backend_and_its_options_come_from_evcs_csms():
     assert (found["csms_backend"], found["csms_options"]) == ("reference", {"k": "v"})
     given = _action(id_tokens_argument_spec())._with_inventory_options({"group": "g", "csms_backend": "other"}, task_vars)
     assert given["csms_backend"] == "other"
+
+
+def test_the_ocpp_version_comes_from_the_station_else_its_site():
+    """evcs_station.ocpp_version, else evcs_site.ocpp_version, reaches every station-plane module (an unquoted 1.6
+    in YAML is a float: it arrives as text); without either nothing is filled (the connection's version decides)."""
+    spec = station_certificate_argument_spec()
+    assert "ocpp_version" not in _action(spec)._with_inventory_options({}, TASK_VARS)
+    site = dict(TASK_VARS, evcs_site={"id": "depot", "ocpp_version": 1.6})
+    assert _action(spec)._with_inventory_options({}, site)["ocpp_version"] == "1.6"
+    station = dict(site, evcs_station={"id": "CP-1", "ocpp_version": "2.0.1"})
+    assert _action(spec)._with_inventory_options({}, station)["ocpp_version"] == "2.0.1"
+    assert _action(spec)._with_inventory_options({"ocpp_version": "1.6"}, station)["ocpp_version"] == "1.6"

@@ -1,6 +1,8 @@
 """X.509 work a charging station does itself: key pair and CSR on the station, hash data, chain checks."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -86,6 +88,9 @@ def check_signed_chain(pem: str, key, common_name: str) -> list[x509.Certificate
     names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if not names or names[0].value != common_name:
         raise CertificateError("leaf common name does not match the station identity")
+    now = datetime.now(timezone.utc)
+    if not all(certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc for certificate in chain):
+        raise CertificateError("a certificate of the chain is outside its validity period")
     for child, parent in zip(chain, chain[1:]):
         try:
             child.verify_directly_issued_by(parent)

@@ -5,8 +5,10 @@
 
 Each row is one setting: its inventory key, the OCPP 2.0.1 device-model variable it becomes, how the inventory value
 is checked, its default, and the OCPP 1.6 configuration key it becomes on a 1.6 station (``key16``; None where 1.6 has
-no standard key: a 1.6 station model may map one in ``configuration_keys.settings``). Validation (``desired_state.OCPP_FIELDS``, ``OCPP_DEFAULTS``), what the ocpp role sends
-(``station_settings.ocpp_variables``) and docs/INVENTORY.md (checked by a unit test) read it; nothing else lists them.
+no standard key: a 1.6 station model may map one in ``configuration_keys.settings``). Validation
+(``desired_state.OCPP_FIELDS``, ``OCPP_DEFAULTS``), what the ocpp role sends (``station_settings.ocpp_variables``, and
+``station/configuration_keys.setting_keys`` for 1.6), docs/INVENTORY.md and docs/OCPP16.md (checked by unit tests) read
+it; nothing else lists them.
 A setting with a default is always sent; one without is sent only when the inventory declares it.
 """
 

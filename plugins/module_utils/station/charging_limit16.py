@@ -91,10 +91,10 @@ def run(params, context, backend, choose_unit):
     if changed and not context.check_mode:
         answer = session.call('SetChargingProfile', payload)
         if answer.get('status') != 'Accepted':
-            raise ModuleFailure('station %s answered SetChargingProfile (ChargePointMaxProfile %s %s on connector 0) with '
-                                '%s: the station may not support a charge-point maximum or this limit; check its smart '
-                                'charging capability and the load plan' % (params['station_id'], limit, unit,
-                                                                         answer.get('status', 'no status')))
+            raise ModuleFailure(
+                'station %s answered SetChargingProfile (ChargePointMaxProfile %s %s on connector 0) with %s: the station '
+                'may not support a charge-point maximum or this limit; check its smart charging capability and the load '
+                'plan' % (params['station_id'], limit, unit, answer.get('status', 'no status')))
     outcome = {
         'changed': changed,
         'diff': ({'before': {PURPOSE: current}, 'after': {PURPOSE: desired}} if changed

@@ -337,8 +337,8 @@ def _checked_items(params, model):
                 problems.append('configuration key %s is not a key of station model %s: fix the name, or add it to the '
                                 'model file\'s configuration_keys' % (item['key'], model['name']))
             elif spec and spec['readonly'] and params['state'] == 'merged':
-                problems.append('configuration key %s is read-only on station model %s: remove it' % (item['key'],
-                                                                                                    model['name']))
+                problems.append('configuration key %s is read-only on station model %s: remove it'
+                                % (item['key'], model['name']))
     for item in items:
         if item['value'] is not None and len(render(item['value'], item['kind'])) > VALUE_MAX_LENGTH:
             problems.append('configuration key %s: the value is longer than %d characters' % (item['key'],

@@ -178,8 +178,8 @@ def _configuration_keys(data, where):
             raise ModelError('%s: configuration_keys.keys entry %r has no key' % (where, entry))
         kind = entry.get('type', 'string')
         if kind not in KEY_TYPES:
-            raise ModelError('%s: configuration key %s has type %r, not one of %s' % (where, entry['key'], kind,
-                                                                                     ', '.join(KEY_TYPES)))
+            raise ModelError('%s: configuration key %s has type %r, not one of %s'
+                             % (where, entry['key'], kind, ', '.join(KEY_TYPES)))
         keys[str(entry['key'])] = {'type': kind, 'readonly': bool(entry.get('readonly', False)),
                                    'write_only': bool(entry.get('write_only', False)),
                                    'reboot_required': bool(entry.get('reboot_required', False))}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from evcs_lab.clients import LabApiError
+from evcs_lab.clients import LabApiError, LabState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -201,3 +201,21 @@ def test_factory_reset_brings_back_the_factory_keys(lab):
     lab.sim.factory_reset(station)
     _wait_for(lambda: _online(lab, station, before), "the factory-new charge point back online")
     assert _values(_get(lab, station, "ConnectionTimeOut")) == {"ConnectionTimeOut": "60"}
+
+
+def test_a_fresh_lab_runs_a_16_fleet(tmp_path, lab_cli):
+    """``evcs-lab up --count N --ocpp-version 1.6`` (the benchmark's 1.6 fleet): every charge point on ocpp1.6."""
+    home = tmp_path / "fleet16"
+    try:
+        up = lab_cli(home, "up", "--count", "30", "--ocpp-version", "1.6")
+        assert up.returncode == 0, up.stdout + up.stderr
+        fleet = LabState.load(home)
+        assert len(fleet["simulator"]["stations"]) == 30
+        assert all(item["connected"] and item["ocpp_version"] == "1.6" for item in fleet.sim.stations())
+        versions = {(fleet.csms.connection(station_id) or {}).get("ocpp_version")
+                    for station_id in fleet["simulator"]["stations"]}
+        assert versions == {"1.6"}
+        shown = lab_cli(home, "status")
+        assert shown.returncode == 0 and "OCPP 1.6" in shown.stdout and "OCPP 2.0.1" not in shown.stdout
+    finally:
+        lab_cli(home, "down", timeout=120)

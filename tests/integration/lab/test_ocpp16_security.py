@@ -12,6 +12,7 @@ and SecurityEventNotification.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import hashlib
 import secrets
 import socket
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from websockets.exceptions import InvalidStatus
@@ -86,10 +87,8 @@ def _hash_data(certificate: x509.Certificate, issuer: x509.Certificate) -> dict:
             "issuerKeyHash": hashlib.sha256(key_bytes).hexdigest(), "serialNumber": format(certificate.serial_number, "x")}
 
 
-def _self_signed(common_name: str) -> x509.Certificate:
-    import datetime
-    from cryptography.hazmat.primitives import hashes
-    key = ec.generate_private_key(ec.SECP256R1())
+def _self_signed(common_name: str, key: ec.EllipticCurvePrivateKey | None = None) -> x509.Certificate:
+    key = key or ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -97,6 +96,18 @@ def _self_signed(common_name: str) -> x509.Certificate:
             .not_valid_after(now + datetime.timedelta(days=30))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
+
+
+def _expired(csr: x509.CertificateSigningRequest, common_name: str) -> dict:
+    """The charge point's own public key and CN in a certificate whose validity ended yesterday, and its CA."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _self_signed("Lab16 Expired Test CA", ca_key)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .issuer_name(ca.subject).public_key(csr.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=30)).not_valid_after(now - datetime.timedelta(days=1))
+            .sign(ca_key, hashes.SHA256()))
+    return {"certificate": _pem(leaf), "issuing_ca": _pem(ca)}
 
 
 def _pem(certificate: x509.Certificate) -> str:
@@ -201,7 +212,7 @@ def test_certificate_signed_rejects_a_chain_that_is_not_the_charge_points(lab, s
     _, other_csr = key_and_csr(serial, lab["vault"]["organization"])
     foreign_key = sign(lab, other_csr, serial)
     wrong_name = sign(lab, csr.public_bytes(serialization.Encoding.PEM).decode(), secure)
-    for signed in (foreign_key, wrong_name):
+    for signed in (foreign_key, wrong_name, _expired(csr, serial)):
         chain = signed["certificate"].strip() + "\n" + signed["issuing_ca"].strip() + "\n"
         assert _call(lab, secure, "CertificateSigned", {"certificateChain": chain})["status"] == "Rejected"
     assert _call(lab, secure, "CertificateSigned", {"certificateChain": "not a certificate"})["status"] == "Rejected"
