@@ -165,10 +165,14 @@ class StationBase:
         except (OSError, InvalidHandshake, InvalidURI, ConnectRefused, asyncio.TimeoutError, ssl.SSLError) as error:
             self.state.record_connect(url, security_profile, f"failed: {type(error).__name__}: {error}")
             self.state.save()
+            self._connect_failed(error)
             self.log.info("%s: %s (profile %s) failed: %s", self.station_id, url, security_profile, error)
             return None
         self.state.record_connect(url, security_profile, "connected")
         return websocket
+
+    def _connect_failed(self, error: Exception) -> None:
+        """What the station notes of a failed connection attempt (a subclass may queue a security event)."""
 
     def _auth_headers(self, security_profile: int) -> dict:
         if security_profile == 3:
@@ -219,11 +223,15 @@ class StationBase:
         if not self.boot_accepted:
             await self._boot(protocol)
             await self.send_status_notifications(protocol, None)
+        await self._back_online(protocol)
         while True:
             await asyncio.sleep(self._heartbeat_seconds())
             response = await protocol.call(self.calls.Heartbeat())
             if response is None:
                 return
+
+    async def _back_online(self, protocol) -> None:
+        """What the station sends once connected (and booted), before its heartbeats."""
 
     def _heartbeat_seconds(self) -> int:
         raise NotImplementedError

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 from datetime import datetime, timezone
 
 from ocpp.v16 import call
+from websockets.exceptions import InvalidStatus
 
 from .config_keys import AUTHORIZATION_KEY, SECURITY_PROFILE_KEY, VENDOR_URL_KEY
 from .device_model import now_rfc3339, valid_csms_url
@@ -36,6 +38,8 @@ class SimStation16(StationBase):
         super().__init__(*args, **kwargs)
         #: set by an accepted AuthorizationKey change on profile 1/2: reconnect with the new password (TC_073)
         self.reconnect_for_new_key = False
+        #: security events that happened while offline, sent once connected (Security Extension: queued, not lost)
+        self.queued_events: list[tuple[str, str]] = []
 
     # --- connection ------------------------------------------------------------------------------------
 
@@ -74,6 +78,24 @@ class SimStation16(StationBase):
         self.state.save()
         self.log.info("%s: cannot connect with profile %s at %s: back to profile %s at %s", self.station_id,
                       profile, url, last["security_profile"], last["url"])
+
+    def _connect_failed(self, error: Exception) -> None:
+        """The Security Extension's security events of a failed connection: the Central System refused the charge
+        point's credentials (HTTP 401/403), or its server certificate did not verify against the installed root."""
+        if isinstance(error, InvalidStatus) and error.response.status_code in (401, 403):
+            event = ("FailedToAuthenticateAtCentralSystem", f"HTTP {error.response.status_code}")
+        elif isinstance(error, ssl.SSLCertVerificationError):
+            event = ("InvalidCentralSystemCertificate", str(error.verify_message or error.reason))
+        else:
+            return
+        if event[0] not in {queued for queued, _ in self.queued_events}:
+            self.queued_events.append(event)
+
+    async def _back_online(self, protocol) -> None:
+        while self.queued_events:
+            event_type, tech_info = self.queued_events.pop(0)
+            await protocol.call(call.SecurityEventNotification(type=event_type, timestamp=now_rfc3339(),
+                                                               tech_info=tech_info))
 
     def _auth_headers(self, security_profile: int) -> dict:
         return {} if security_profile == 0 else super()._auth_headers(security_profile)

@@ -396,3 +396,22 @@ def test_security_event_notification_is_kept_by_the_csms(lab, plain):
     kept = lab.csms.http.request("GET", f"/api/stations/{plain}/messages",
                                  params={"action": "SecurityEventNotification"})["items"]
     assert kept[-1]["payload"]["type"] == "SettingSystemTime" and kept[-1]["payload"]["techInfo"]
+
+
+def test_a_refused_key_is_reported_with_a_security_event_once_back(lab):
+    """A key the CSMS does not know locks the charge point out (401) until the CSMS knows it; then the charge point
+    reports what happened while it was away (SecurityEventNotification FailedToAuthenticateAtCentralSystem)."""
+    station = "T16-S-0005"
+    _new_station(lab, station)
+    unknown_key = secrets.token_bytes(16).hex()
+    lab.csms.http.request("PUT", f"/api/stations/{station}/credentials", json={"passwords": [secrets.token_hex(20)]})
+    assert _change(lab, station, "AuthorizationKey", unknown_key) == "Accepted"
+    _wait_for(lambda: not lab.csms.connection(station)["online"], "the charge point refused")
+    _wait_for(lambda: any("InvalidStatus" in entry["result"] and "401" in entry["result"]
+                          for entry in lab.sim.station(station)["connect_history"]), "a 401 in the connect history")
+    lab.csms.http.request("POST", f"/api/stations/{station}/credentials", json={"password": unknown_key})
+    _wait_for(lambda: _online(lab, station, 1), "the charge point back with the key the CSMS now knows", timeout=45)
+    kept = _wait_for(lambda: lab.csms.http.request("GET", f"/api/stations/{station}/messages",
+                                                   params={"action": "SecurityEventNotification"})["items"],
+                     "the security event")
+    assert kept[0]["payload"]["type"] == "FailedToAuthenticateAtCentralSystem"
