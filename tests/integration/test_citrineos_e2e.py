@@ -28,8 +28,11 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import csms_backend  # noqa: E402
 
 HOST_VARS = REPO_ROOT / "inventories" / "lab" / "host_vars"
+#: the stations of inventories/lab (its hosts.yml; a host_vars file of a station not listed there is not one of them)
+_HOSTS = yaml.safe_load((HOST_VARS.parent / "hosts.yml").read_text())["all"]["children"]
 DECLARED = {path.stem: yaml.safe_load(path.read_text())["evcs_station"]["security_profile"]
-            for path in sorted(HOST_VARS.glob("*.yml"))}
+            for path in sorted(HOST_VARS.glob("*.yml"))
+            if any(path.stem in (group.get("hosts") or {}) for group in _HOSTS.values())}
 RENEWED = "LAB-CP-0001"
 RETIRED = "LAB-CP-0004"
 #: what CitrineOS 1.8.3 cannot do, as the run must report it (never silently skipped)

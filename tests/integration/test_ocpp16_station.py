@@ -90,6 +90,8 @@ def test_declared_keys_local_list_and_limit_reach_the_16_station_with_one_reset(
     assert len(profiles) == 1 and profiles[0]["connector_id"] == 0, station["charging_profiles"]
     schedule = profiles[0]["profile"]["chargingSchedule"]
     assert schedule["chargingRateUnit"] == "A" and float(schedule["chargingSchedulePeriod"][0]["limit"]) == LIMIT_A
+    # the network role says what 1.6 cannot set instead of sending 2.0.1 variables
+    assert "speaks OCPP 1.6: no network profiles or slots exist" in provisioned["output"]
     # commissioning checked the 1.6 way: keys read back, StatusNotification of connector 1, listVersion, the limit
     report = json.loads(sorted((lab.home / "reports").glob("commissioning-*.json"))[-1].read_text())
     checks = {item["name"]: item["status"] for item in report[0]["checklist"]}

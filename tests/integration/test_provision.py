@@ -27,8 +27,11 @@ from security_helpers import ocpp_writes  # noqa: E402
 
 PLAYBOOK = "playbooks/provision.yml"
 HOST_VARS = REPO_ROOT / "inventories" / "lab" / "host_vars"
+#: the stations of inventories/lab (its hosts.yml; a host_vars file of a station not listed there is not one of them)
+_HOSTS = yaml.safe_load((HOST_VARS.parent / "hosts.yml").read_text())["all"]["children"]
 DECLARED = {path.stem: yaml.safe_load(path.read_text())["evcs_station"]["security_profile"]
-            for path in sorted(HOST_VARS.glob("*.yml"))}
+            for path in sorted(HOST_VARS.glob("*.yml"))
+            if any(path.stem in (group.get("hosts") or {}) for group in _HOSTS.values())}
 #: commissioning items per profile: the TLS handshake from profile 2, the client certificate on profile 3
 SECURITY_ITEMS = {
     1: {"csms_tls": "skip", "station_mtls": "skip", "certificate_validity": "skip"},
