@@ -39,6 +39,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
     StationSession, normalise, normalise_item, render, value_type, variable_key, variable_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.station import charging_limit16, configuration_keys
+from ansible_collections.evcs.provisioning.plugins.module_utils.station import security16
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import ocpp_version_of
 
 #: the checklist, in the order it is reported
@@ -397,8 +398,12 @@ def _check_mtls(params, obs):
         return SKIP, 'the station presents no client certificate (security profile %s)' % params.get('security_profile')
     if 'error' in facts:
         return FAIL, facts
-    if facts['subject_cn'] != params['station_id']:
-        return FAIL, dict(facts, error='certificate CN %s is not the station id %s' % (facts['subject_cn'], params['station_id']))
+    expected, label = params['station_id'], 'the station id'
+    if obs.get('ocpp_version') == security16.VERSION:
+        # a 1.6 charge point certificate names its serial number (Security Extension A00.FR.405)
+        expected, label = security16.reported_serial(obs.get('connection')), 'the serial number the station reports'
+    if facts['subject_cn'] != expected:
+        return FAIL, dict(facts, error='certificate CN %s is not %s %s' % (facts['subject_cn'], label, expected))
     return PASS, facts
 
 

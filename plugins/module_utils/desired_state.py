@@ -44,6 +44,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connecto
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import OCPP_DEFAULTS, OCPP_SETTINGS
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.monitoring import MONITOR_TYPES
+from ansible_collections.evcs.provisioning.plugins.module_utils.station import security16
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import DEFAULT_OCPP_VERSION, OCPP_VERSIONS
 from ansible_collections.evcs.provisioning.plugins.module_utils.station import configuration_keys
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.models import (
@@ -538,8 +539,17 @@ def public_station(station):
 
 def _cross_check(station, values, report):
     for rule in (_check_evses, _check_station_model, _check_ocpp_version, _check_network, _check_site_fit, _check_tariff, _check_asset,
-                 _check_renewal, _check_csms, _check_csms_backend, _check_vault, _check_environment):
+                 _check_renewal, _check_csms, _check_csms_backend, _check_vault, _check_environment,
+                 _check_security16):
         rule(station, values, report)
+
+
+def _check_security16(station, values, report):
+    """An OCPP 1.6 station on profile 3: its serial number is its certificate's CN (station/security16.py)."""
+    if report.has('evcs_station.serial_number'):
+        return
+    for path, value, what, fix in security16.inventory_problems(station):
+        report.add(path, value, what, fix)
 
 
 def _is_production(values):

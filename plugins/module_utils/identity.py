@@ -19,6 +19,9 @@ from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as c
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CapabilityMissing, CsmsError, StationTimeout
 from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import checked_station_id, path_segment
+from ansible_collections.evcs.provisioning.plugins.module_utils.station import security16
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.configuration_keys import KeySession
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import ocpp_version_of
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
     task_backend, station_argument_spec,
 )
@@ -52,6 +55,7 @@ def station_certificate_argument_spec():
         csr_timeout=dict(type='int', default=60),
         issuer_common_names=dict(type='list', elements='str'),
         dest=dict(type='path'),
+        serial_number=dict(type='str'),
     )
     return spec
 
@@ -65,7 +69,9 @@ def trust_anchors_argument_spec():
 
 
 def station_certificate_info_argument_spec():
-    return _vault_options()
+    spec = _vault_options()
+    spec.update(serial_number=dict(type='str'))
+    return spec
 
 
 def _vault_options():
@@ -91,6 +97,31 @@ def _vault(function, *args):
         return function(*args)
     except VaultError as exc:
         raise ModuleFailure(str(exc))
+
+
+def common_name(params):
+    """The CN of the station's certificate: its station id (OCPP 2.0.1), its serial number on OCPP 1.6
+    (``params['common_name']``, set by :func:`with_protocol`)."""
+    return params.get('common_name') or params['station_id']
+
+
+def _connection(csms, station_id):
+    try:
+        return csms.connection(station_id) or {}
+    except CsmsError:
+        return {}
+
+
+def with_protocol(params, csms=None):
+    """``params`` with the station's OCPP version (its CSMS connection's, else the inventory's) and, on 1.6, the
+    certificate CN (its serial number, A00.FR.405) and the 1.6 names of the labels in messages."""
+    station_id = params['station_id']
+    connection = _connection(csms, station_id) if csms is not None else {}
+    version = ocpp_version_of(connection, params.get('ocpp_version'), station_id)
+    params = dict(params, ocpp_version=version)
+    if security16.is_16(version):
+        params['common_name'] = security16.certificate_common_name(station_id, params.get('serial_number'), connection)
+    return params
 
 
 def record_path(params):
@@ -172,12 +203,13 @@ class _Pki(object):
         if certificate.serial_number not in self._revoked:
             self.certificate(certificate.serial_number)
 
-    def station_certificates(self, station_id):
-        """Every certificate of this mount with CN = station id, newest first: [(certificate, revoked)] (a scan)."""
+    def station_certificates(self, name):
+        """Every certificate of this mount with CN = ``name`` (the station id; a 1.6 station's serial), newest first:
+        [(certificate, revoked)] (a scan)."""
         found = []
         for serial in _vault(self.client.list_serials):
             certificate = self._certificate(_vault(self.client.certificate, serial))
-            if certificate is not None and certs.common_name(certificate.subject) == station_id:
+            if certificate is not None and certs.common_name(certificate.subject) == name:
                 found.append((certificate, self._revoked[certificate.serial_number]))
         return sorted(found, key=lambda item: item[0].not_valid_before_utc, reverse=True)
 
@@ -186,11 +218,11 @@ class _Pki(object):
             self._record = _vault(self.kv.read, self.record_path)
         return self._record[0]
 
-    def last_signed(self, station_id):
+    def last_signed(self, name):
         """The certificate recorded for the station (None without a record); without ``environment`` the newest
-        certificate with its CN, found by a scan of the mount."""
+        certificate with its CN ``name``, found by a scan of the mount."""
         if not self.record_path:
-            signed = self.station_certificates(station_id)
+            signed = self.station_certificates(name)
             return signed[0][0] if signed else None
         serial = self._read_record().get('certificate_serial')
         return self.certificate(int(serial, 16)) if serial else None
@@ -210,7 +242,7 @@ class _Pki(object):
 
 def _wanted(params, pki):
     return {
-        'common_name': params['station_id'],
+        'common_name': common_name(params),
         'organization': params.get('organization'),
         'issuer': pki.issuer,
         'revoked_serials': pki.revoked_serials,
@@ -240,22 +272,48 @@ def _diff(before, after):
     return {'before': {'certificate': before}, 'after': {'certificate': after}}
 
 
-def _diff_side_effects(result, organization):
-    """Add what the enrollment changes besides the certificate to its diff: SecurityCtrlr.OrganizationName, and the
-    certificates revoked (or to be revoked) with revoke_previous."""
+def _diff_side_effects(result, organization, version=None):
+    """Add what the enrollment changes besides the certificate to its diff: SecurityCtrlr.OrganizationName (the
+    CpoName key on 1.6), and the certificates revoked (or to be revoked) with revoke_previous."""
     diff = result.get('diff')
     if not diff:
         return
     if 'organization_before' in result:
-        diff['before']['organization_name'] = result['organization_before']
-        diff['after']['organization_name'] = organization
+        key = 'cpo_name' if security16.is_16(version) else 'organization_name'
+        diff['before'][key] = result['organization_before']
+        diff['after'][key] = organization
     if result.get('revoked'):
         diff['after']['revoked'] = list(result['revoked'])
 
 
-# -- organization name (SecurityCtrlr.OrganizationName) ----------------------------------------------------
-def ensure_organization(csms, station_id, organization, check_mode):
-    """Read SecurityCtrlr.OrganizationName and set it when it differs; returns the value found (None when equal)."""
+# -- organization name (SecurityCtrlr.OrganizationName; CpoName on 1.6) ----------------------------------------
+def _organization_label(version):
+    return 'the %s key' % security16.CPO_NAME if security16.is_16(version) else 'SecurityCtrlr.OrganizationName'
+
+
+def _ensure_cpo_name(csms, station_id, organization, check_mode):
+    """The 1.6 counterpart: the CpoName key, which the station puts in its CSR's O (A02.FR.13)."""
+    session = KeySession(csms, station_id, max_keys=0)
+    found, unknown = session.get([security16.CPO_NAME])
+    if security16.CPO_NAME in unknown or security16.CPO_NAME not in found:
+        raise ModuleFailure('station %s does not know the configuration key %s: an OCPP 1.6 station needs the Security '
+                            'Extension\'s CpoName to enroll a certificate (A02 prerequisite)' % (station_id, security16.CPO_NAME))
+    current = found[security16.CPO_NAME].get('value')
+    if current == organization:
+        return None
+    if not check_mode:
+        status = session.change(security16.CPO_NAME, organization)
+        if status not in ('Accepted', 'RebootRequired'):
+            raise ModuleFailure('station %s: ChangeConfiguration %s=%r answered %s: check that the key is writable on '
+                                'this station' % (station_id, security16.CPO_NAME, organization, status))
+    return current if current is not None else ''
+
+
+def ensure_organization(csms, station_id, organization, check_mode, version=None):
+    """Read SecurityCtrlr.OrganizationName (CpoName on 1.6) and set it when it differs; returns the value found (None
+    when equal)."""
+    if security16.is_16(version):
+        return _ensure_cpo_name(csms, station_id, organization, check_mode)
     answer = _call(csms, station_id, 'GetVariables', {'getVariableData': [_ORGANIZATION]})
     result = (answer.get('getVariableResult') or [{}])[0]
     if result.get('attributeStatus') != 'Accepted':
@@ -288,9 +346,10 @@ def _presented(csms, station_id):
     return certs.load_certificate(pem) if pem else None
 
 
-def _held(csms, pki, station_id):
+def _held(csms, pki, params):
     """The certificates the station holds: what it presents on mTLS and what this PKI last signed for it."""
-    return [cert for cert in (_presented(csms, station_id), pki.last_signed(station_id)) if cert is not None]
+    return [cert for cert in (_presented(csms, params['station_id']), pki.last_signed(common_name(params)))
+            if cert is not None]
 
 
 def _current(pki, held):
@@ -302,21 +361,32 @@ def _current(pki, held):
     return current
 
 
-def _request_csr(csms, station_id, timeout):
-    """TriggerMessage(SignChargingStationCertificate), then the SignCertificate request the station sends after it."""
+def _csr_trigger(version):
+    """The request that makes the station send a CSR, and how the messages name it."""
+    if security16.is_16(version):
+        action, payload = security16.csr_trigger()
+    else:
+        action, payload = 'TriggerMessage', {'requestedMessage': 'SignChargingStationCertificate'}
+    return action, payload, '%s(%s)' % (action, payload['requestedMessage'])
+
+
+def _request_csr(csms, station_id, timeout, version=None):
+    """TriggerMessage(SignChargingStationCertificate) (1.6: ExtendedTriggerMessage(SignChargePointCertificate)), then
+    the SignCertificate request the station sends after it."""
     try:
         since = csms.now()
     except CsmsError as exc:
         raise ModuleFailure('station %s: reading the CSMS clock failed: %s' % (station_id, exc))
-    answer = _call(csms, station_id, 'TriggerMessage', {'requestedMessage': 'SignChargingStationCertificate'})
+    action, payload, label = _csr_trigger(version)
+    answer = _call(csms, station_id, action, payload)
     if answer.get('status') != 'Accepted':
-        raise ModuleFailure('station %s answered TriggerMessage(SignChargingStationCertificate) with %s: it cannot '
-                            'enroll over OCPP; use mode=factory for it' % (station_id, answer.get('status')))
+        raise ModuleFailure('station %s answered %s with %s: it cannot enroll over OCPP; use mode=factory for it'
+                            % (station_id, label, answer.get('status')))
     try:
         message = csms.wait_for_message(station_id, 'SignCertificate', since, timeout)[-1]
     except StationTimeout:
-        raise ModuleFailure('station %s accepted TriggerMessage(SignChargingStationCertificate) but sent no CSR within '
-                            '%d s: check the station\'s SecurityCtrlr settings and raise csr_timeout' % (station_id, timeout))
+        raise ModuleFailure('station %s accepted %s but sent no CSR within %d s: check the station\'s security settings '
+                            'and raise csr_timeout' % (station_id, label, timeout))
     except CapabilityMissing as missing:
         raise ModuleFailure('station %s: %s: enroll it with mode=factory instead' % (station_id, missing),
                             error=missing.kind)
@@ -327,16 +397,24 @@ def _request_csr(csms, station_id, timeout):
 
 def _checked_csr(csr_record, params):
     csr = certs.load_csr(csr_record['csr'])
-    problems = certs.csr_problems(csr, params['station_id'], params.get('organization'), params.get('key_policy'))
+    if security16.is_16(params.get('ocpp_version')):
+        labels = {'identity': 'the charge point serial number (A00.FR.405)', 'organization': 'the CpoName key'}
+    else:
+        labels = None
+    problems = certs.csr_problems(csr, common_name(params), params.get('organization'), params.get('key_policy'),
+                                  labels=labels)
     if problems:
         raise ModuleFailure('station %s sent a CSR that breaks policy, nothing was signed: %s'
                             % (params['station_id'], '; '.join(problems)))
     return csr
 
 
-def _install(csms, pki, station_id, answer):
-    reply = _call(csms, station_id, 'CertificateSigned',
-                  {'certificateChain': pki.chain_pem(answer), 'certificateType': STATION_CERTIFICATE})
+def _install(csms, pki, station_id, answer, version=None):
+    if security16.is_16(version):
+        action, payload = security16.certificate_signed(pki.chain_pem(answer))
+    else:
+        action, payload = 'CertificateSigned', {'certificateChain': pki.chain_pem(answer), 'certificateType': STATION_CERTIFICATE}
+    reply = _call(csms, station_id, action, payload)
     if reply.get('status') != 'Accepted':
         _vault(pki.client.revoke, answer['serial_number'])
         raise ModuleFailure('station %s answered CertificateSigned with %s; the new certificate %s was revoked again: '
@@ -352,7 +430,7 @@ def _checked_issue(pki, params, answer, how, refused=None, public_key=None):
     O); ``refused()`` then undoes what was prepared for it and says so (text added to the failure).
     """
     issued = certs.load_certificate(answer['certificate'])
-    problems = certs.issued_problems(issued, params['station_id'], public_key, pki.issuer, _now())
+    problems = certs.issued_problems(issued, common_name(params), public_key, pki.issuer, _now())
     if problems:
         _vault(pki.client.revoke, answer['serial_number'])
         undone = refused() if refused is not None else ''
@@ -378,10 +456,10 @@ def _checked_issue(pki, params, answer, how, refused=None, public_key=None):
         issued_organization=certs.organization(issued.subject), organization=organization)
 
 
-def _issued_since(pki, station_id, started):
-    """The certificates for the station the mount issued since ``started`` (a scan: only after a failed request)."""
+def _issued_since(pki, name, started):
+    """The certificates with CN ``name`` the mount issued since ``started`` (a scan: only after a failed request)."""
     since = started - datetime.timedelta(minutes=2)
-    return [cert for cert, _revoked in pki.station_certificates(station_id) if cert.not_valid_before_utc >= since]
+    return [cert for cert, _revoked in pki.station_certificates(name) if cert.not_valid_before_utc >= since]
 
 
 def _signed_meanwhile(pki, station_id, public_key, started):
@@ -405,24 +483,26 @@ def _issued_meanwhile(pki, station_id, started):
 
 
 def _enroll(csms, pki, params, refused=None):
-    station_id = params['station_id']
-    csr_record = _request_csr(csms, station_id, params['csr_timeout'])
+    station_id, name = params['station_id'], common_name(params)
+    csr_record = _request_csr(csms, station_id, params['csr_timeout'], params.get('ocpp_version'))
     csr = _checked_csr(csr_record, params)
     started = _now()
     answer = _vault(pki.client.sign, pki.role, csr.public_bytes(certs.serialization.Encoding.PEM).decode('ascii'),
-                    station_id, params.get('ttl'), lambda: _signed_meanwhile(pki, station_id, csr.public_key(), started))
+                    name, params.get('ttl'), lambda: _signed_meanwhile(pki, name, csr.public_key(), started))
     issued = _checked_issue(pki, params, answer, 'sign', refused, csr.public_key())
-    _install(csms, pki, station_id, answer)
+    _install(csms, pki, station_id, answer, params.get('ocpp_version'))
     return issued
 
 
-def _restore_organization(csms, station_id, previous):
-    """Set SecurityCtrlr.OrganizationName back to ``previous`` (the station keeps the certificate that names it)."""
+def _restore_organization(csms, station_id, previous, version=None):
+    """Set SecurityCtrlr.OrganizationName (CpoName) back to ``previous`` (the station keeps the certificate that
+    names it)."""
+    label = _organization_label(version)
     try:
-        ensure_organization(csms, station_id, previous, False)
+        ensure_organization(csms, station_id, previous, False, version)
     except ModuleFailure as exc:
-        return ' (setting SecurityCtrlr.OrganizationName back to %r failed: %s)' % (previous, exc)
-    return ' and SecurityCtrlr.OrganizationName %r (set back)' % previous
+        return ' (setting %s back to %r failed: %s)' % (label, previous, exc)
+    return ' and %s %r (set back)' % (label, previous)
 
 
 def _revoke_replaced(pki, replaced, issued, context):
@@ -458,10 +538,10 @@ def _issued(result, pki, issued, now):
     return result
 
 
-def _present_on_station(params, context, pki, now):
-    station_id = params['station_id']
-    csms = task_backend(params, context)
-    held = _held(csms, pki, station_id)
+def _present_on_station(params, context, pki, now, csms=None):
+    station_id, version = params['station_id'], params.get('ocpp_version')
+    csms = csms if csms is not None else task_backend(params, context)
+    held = _held(csms, pki, params)
     current = _current(pki, held)
     _check_renewal_window(params)
     needed, reason = certs.needs_enrollment(current, _wanted(params, pki), now)
@@ -472,40 +552,44 @@ def _present_on_station(params, context, pki, now):
         return result
     previous = None
     if params.get('organization'):
-        previous = ensure_organization(csms, station_id, params['organization'], context.check_mode)
+        previous = ensure_organization(csms, station_id, params['organization'], context.check_mode, version)
         if previous is not None:
             result['organization_before'] = previous
     if context.check_mode:
         if params.get('revoke_previous'):
             result['revoked'] = _revoke_replaced(pki, held, None, context)
         result['diff'] = _diff(result['certificate'], '(a new certificate for CN=%s%s from %s via %s/sign/%s)' % (
-            station_id, ', O=%s' % params['organization'] if params.get('organization') else '',
+            common_name(params), ', O=%s' % params['organization'] if params.get('organization') else '',
             pki.issuer.subject.rfc4514_string(), pki.client.mount, pki.role))
-        _diff_side_effects(result, params.get('organization'))
+        _diff_side_effects(result, params.get('organization'), version)
         return result
-    refused = (lambda: _restore_organization(csms, station_id, previous)) if previous is not None else None
+    refused = (lambda: _restore_organization(csms, station_id, previous, version)) if previous is not None else None
     issued = _enroll(csms, pki, params, refused)
     _issued(result, pki, issued, now)
     if params.get('revoke_previous'):
         result['revoked'] = _revoke_replaced(pki, held, issued, context)
-    _diff_side_effects(result, params.get('organization'))
+    _diff_side_effects(result, params.get('organization'), version)
     return result
 
 
-def _absent_on_station(params, context, pki, now):
-    station_id = params['station_id']
-    live = [cert for cert, revoked in pki.station_certificates(station_id) if not revoked]
+def _absent_on_station(params, context, pki, now, csms=None):
+    station_id, name = params['station_id'], common_name(params)
+    live = [cert for cert, revoked in pki.station_certificates(name) if not revoked]
     result = dict(changed=bool(live), action='revoked' if live else 'none', certificate=None,
                   revoked=[certs.ocpp_serial(cert.serial_number) for cert in live],
-                  reason='%d unrevoked certificate(s) for CN=%s' % (len(live), station_id) if live
-                  else 'no unrevoked certificate for CN=%s' % station_id)
+                  reason='%d unrevoked certificate(s) for CN=%s' % (len(live), name) if live
+                  else 'no unrevoked certificate for CN=%s' % name)
     if live:
         result['diff'] = _diff([_facts(cert, now) for cert in live], None)
     if not live or context.check_mode:
         return result
-    csms = task_backend(params, context)
+    csms = csms if csms is not None else task_backend(params, context)
     for cert in live:
         _vault(pki.client.revoke, certs.vault_serial(cert.serial_number))
+        if security16.is_16(params.get('ocpp_version')):
+            # the Security Extension forbids deleting the charge point certificate over OCPP (M04.FR.05): revoked in
+            # Vault, the CSMS refuses it through the CRL
+            continue
         _delete_from_station(csms, station_id, certs.hash_data(cert, pki.issuer), context)
     return result
 
@@ -581,8 +665,8 @@ def _in_factory(params, context, pki, now):
         return result
     curves = (params.get('key_policy') or {}).get('ec_curves') or certs.EC_CURVES
     started = _now()
-    answer = _vault(pki.client.issue, pki.role, params['station_id'], params.get('ttl'), 'ec',
-                    384 if curves[0] == 'secp384r1' else 256, lambda: _issued_meanwhile(pki, params['station_id'], started))
+    answer = _vault(pki.client.issue, pki.role, common_name(params), params.get('ttl'), 'ec',
+                    384 if curves[0] == 'secp384r1' else 256, lambda: _issued_meanwhile(pki, common_name(params), started))
     context.add_secret(answer.get('private_key'))
     issued = _checked_issue(pki, params, answer, 'issue')
     _private_directory(params['dest'])
@@ -598,16 +682,22 @@ def _in_factory(params, context, pki, now):
 def run_station_certificate(params, context):
     checked_station_id(params['station_id'])
     now = _now()
-    pki = _Pki(params, context)
     if params['mode'] == 'factory':
         if params['state'] == 'absent':
             raise ModuleFailure('mode=factory manages files; revoke with state=absent in mode=station')
+        params = with_protocol(params)
+        pki = _Pki(params, context)
         outcome = _in_factory(params, context, pki, now)
-    elif params['state'] == 'absent':
-        outcome = _absent_on_station(params, context, pki, now)
     else:
-        outcome = _present_on_station(params, context, pki, now)
-    outcome.update(station_id=params['station_id'], vault_requests=dict(pki.session.requests))
+        csms = task_backend(params, context)
+        params = with_protocol(params, csms)
+        pki = _Pki(params, context)
+        if params['state'] == 'absent':
+            outcome = _absent_on_station(params, context, pki, now, csms)
+        else:
+            outcome = _present_on_station(params, context, pki, now, csms)
+    outcome.update(station_id=params['station_id'], common_name=common_name(params), ocpp_version=params['ocpp_version'],
+                   vault_requests=dict(pki.session.requests))
     _flatten(outcome)
     return outcome
 
@@ -648,8 +738,22 @@ def _wanted_anchors(params):
     return wanted
 
 
-def installed_certificates(csms, station_id, certificate_types=None):
+def _installed_16(csms, station_id, certificate_types):
+    """The 1.6 form: one GetInstalledCertificateIds per type (the request takes exactly one), answered with
+    ``certificateHashData``; keyed by the type asked for."""
+    installed = {}
+    for kind in certificate_types or sorted(security16.ROOT_TYPES):
+        action, payload = security16.installed_request(security16.root_type(kind, station_id))
+        data = security16.installed_hash_data(_call(csms, station_id, action, payload))
+        if data:
+            installed[kind] = data
+    return installed
+
+
+def installed_certificates(csms, station_id, certificate_types=None, version=None):
     """{certificate type: [hash data]} as GetInstalledCertificateIds reports (NotFound means none)."""
+    if security16.is_16(version):
+        return _installed_16(csms, station_id, certificate_types)
     payload = {'certificateType': certificate_types} if certificate_types else {}
     answer = _call(csms, station_id, 'GetInstalledCertificateIds', payload)
     installed = {}
@@ -662,7 +766,10 @@ def run_trust_anchors(params, context):
     station_id, kind = params['station_id'], params['certificate_type']
     wanted = _wanted_anchors(params)
     csms = task_backend(params, context)
-    installed = dict((certs.hash_key(data), data) for data in installed_certificates(csms, station_id, [kind]).get(kind, []))
+    version = ocpp_version_of(_connection(csms, station_id), params.get('ocpp_version'), station_id)
+    wire_kind = security16.root_type(kind, station_id) if security16.is_16(version) else kind
+    installed = dict((certs.hash_key(data), data)
+                     for data in installed_certificates(csms, station_id, [kind], version).get(kind, []))
     wanted_keys = set().union(*[keys for keys, _cert in wanted]) if wanted else set()
     missing = [cert for keys, cert in wanted if not keys & set(installed)]
     stale = [data for key, data in installed.items() if key not in wanted_keys] if params['state'] == 'exact' else []
@@ -675,7 +782,8 @@ def run_trust_anchors(params, context):
     if context.check_mode:
         return result
     for cert in missing:
-        status = _call(csms, station_id, 'InstallCertificate', {'certificateType': kind, 'certificate': certs.to_pem(cert)}).get('status')
+        status = _call(csms, station_id, 'InstallCertificate', {'certificateType': wire_kind,
+                                                                'certificate': certs.to_pem(cert)}).get('status')
         if status != 'Accepted':
             raise ModuleFailure('station %s answered InstallCertificate(%s, %s) with %s: check that the certificate is a '
                                 'valid CA certificate and the station has room for it'
@@ -694,10 +802,12 @@ def run_station_certificate_info(params, context):
     now = _now()
     station_id = params['station_id']
     csms = task_backend(params, context)
-    result = dict(changed=False, station_id=station_id,
-                  installed=installed_certificates(csms, station_id),
+    params = with_protocol(params, csms)
+    result = dict(changed=False, station_id=station_id, ocpp_version=params['ocpp_version'],
+                  installed=installed_certificates(csms, station_id, version=params['ocpp_version']),
                   presented=_facts(_presented(csms, station_id), now), last_signed=None)
     if vault_setting(params, 'vault_url'):
         pki = _Pki(params, context)
-        result.update(last_signed=_facts(pki.last_signed(station_id), now), vault_requests=dict(pki.session.requests))
+        result.update(last_signed=_facts(pki.last_signed(common_name(params)), now),
+                      vault_requests=dict(pki.session.requests))
     return result

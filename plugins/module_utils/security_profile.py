@@ -38,7 +38,10 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.network_profile 
     INTERFACES, add_connection_secrets, apn_argument_spec, check_url, connection_data, masked, profile_matches,
     secret_names, vpn_argument_spec,
 )
-from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import came_back, send_reset_and_wait
+from ansible_collections.evcs.provisioning.plugins.module_utils.station import security16
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.configuration_keys import KeySession
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import ocpp_version_of
+from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import came_back, send_reset, send_reset_and_wait
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
     VaultError, vault_argument_spec, vault_pki, vault_setting,
 )
@@ -77,6 +80,8 @@ def security_profile_argument_spec():
             backend=dict(type='str'),
             options=dict(type='dict', no_log=False),
         )),
+        url_key=dict(type='str', no_log=False),
+        serial_number=dict(type='str'),
     )
     spec.update(plaintext_argument_spec())
     return spec
@@ -330,16 +335,18 @@ def _vault_certificates(params, context, station_id):
     return issuer, newest
 
 
-def _client_certificate(params, context, station):
-    """The certificate the station will present on profile 3; raises _Missing when it would be refused."""
+def _client_certificate(params, context, station, name=None):
+    """The certificate the station will present on profile 3 (CN ``name``: its station id, a 1.6 station's serial);
+    raises _Missing when it would be refused."""
     if not vault_setting(params, 'vault_url'):
         raise _Missing('vault_url is not set: profile 3 needs the issuing CA of vault_pki_mount to check the station '
                        'certificate')
-    issuer, newest = _vault_certificates(params, context, station.station_id)
+    name = name or station.station_id
+    issuer, newest = _vault_certificates(params, context, name)
     pem = station.source_connection.get('client_certificate')
     candidates = [cert for cert in (certs.load_certificate(pem) if pem else None, newest) if cert is not None]
     current = max(candidates, key=lambda cert: cert.not_valid_before_utc) if candidates else None
-    wanted = {'common_name': station.station_id, 'issuer': issuer, 'renew_at_fraction': 1.0,
+    wanted = {'common_name': name, 'issuer': issuer, 'renew_at_fraction': 1.0,
               'renew_before': datetime.timedelta(days=params['renew_before'])}
     needed, reason = certs.needs_enrollment(current, wanted, datetime.datetime.now(datetime.timezone.utc))
     if needed:
@@ -475,6 +482,10 @@ def _drop_fallback(station, params, slot, fallback, context):
 
 def run_security_profile(params, context):
     add_connection_secrets(params, context)
+    backend = task_backend(params, context)
+    connection = _Plain(params['station_id']).connection_on(backend)
+    if security16.is_16(ocpp_version_of(connection, params.get('ocpp_version'), params['station_id'])):
+        return run_security_profile_16(params, context, backend, connection)
     station = _Station(params, context)
     station_id, wanted = station.station_id, params['security_profile']
     data = connection_data(dict(params, ocpp_version='OCPP20', ocpp_transport='JSON'))
@@ -559,5 +570,218 @@ def run_security_profile(params, context):
         _send_profile(station, final, data, session=StationSession(station.target, station_id))
     if fallback is not None or final != slot:
         result['fallback'] = _drop_fallback(station, params, final, fallback, context)
+    result['connection'] = _seen(now)
+    return result
+
+
+# -- OCPP 1.6 with the Security Extension --------------------------------------------------------------------------
+class _Plain(object):
+    """What the shared checks need of a station: its id and the connection its CSMS sees."""
+
+    def __init__(self, station_id, connection=None):
+        self.station_id = station_id
+        self.source_connection = connection or {}
+
+    connection_on = _Station.connection_on
+
+
+def _keys16(session, url_key):
+    """The station's SecurityProfile and URL key values; fails when it lacks the Security Extension's key."""
+    wanted = [security16.SECURITY_PROFILE] + ([url_key] if url_key else [])
+    found, unknown = session.get(wanted)
+    if security16.SECURITY_PROFILE in unknown or security16.SECURITY_PROFILE not in found:
+        raise ModuleFailure('station %s (OCPP 1.6) does not know the configuration key SecurityProfile: it lacks the '
+                            'Security Extension, so its security profile cannot be managed over OCPP'
+                            % session.station_id, field='security_profile')
+    if url_key and (url_key in unknown or url_key not in found):
+        raise ModuleFailure('station %s (OCPP 1.6) does not know the configuration key %s that its station model names '
+                            'for the Central System URL: fix configuration_keys.central_system_url in the model file'
+                            % (session.station_id, url_key), field='url_key', value=url_key)
+    return (security16.integer(found[security16.SECURITY_PROFILE].get('value')) or 0,
+            found.get(url_key, {}).get('value') if url_key else None)
+
+
+def _check_root_installed16(session, root):
+    action, payload = security16.installed_request(security16.root_type('CSMSRootCertificate', session.station_id))
+    installed = set(certs.hash_key(data) for data in security16.installed_hash_data(session.call(action, payload)))
+    if not installed & certs.hash_keys(root, root):
+        raise _Missing('the CSMS root %s (serial %s) is not installed on the station as CentralSystemRootCertificate: '
+                       'run the identity role (trust anchors) first'
+                       % (root.subject.rfc4514_string(), certs.ocpp_serial(root.serial_number)))
+
+
+def _check_authorization_key(current, wanted):
+    """Profiles 1 and 2 authenticate with the AuthorizationKey (A05.FR.02): a station that connects with basic auth
+    now (profile 1 or 2) holds one; from profile 0 the station checks it itself and rejects the change without one."""
+    if current in (1, 2):
+        return 'ok'
+    return 'checked by the station (A05.FR.02): it rejects profile %d without an AuthorizationKey' % wanted
+
+
+def check_prerequisites16(params, context, session, plain, current, name):
+    """The 1.6 prerequisites, in the order of A05.FR.02-04, before anything is sent."""
+    results, presented = {}, None
+    wanted = params['security_profile']
+    checks = [('url_in_environment', lambda: _check_url(params))]
+    if wanted in (1, 2):
+        results['authorization_key'] = _check_authorization_key(current, wanted)
+    if wanted >= 2:
+        checks.append(('csms_root_installed', lambda: _check_root_installed16(session, _root_certificate(params))))
+        checks.append(('csms_endpoint_tls', lambda: _check_endpoint(params, _root_certificate(params))))
+    if wanted == 3:
+        checks.append(('client_certificate', lambda: _client_certificate(params, context, plain, name)))
+    checks.append(('online', lambda: _check_online16(plain)))
+    for check_name, check in checks:
+        try:
+            found = check()
+        except _Missing as missing:
+            results[check_name] = str(missing)
+            continue
+        results[check_name] = 'ok'
+        if check_name == 'client_certificate':
+            presented = found
+    return results, presented
+
+
+def _check_online16(plain):
+    if not plain.source_connection.get('online'):
+        raise _Missing('the station is not connected to the CSMS: bring it online first (a 1.6 station falls back to '
+                       'its previous profile only from a working connection)')
+
+
+def plan16(station_id, url_key, url, wanted, url_differs):
+    steps = []
+    if url_differs:
+        steps.append('ChangeConfiguration %s = %s' % (url_key, url))
+    steps += ['ChangeConfiguration SecurityProfile = %d (the station checks its prerequisites, A05.FR.02-04)' % wanted,
+              'Reset (Hard), then wait until the CSMS sees %s on %s with profile %d' % (
+                  station_id, endpoint_of(url, station_id), wanted)]
+    if wanted == 3:
+        steps.append('confirm the client certificate the station presents (CN = its serial number)')
+    return steps
+
+
+def _change16(session, key, value, what):
+    status = session.change(key, value)
+    if status not in ('Accepted', 'RebootRequired'):
+        raise ModuleFailure('station %s answered ChangeConfiguration %s = %s with %s; %s' % (
+            session.station_id, key, value, status or 'no status', what), status=status)
+    return status
+
+
+def wait16(backend, station_id, before, params, old_url, old_profile, reset_at, clock=time.monotonic, sleep=time.sleep):
+    """Wait until the CSMS sees the station on the new endpoint with the new profile: ``(connection, None)``; or
+    ``(None, connection)`` when it came back on its previous profile and endpoint (A05.FR.08) or the time is up."""
+    deadline = clock() + params['timeout']
+    plain = _Plain(station_id)
+    while True:
+        now = plain.connection_on(backend)
+        if security16.reconnected(before, now) and on_endpoint(now, params['security_profile'], params['ocpp_csms_url'],
+                                                               station_id):
+            return now, None
+        if (reset_at and came_back(reset_at, now) and old_url
+                and on_endpoint(now, old_profile, old_url, station_id)):
+            return None, now
+        if clock() >= deadline:
+            return None, now
+        sleep(params['poll_interval'])
+
+
+def _fell_back16(session, params, url_key, old_url, old_profile, seen, context):
+    """The station is not on the new profile: put its URL key back when it kept the new URL on its old profile (so a
+    later reboot does not strand it), and fail this host saying where the station is."""
+    restored = ''
+    if seen and seen.get('online'):
+        try:
+            profile, url = _keys16(session, url_key)
+            if url_key and url != old_url and profile == old_profile and old_url:
+                session.change(url_key, old_url)
+                restored = '; %s set back to %s' % (url_key, old_url)
+        except ModuleFailure as failure:
+            context.warn(str(failure))
+        where = ('connected on its previous security profile %s at %s (it fell back, Security Extension A05.FR.08)%s'
+                 % (seen.get('security_profile'), seen.get('endpoint'), restored))
+    else:
+        where = 'not connected (last seen: %s)' % _seen(seen or {})
+    raise ModuleFailure('station %s (OCPP 1.6) did not come back on security profile %d at %s within %ds; it is %s. '
+                        'Check that the station can reach that endpoint%s; the next run tries again' % (
+                            session.station_id, params['security_profile'],
+                            endpoint_of(params['ocpp_csms_url'], session.station_id), params['timeout'], where,
+                            ' and that the certificate it holds names its serial number' if params['security_profile'] == 3 else ''),
+                        kind='fell_back' if seen and seen.get('online') else 'not_connected', seen=_seen(seen or {}),
+                        connect_history=[_seen(seen or {})])
+
+
+def run_security_profile_16(params, context, backend, connection):
+    """Security profile 1 -> 2 -> 3 of an OCPP 1.6 station: the URL key of its model, then the SecurityProfile key,
+    a Reset, and the reconnect confirmed through the CSMS; no slots, never a downgrade (A00.FR.005)."""
+    station_id, wanted, url = params['station_id'], params['security_profile'], params['ocpp_csms_url']
+    url_key = params.get('url_key')
+    session = KeySession(backend, station_id, max_keys=0)
+    current, current_url = _keys16(session, url_key)
+    plain = _Plain(station_id, connection)
+    result = {'station_id': station_id, 'ocpp_version': security16.VERSION, 'from_profile': current,
+              'to_profile': wanted, 'direction': direction(current, wanted), 'changed': False, 'plan': [],
+              'downgrade_override': False}
+    if current == wanted and on_endpoint(connection, wanted, url, station_id):
+        result.update(prerequisites={}, connection=_seen(connection))
+        return result
+    refusal = security16.profile_refusal(station_id, current, wanted)
+    if refusal:
+        raise ModuleFailure(refusal, refused='downgrade')
+    if current == wanted:
+        raise ModuleFailure('station %s (OCPP 1.6) runs security profile %d at %s, not at %s: the Security Extension '
+                            'changes the endpoint only together with a higher profile (A05), so the security stage does '
+                            'not move it at the same profile: change %s with evcs.provisioning.configuration_keys and '
+                            'reset the station' % (station_id, wanted, connection.get('endpoint'),
+                                                   endpoint_of(url, station_id), url_key or 'its URL key'),
+                            field='ocpp_csms_url', value=url)
+    if not url_key:
+        raise ModuleFailure('station %s (OCPP 1.6): its station model names no configuration key for the Central System '
+                            'URL (configuration_keys.central_system_url), so the new endpoint cannot be set: add it to '
+                            'the model file' % station_id, field='url_key')
+    name = security16.certificate_common_name(station_id, params.get('serial_number'), connection) if wanted == 3 else None
+    url_differs = current_url != url
+    prerequisites, expected_cert = check_prerequisites16(params, context, session, plain, current, name)
+    missing = dict((key, why) for key, why in prerequisites.items()
+                   if why != 'ok' and not why.startswith('checked by the station'))
+    result.update(prerequisites=prerequisites, changed=True, plan=plan16(station_id, url_key, url, wanted, url_differs),
+                  diff={'before': {'security_profile': current, url_key: current_url},
+                        'after': {'security_profile': wanted, url_key: url}})
+    if missing and context.check_mode:
+        context.warn('station %s: the change could not start now: %s' % (station_id, '; '.join(
+            '%s: %s' % item for item in missing.items())))
+    if missing and not context.check_mode:
+        raise ModuleFailure('station %s: security profile %d refused before anything was sent, prerequisite %s' % (
+            station_id, wanted, '; prerequisite '.join('%s not met: %s' % item for item in missing.items())),
+            prerequisites=prerequisites, missing=sorted(missing))
+    if context.check_mode:
+        return result
+
+    before = plain.connection_on(backend)
+    old_url = (before.get('endpoint') or '').rsplit('/', 1)[0] or current_url
+    if url_differs:
+        _change16(session, url_key, url, 'nothing was changed')
+    status = session.change(security16.SECURITY_PROFILE, str(wanted))
+    if status != 'Accepted':
+        undone = ''
+        if url_differs and current_url:
+            session.change(url_key, current_url)
+            undone = '; %s was set back to %s' % (url_key, current_url)
+        raise ModuleFailure('station %s answered ChangeConfiguration SecurityProfile = %d with %s: it found a '
+                            'prerequisite missing (A05.FR.02-04: an AuthorizationKey for 1 and 2, a '
+                            'CentralSystemRootCertificate for 2 and 3, a charge point certificate for 3)%s; it stays on '
+                            'profile %d' % (station_id, wanted, status or 'no status', undone, current),
+                            status=status, prerequisites=prerequisites)
+    reset_at = plain.connection_on(backend)
+    send_reset(session, 'Hard', 'reset it on site: its SecurityProfile and %s are set' % url_key)
+    now, seen = wait16(backend, station_id, before, params, old_url, current, reset_at)
+    if now is None:
+        _fell_back16(session, params, url_key, old_url, current, seen, context)
+    if wanted == 3:
+        if lacks(backend, 'client_certificate', context, 'the certificate station %s presents on profile 3' % station_id):
+            result['certificate'] = None
+        else:
+            result['certificate'] = _confirm_certificate(plain, now, expected_cert)
     result['connection'] = _seen(now)
     return result

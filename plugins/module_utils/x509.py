@@ -164,20 +164,27 @@ def _extension_names(extensions):
     return [getattr(extension.oid, '_name', None) or extension.oid.dotted_string for extension in extensions]
 
 
-def csr_problems(csr, station_id, organization_name, policy=None):
+#: how messages name what the CSR's CN and O must be (OCPP 2.0.1; a 1.6 station names its serial and CpoName)
+CSR_LABELS = {'identity': 'the station id (SecurityCtrlr.Identity on the station)',
+              'organization': 'SecurityCtrlr.OrganizationName on the station'}
+
+
+def csr_problems(csr, station_id, organization_name, policy=None, labels=None):
     """What makes the station's CSR unacceptable, as a list of sentences (empty when it may be signed).
 
-    The CSR must name exactly the station: one CN equal to the station id, no subject alternative name, no extension
-    beyond ``CSR_EXTENSIONS`` and a key the policy allows, so that nothing a PKI role might copy from a CSR can name
-    another station, a host or an address.
+    The CSR must name exactly the station: one CN equal to ``station_id`` (the station's identity: its station id, a
+    1.6 station's serial number), no subject alternative name, no extension beyond ``CSR_EXTENSIONS`` and a key the
+    policy allows, so that nothing a PKI role might copy from a CSR can name another station, a host or an address.
+    ``labels`` names the identity and organization in the sentences (default ``CSR_LABELS``).
     """
+    labels = dict(CSR_LABELS, **(labels or {}))
     problems = []
     if not csr.is_signature_valid:
         problems.append('the CSR signature does not verify with its own public key')
     names = [attribute.value for attribute in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     if names != [station_id]:
-        problems.append('subject CN is %s, expected exactly one CN, the station id %r (SecurityCtrlr.Identity on the '
-                        'station)' % (', '.join(repr(name) for name in names) or 'missing', station_id))
+        problems.append('subject CN is %s, expected exactly one CN, %r: %s' % (
+            ', '.join(repr(name) for name in names) or 'missing', station_id, labels['identity']))
     try:
         extensions = list(csr.extensions)
     except ValueError as exc:
@@ -193,8 +200,8 @@ def csr_problems(csr, station_id, organization_name, policy=None):
         problems.append('the CSR asks for extensions the policy does not allow: %s (allowed: %s)'
                         % (', '.join(extra), ', '.join(CSR_EXTENSIONS)))
     if organization_name is not None and organization(csr.subject) != organization_name:
-        problems.append('subject O is %r, expected %r (SecurityCtrlr.OrganizationName on the station)'
-                        % (organization(csr.subject), organization_name))
+        problems.append('subject O is %r, expected %r (%s)' % (organization(csr.subject), organization_name,
+                                                               labels['organization']))
     key_problem = _key_problem(csr.public_key(), policy or {})
     if key_problem:
         problems.append(key_problem)

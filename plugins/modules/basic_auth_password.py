@@ -21,6 +21,11 @@ description:
   - While a rotation runs, the old password is kept in Vault as C(<kv_key>_previous); a run that was interrupted is
     finished by the next one.
   - The password never appears in the result, the diff (shown as C((rotated))) or the logs.
+  - An OCPP 1.6 station with the Security Extension (its CSMS connection's version, else O(ocpp_version)) gets the
+    password as its C(AuthorizationKey) - the hexadecimal representation of a 16 to 20 byte password (32 to 40 hex
+    digits) by ChangeConfiguration - after the CSMS learnt it through the same credential calls; the station reconnects
+    with it by itself (A01), a Reset (Hard) follows only when it does not. A password in Vault that does not fit is
+    refused before anything is written (its length is named, never its value).
 author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
@@ -58,9 +63,11 @@ options:
     type: bool
     default: false
   length:
-    description: Length of a generated password (OCPP allows 16 to 40 characters).
+    description:
+      - Length of a generated password. OCPP 2.0.1 allows 16 to 40 characters (default 32); an OCPP 1.6
+        AuthorizationKey is a password of 16 to 20 bytes (default 20, A00.FR.205). A length outside that range is refused
+        before anything is read or written.
     type: int
-    default: 32
   current_password:
     description:
       - The password the station uses now when the CSMS stores none for it yet (the factory or staging password), so

@@ -26,6 +26,14 @@ description:
     lower-profile slots itself, A05.FR.06; a fallback at the same profile is removed with one more Reset).
   - When the station does not come back on the new endpoint within O(timeout), the task fails for this host with what
     the CSMS saw; a station that came back on its fallback gets the fallback first in its priority list again.
+  - An OCPP 1.6 station with the Security Extension (its CSMS connection's version, else O(ocpp_version)) has no
+    slots - the prerequisites are checked the same way (the root as CentralSystemRootCertificate, for 3 a certificate
+    with CN = its serial number O(serial_number)), then its model's Central System URL key O(url_key) and the
+    SecurityProfile key are changed and the station is reset (OCTT TC_083). The station checks the prerequisites too
+    and rejects the change without them (A05.FR.02-04; the URL key is then set back). A station that cannot connect
+    with the new profile falls back to its previous one (A05.FR.08) and stays connected there - the task fails for
+    this host saying so. A lower or equal profile is never sent (A00.FR.005, A05.FR.01) - O(allow_downgrade) does not
+    apply to 1.6.
 author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
@@ -73,6 +81,15 @@ options:
     description: Override the downgrade rules; the override is reported (RV(downgrade_override)) and warned about.
     type: bool
     default: false
+  url_key:
+    description:
+      - OCPP 1.6 only - the configuration key that holds the Central System URL on this station (OCPP 1.6 standardizes
+        none; the station model's C(configuration_keys.central_system_url)).
+    type: str
+  serial_number:
+    description:
+      - OCPP 1.6 only - the station's serial number, the CN its profile-3 certificate must have (A00.FR.405).
+    type: str
   renew_before:
     description: For profile 3, the station certificate must be valid for more than this many days.
     type: int
@@ -210,6 +227,10 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+ocpp_version:
+  description: C(1.6) for an OCPP 1.6 station (absent for 2.0.1).
+  returned: when the station speaks OCPP 1.6
+  type: str
 station_id:
   description: The station.
   returned: always

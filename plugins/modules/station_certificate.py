@@ -31,6 +31,11 @@ description:
   - O(mode=factory) is for stations provisioned before shipment - Vault C(<mount>/issue/<role>) makes the key and
     the certificate, written into O(dest) (key 0600). The private key is never returned.
   - O(state=absent) revokes every unrevoked certificate of the station in Vault and asks the station to delete it.
+  - An OCPP 1.6 station (its CSMS connection's version, else O(ocpp_version)) with the Security Extension follows the
+    same steps with the 1.6 messages - the CpoName key instead of SecurityCtrlr.OrganizationName,
+    ExtendedTriggerMessage(SignChargePointCertificate), CertificateSigned without a type - and its certificate's CN is
+    its serial number (A00.FR.405/511), O(serial_number), which must be the serial it reports in its BootNotification.
+    Its own certificate is not deleted over OCPP on O(state=absent) (M04.FR.05); the revocation is what the CSMS sees.
 author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
@@ -115,6 +120,12 @@ options:
     description:
       - Directory for O(mode=factory) - C(<station_id>.key) (0600), C(<station_id>.crt), C(<station_id>-chain.crt).
     type: path
+  serial_number:
+    description:
+      - The station's serial number (inventory C(evcs_station.serial_number)). The CN of an OCPP 1.6 station's
+        certificate (A00.FR.405); when the station reports another one in its BootNotification the task fails before
+        anything changes. Unused for OCPP 2.0.1 stations, whose CN is the station id.
+    type: str
 seealso:
   - module: evcs.provisioning.station_certificate_info
   - module: evcs.provisioning.trust_anchors
@@ -212,7 +223,17 @@ vault_requests:
   type: dict
   sample: {login: 1, list: 0, read: 3, write: 0}
 organization_before:
-  description: SecurityCtrlr.OrganizationName before it was set.
+  description: SecurityCtrlr.OrganizationName (the CpoName key on OCPP 1.6) before it was set.
   returned: when it was changed
   type: str
+common_name:
+  description: The CN the station's certificate has - its station id (OCPP 2.0.1), its serial number (OCPP 1.6).
+  returned: always
+  type: str
+  sample: SIM-0005
+ocpp_version:
+  description: The OCPP version the station speaks (its CSMS connection's, else the inventory's).
+  returned: always
+  type: str
+  sample: '1.6'
 '''

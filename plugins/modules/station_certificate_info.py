@@ -13,7 +13,14 @@ description:
   - Installed certificate hash data per type (GetInstalledCertificateIds), the client certificate the station
     presents on its CSMS connection, and the last certificate the Vault PKI mount signed for it (when O(vault_url)
     or its environment variable is set). Changes nothing.
+  - On an OCPP 1.6 station the installed certificates are asked for per type (CentralSystemRootCertificate,
+    ManufacturerRootCertificate) and its certificate's CN is its serial number (O(serial_number)).
 author: evcs.provisioning contributors (@evcs)
+options:
+  serial_number:
+    description:
+      - The station's serial number, the CN of an OCPP 1.6 station's certificate (A00.FR.405).
+    type: str
 extends_documentation_fragment:
   - evcs.provisioning.csms
   - evcs.provisioning.csms.STATION
@@ -37,6 +44,10 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+ocpp_version:
+  description: The OCPP version the station speaks.
+  returned: always
+  type: str
 installed:
   description: Hash data (hashAlgorithm, issuerNameHash, issuerKeyHash, serialNumber) per certificate type.
   returned: always

@@ -341,14 +341,30 @@ def _observations16(client_pem, heartbeat='300', **overrides):
     # the reference CSMS files a 1.6 connector under EVSE 0 with its connectorId
     overrides.setdefault('connectors', [{'evse_id': 0, 'connector_id': 0, 'status': 'Available'},
                                         {'evse_id': 0, 'connector_id': 1, 'status': 'Available'}])
+    # a 1.6 charge point certificate names the serial number the station reports at boot (A00.FR.405)
+    overrides.setdefault('boot', {'status': 'Accepted', 'charge_point': {'chargePointSerialNumber': SERIAL16}})
     return _observations(client_pem, variables=results, local_list={'listVersion': 3}, ocpp_version='1.6', **overrides)
 
 
-def test_a_healthy_16_station_passes_with_its_keys_connectors_and_list_version(station_pem):
-    checklist = _items(evaluate(_params16(), _observations16(station_pem)))
+SERIAL16 = 'SN-16-0001'
+
+
+@pytest.fixture
+def station16_pem():
+    ca_key, ca = _certificate('Charger Issuing CA', ca=True)
+    return _pem(_certificate(SERIAL16, issuer_key=ca_key, issuer_name=ca.subject)[1])
+
+
+def test_a_healthy_16_station_passes_with_its_keys_connectors_and_list_version(station16_pem):
+    checklist = _items(evaluate(_params16(), _observations16(station16_pem)))
     assert dict((name, item['status']) for name, item in checklist.items()) == dict((name, PASS) for name in CHECKS)
     assert checklist['device_model']['evidence'] == {'checked': 3, 'mismatches': []}   # not the write-only key
     assert checklist['connectors_available']['evidence'] == {'connectors': {'1': 'Available'}}
+
+
+def test_a_16_certificate_naming_the_station_id_fails_mtls(station_pem):
+    item = _items(evaluate(_params16(), _observations16(station_pem)))['station_mtls']
+    assert item['status'] == FAIL and 'not the serial number the station reports %s' % SERIAL16 in item['evidence']['error']
 
 
 def test_a_16_key_changed_on_the_station_is_named(station_pem):
