@@ -86,6 +86,29 @@ _BROKEN_ACTIONS = {
     'GetReport': ('station_messages', 'CitrineOS 1.8.3 answers its getReport route with HTTP 500 and sends nothing'),
     'GetMonitoringReport': ('station_messages', 'CitrineOS 1.8.3 answers getMonitoringReport with HTTP 500'),
 }
+#: the CitrineOS module whose ``/ocpp/1.6/<module>/<action>`` route sends each OCPP 1.6 action: all that CitrineOS 1.8.3
+#: offers for 1.6 (its ``1.6/MessageApi`` of each module)
+_ACTION_MODULE_16 = {
+    'ChangeAvailability': 'configuration', 'ChangeConfiguration': 'configuration', 'DataTransfer': 'configuration',
+    'GetConfiguration': 'configuration', 'Reset': 'configuration', 'TriggerMessage': 'configuration',
+    'UpdateFirmware': 'configuration',
+    'ClearCache': 'evdriver', 'RemoteStartTransaction': 'evdriver', 'RemoteStopTransaction': 'evdriver',
+    'UnlockConnector': 'evdriver',
+    'GetDiagnostics': 'reporting',
+    'ClearChargingProfile': 'smartcharging', 'GetCompositeSchedule': 'smartcharging',
+    'SetChargingProfile': 'smartcharging',
+}
+#: the OCPP 1.6 actions a Central System sends (core profiles and the Security Extension); those without a route above
+#: are refused as missing capabilities, naming the route CitrineOS 1.8.3 lacks
+_OCPP16_ACTIONS = frozenset(_ACTION_MODULE_16) | frozenset((
+    'CancelReservation', 'GetLocalListVersion', 'ReserveNow', 'SendLocalList',
+    'CertificateSigned', 'DeleteCertificate', 'ExtendedTriggerMessage', 'GetInstalledCertificateIds', 'GetLog',
+    'InstallCertificate', 'SignedUpdateFirmware',
+))
+#: the capability of the interface a 1.6 action without a route belongs to (others are named by the action itself)
+_CAPABILITY_16 = {'SendLocalList': 'local_list', 'GetLocalListVersion': 'local_list'}
+#: CitrineOS's ``"ChargingStations".protocol`` (the websocket subprotocol the station negotiated) -> OCPP version
+_PROTOCOLS = {'ocpp1.6': '1.6', 'ocpp2.0.1': '2.0.1'}
 _MESSAGES = '"OCPPMessages"'
 #: the first and the longest pause between two looks into the message store
 _POLL_FIRST, _POLL_MAX = 0.05, 0.3
@@ -305,7 +328,26 @@ class CitrineosCsms(CsmsBackend):
     def _watermark(self):
         return self._store.run('SELECT coalesce(max(id), 0) FROM %s' % _MESSAGES)[0][0]
 
-    def call(self, station_id, action, payload, timeout=None, resend=False):
+    def ocpp_version(self, station_id):
+        """The OCPP version of the station's websocket connection: CitrineOS records the negotiated subprotocol
+        (``"ChargingStations".protocol``); None for a station that never connected."""
+        rows = self._store.run('SELECT protocol FROM "ChargingStations" WHERE id = :station AND "tenantId" = :tenant',
+                               station=station_id, tenant=self.tenant_id)
+        return _PROTOCOLS.get(rows[0][0]) if rows and rows[0][0] else None
+
+    def _route(self, station_id, action, version):
+        """``(path, tenant)`` of CitrineOS's REST route that sends ``action`` to a station speaking ``version``, or
+        the refusal: a capability CitrineOS 1.8.3 lacks, or an action that OCPP version does not have."""
+        if version == '1.6':
+            module = _ACTION_MODULE_16.get(action)
+            if module is not None:
+                return '/ocpp/1.6/%s/%s' % (module, _camel(action)), self.tenant_id
+            if action in _OCPP16_ACTIONS:
+                raise CapabilityMissing(self.NAME, _CAPABILITY_16.get(action, 'send OCPP 1.6 %s' % action),
+                                        '%s to OCPP 1.6 station %s' % (action, station_id),
+                                        'CitrineOS 1.8.3 has no /ocpp/1.6/ route that sends %s' % action)
+            raise CsmsError('station %s speaks OCPP 1.6 (CitrineOS records its connection as ocpp1.6), and %s is not an '
+                            'OCPP 1.6 action a CSMS sends' % (station_id, action), kind='unknown_action')
         if action in _BROKEN_ACTIONS:
             capability, reason = _BROKEN_ACTIONS[action]
             raise CapabilityMissing(self.NAME, capability, '%s to station %s' % (action, station_id), reason)
@@ -313,9 +355,6 @@ class CitrineosCsms(CsmsBackend):
         if module is None:
             raise CsmsError('CitrineOS 1.8 has no REST route that sends %s: it is not an OCPP 2.0.1 action the '
                             'collection can send through CitrineOS' % action, kind='unknown_action')
-        if action == 'CertificateSigned':
-            self._refuse_self_signing(station_id)
-        tenant = self.tenant_id
         if action == 'SetNetworkProfile':
             self.require('set_network_profile', 'SetNetworkProfile to station %s' % station_id,
                          'CitrineOS 1.8.3 answers its setNetworkProfile route with HTTP 500 for tenant %s and sends '
@@ -323,13 +362,24 @@ class CitrineosCsms(CsmsBackend):
             # CitrineOS 1.8.3's setNetworkProfile handler takes its arguments in another order than it is called with:
             # tenantId 1 lands where extra query values belong (HTTP 500); tenantId 0 falls back to the default
             # tenant 1 and the message is sent (docs/BACKENDS.md)
-            tenant = 0
+            return '/ocpp/2.0.1/%s/%s' % (module, _camel(action)), 0
+        return '/ocpp/2.0.1/%s/%s' % (module, _camel(action)), self.tenant_id
+
+    def call(self, station_id, action, payload, timeout=None, resend=False):
+        if action not in _ACTION_MODULE and action not in _OCPP16_ACTIONS:
+            raise CsmsError('CitrineOS 1.8 has no REST route that sends %s: it is neither an OCPP 2.0.1 nor an OCPP 1.6 '
+                            'action the collection can send through CitrineOS' % action, kind='unknown_action')
+        # a station CitrineOS has not seen connect yet is sent the 2.0.1 route (it answers "No connection found")
+        version = self.ocpp_version(station_id)
+        path, tenant = self._route(station_id, action, version)
+        if action == 'CertificateSigned':
+            self._refuse_self_signing(station_id)
         timeout = timeout or self.timeout
         mark = self._watermark()
         self.requests_made['ocpp'] += 1
         for attempt in range(_CONFLICT_RETRIES + 1):
-            response = self._http('POST', '/ocpp/2.0.1/%s/%s' % (module, _camel(action)),
-                                  params={'identifier': station_id}, json_body=payload, write=True, tenant=tenant)
+            response = self._http('POST', path, params={'identifier': station_id}, json_body=payload, write=True,
+                                  tenant=tenant)
             body = self._body(response)
             if not _write_conflict(response, body) or attempt == _CONFLICT_RETRIES:
                 break
@@ -451,12 +501,13 @@ class CitrineosCsms(CsmsBackend):
         return found
 
     def connection(self, station_id):
-        rows = self._store.run('SELECT "isOnline", "updatedAt" FROM "ChargingStations" WHERE id = :station '
+        rows = self._store.run('SELECT "isOnline", "updatedAt", protocol FROM "ChargingStations" WHERE id = :station '
                                'AND "tenantId" = :tenant', station=station_id, tenant=self.tenant_id)
         if not rows:
             return None
-        online, updated = rows[0]
-        boot = self._last_boot(station_id)
+        online, updated, protocol = rows[0]
+        version = _PROTOCOLS.get(protocol) if protocol else None
+        boot = self._last_boot(station_id, version)
         # CitrineOS keeps no connection times: a station's connection after a power-up or Reset starts with its
         # BootNotification, so the last boot stands for the start of the current connection
         connected = boot['at'] if boot else (rfc3339(updated) if updated else None)
@@ -464,21 +515,20 @@ class CitrineosCsms(CsmsBackend):
         heartbeat = self._store.run(
             'SELECT max(timestamp) FROM %s WHERE "stationId" = :station AND origin = \'cs\'' % _MESSAGES,
             station=station_id)[0][0]
-        profile, endpoint = self._station_endpoint(station_id) if online else (None, None)
+        profile, endpoint = self._station_endpoint(station_id, version) if online else (None, None)
         return {'online': bool(online), 'connected_at': connected, 'endpoint': endpoint,
-                'security_profile': profile, 'client_certificate': None, 'connections_total': None,
-                'last_heartbeat': rfc3339(heartbeat) if heartbeat else None, 'boot': boot,
+                'security_profile': profile, 'ocpp_version': version, 'client_certificate': None,
+                'connections_total': None, 'last_heartbeat': rfc3339(heartbeat) if heartbeat else None, 'boot': boot,
                 'connectors': self._connectors(station_id)}
 
-    def _station_endpoint(self, station_id):
-        """The security profile the station runs (asked with one GetVariables: CitrineOS 1.8 keeps no record of the
-        websocket server a station is connected to) and the URL of CitrineOS's websocket server for it
-        (``csms_options.endpoints``, else CitrineOS's own server list)."""
+    def _station_endpoint(self, station_id, version=None):
+        """The security profile the station runs (asked of the station: CitrineOS 1.8 keeps no record of the
+        websocket server a station is connected to; a 2.0.1 station's ``SecurityCtrlr.SecurityProfile`` variable, a
+        1.6 station's ``SecurityProfile`` configuration key of the Security Extension) and the URL of CitrineOS's
+        websocket server for it (``csms_options.endpoints``, else CitrineOS's own server list)."""
         try:
-            answer = self.call(station_id, 'GetVariables', {'getVariableData': [
-                {'component': {'name': 'SecurityCtrlr'}, 'variable': {'name': 'SecurityProfile'}}]}, timeout=10)
-            results = answer.get('getVariableResult') or []
-            profile = int(results[0].get('attributeValue')) if results and results[0].get('attributeStatus') == 'Accepted' else None
+            profile = self._security_profile_16(station_id) if version == '1.6' else \
+                self._security_profile_201(station_id)
         except (CsmsError, ValueError, TypeError):
             return None, None
         if profile is None:
@@ -491,7 +541,20 @@ class CitrineosCsms(CsmsBackend):
                 base = '%s://%s:%s' % ('ws' if profile < 2 else 'wss', rows[0][0], rows[0][1])
         return profile, ('%s/%s' % (base.rstrip('/'), station_id) if base else None)
 
-    def _last_boot(self, station_id):
+    def _security_profile_201(self, station_id):
+        answer = self.call(station_id, 'GetVariables', {'getVariableData': [
+            {'component': {'name': 'SecurityCtrlr'}, 'variable': {'name': 'SecurityProfile'}}]}, timeout=10)
+        results = answer.get('getVariableResult') or []
+        return int(results[0].get('attributeValue')) if results and results[0].get('attributeStatus') == 'Accepted' \
+            else None
+
+    def _security_profile_16(self, station_id):
+        answer = self.call(station_id, 'GetConfiguration', {'key': ['SecurityProfile']}, timeout=10)
+        values = [item.get('value') for item in answer.get('configurationKey') or []
+                  if isinstance(item, dict) and item.get('key') == 'SecurityProfile']
+        return int(values[0]) if values and values[0] not in (None, '') else None
+
+    def _last_boot(self, station_id, version=None):
         rows = self._store.run(
             'SELECT "correlationId", timestamp, message FROM %s WHERE "stationId" = :station '
             "AND action = 'BootNotification' AND origin = 'cs' ORDER BY id DESC LIMIT 1" % _MESSAGES,
@@ -506,6 +569,10 @@ class CitrineosCsms(CsmsBackend):
         reply = _frame(answer[0][0]) if answer else []
         payload = request[3] if len(request) > 3 and isinstance(request[3], dict) else {}
         status = reply[2].get('status') if len(reply) > 2 and isinstance(reply[2], dict) else None
+        if version == '1.6' or 'chargePointVendor' in payload:
+            # OCPP 1.6: the charge point's fields at the top of the request, no reason (module_utils/station/boot.py)
+            return {'reason': None, 'status': status, 'at': rfc3339(received), 'charging_station': {},
+                    'charge_point': payload}
         return {'reason': payload.get('reason'), 'status': status, 'at': rfc3339(received),
                 'charging_station': payload.get('chargingStation') or {}}
 
@@ -521,6 +588,10 @@ class CitrineosCsms(CsmsBackend):
             if 'evseId' in payload and 'connectorId' in payload:
                 connectors.append({'evse_id': payload['evseId'], 'connector_id': payload['connectorId'],
                                    'status': payload.get('connectorStatus'), 'at': rfc3339(received)})
+            elif 'connectorId' in payload and 'status' in payload:
+                # OCPP 1.6 numbers connectors over the whole charge point (0: the charge point itself): evse 0
+                connectors.append({'evse_id': 0, 'connector_id': payload['connectorId'], 'status': payload['status'],
+                                   'at': rfc3339(received)})
         return sorted(connectors, key=lambda item: (item['evse_id'], item['connector_id']))
 
     # -- registry --------------------------------------------------------------------------------------------
