@@ -218,3 +218,23 @@ def test_the_connection_of_a_16_station_reads_its_16_boot_connectors_and_securit
                                                     "model": "SimCharger AC11-16", "firmwareVersion": "1.0.0"}
     assert connection["connectors"] == [{"evse_id": 0, "connector_id": 1, "status": "Available",
                                          "at": "2026-12-07T17:00:01.000Z"}]
+
+
+def test_a_16_authorization_key_is_stored_as_the_text_citrineos_compares_or_refused_before_anything_is_stored():
+    backend, posted = _wired("ocpp1.6")
+    backend.set_station_password("CP-16", "staging-secret-1".encode().hex().upper())
+    assert posted[-1][1] == "/data/configuration/password"
+    assert posted[-1][3] == {"stationId": "CP-16", "password": "staging-secret-1", "setOnCharger": True}
+    binary_key = "FF" * 20
+    with pytest.raises(CsmsError, match="OCPP 1.6 station CP-16 as UTF-8 text") as raised:
+        backend.set_station_password("CP-16", binary_key)
+    assert raised.value.kind == "unsupported_credential" and len(posted) == 1
+    with pytest.raises(CsmsError, match="security profile 3"):
+        backend.verify_station_password("CP-16", binary_key)
+    assert len(posted) == 1 and binary_key not in str(raised.value)
+
+
+def test_a_201_password_is_stored_as_it_is():
+    backend, posted = _wired("ocpp2.0.1")
+    backend.set_station_password("CP-1", "FFFF-not-hex")
+    assert posted[-1][3]["password"] == "FFFF-not-hex"

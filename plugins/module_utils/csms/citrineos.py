@@ -865,10 +865,28 @@ class CitrineosCsms(CsmsBackend):
         return True
 
     # -- the station's credential ------------------------------------------------------------------------------
+    def _compared_password(self, station_id, password):
+        """What CitrineOS 1.8.3 compares with its stored hash when the station connects: the Basic-auth password read
+        as UTF-8 text. A 2.0.1 station sends its password as text. A 1.6 station sends the bytes its AuthorizationKey
+        (their hexadecimal representation, the form the collection keeps) stands for: CitrineOS can admit it only when
+        those bytes are UTF-8 text, and then that text is what it must store; other keys it can never admit."""
+        if self.ocpp_version(station_id) != '1.6':
+            return password
+        try:
+            return bytes.fromhex(password).decode('utf-8')
+        except ValueError:  # not hexadecimal, or bytes that are not UTF-8 (UnicodeDecodeError is a ValueError)
+            raise CsmsError('CitrineOS 1.8.3 reads the Basic-auth password of OCPP 1.6 station %s as UTF-8 text, and the '
+                            'AuthorizationKey the collection holds for it stands for bytes that are not UTF-8 text '
+                            '(the Security Extension advises random bytes): CitrineOS cannot admit the station with it '
+                            'on security profile 1 or 2. Nothing was stored: move the station to security profile 3 '
+                            '(client certificate), or use a CSMS that compares the key\'s bytes (docs/BACKENDS.md)'
+                            % station_id, kind='unsupported_credential')
+
     def set_station_password(self, station_id, password):
         """Stored in CitrineOS only (``setOnCharger: true``); the collection sets it on the station itself."""
+        compared = self._compared_password(station_id, password)
         response = self._http('POST', '/data/configuration/password', write=True,
-                              json_body={'stationId': station_id, 'password': password, 'setOnCharger': True})
+                              json_body={'stationId': station_id, 'password': compared, 'setOnCharger': True})
         if response.status_code >= 400:
             hint = (' (CitrineOS knows no station %s: it must boot once, or be pre-staged)' % station_id
                     if response.status_code >= 500 else '')
@@ -876,6 +894,7 @@ class CitrineosCsms(CsmsBackend):
                             % (station_id, response.status_code, hint), kind='csms_error', status=response.status_code)
 
     def verify_station_password(self, station_id, password):
+        password = self._compared_password(station_id, password)
         response = self._http('GET', '/data/monitoring/variableAttribute',
                               params={'stationId': station_id, 'component_name': 'SecurityCtrlr',
                                       'variable_name': 'BasicAuthPassword'})
