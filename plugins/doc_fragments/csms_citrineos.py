@@ -11,7 +11,9 @@ class ModuleDocFragment(object):
     C(csms_url) is CitrineOS's HTTP API (C(centralSystem), for example C(https://citrineos.example.net:8080)),
     C(csms_token) an OIDC bearer token where CitrineOS requires one (none with its local bypass), C(csms_options) the
     settings below (inventory: C(evcs_csms.options)). docs/BACKENDS.md explains each capability and what CitrineOS 1.8.3
-    cannot do.
+    cannot do. An OCPP 1.6 station (CitrineOS records the subprotocol it negotiated) is sent its calls through
+    CitrineOS's C(/ocpp/1.6/) routes; a 1.6 action without one (SendLocalList, the Security Extension's calls) is
+    reported as not verifiable.
     """
 
     # the keys of csms_options this backend takes; a unit test keeps this equal to CitrineosCsms.OPTIONS
@@ -104,8 +106,9 @@ options:
       - The URL stations use for each of CitrineOS's websocket servers, by security profile (keys C(1), C(2), C(3),
         values such as C(wss://csms.example.net:8443) without the station id).
       - CitrineOS 1.8 keeps no record of the server a station is connected to; the backend asks the station for its
-        security profile and reports the URL given here for it; without it, CitrineOS's own server list (host and port
-        as CitrineOS binds them).
+        security profile (an OCPP 2.0.1 station's C(SecurityCtrlr.SecurityProfile) variable, an OCPP 1.6 station's
+        C(SecurityProfile) configuration key) and reports the URL given here for it; without it, CitrineOS's own server
+        list (host and port as CitrineOS binds them).
     type: dict
     default: {}
   poll_interval:

@@ -26,6 +26,13 @@ How each part of the interface maps to CitrineOS (docs/BACKENDS.md says the same
   CertificateSigned it sent on its own after the station's CSR fails the call with a clear message.
 - **SetNetworkProfile**: CitrineOS 1.8.3's route answers 500 for tenant 1 and sends nothing; with ``tenantId=0`` it
   falls back to the default tenant and sends it, so stations of the default tenant get it (other tenants: missing).
+- **OCPP 1.6 stations**: CitrineOS records the subprotocol a station negotiated (``"ChargingStations".protocol``);
+  ``connection()`` reports it as ``ocpp_version`` and a 1.6 station's calls go through
+  ``POST <csms_url>/ocpp/1.6/<module>/<action>`` (:data:`_ACTION_MODULE_16`: all the 1.6 routes 1.8.3 has), their
+  replies read from the message store like 2.0.1 ones. A 1.6 action without such a route (SendLocalList,
+  GetLocalListVersion and every call of the Security Extension among them) is refused as a missing capability before
+  anything is sent. CitrineOS reads a Basic-auth password as UTF-8 text, so a 1.6 AuthorizationKey is stored as the
+  text its bytes are, and a key whose bytes are not text is refused.
 - **missing in 1.8.3** (declared, reported as "not verifiable with backend citrineos"): SendLocalList (fails even
   for an empty list), tariffs as the collection keeps them, several passwords per station, the network profiles a station accepted, the client certificate of a
   profile-3 connection (and 1.8.3 does not compare its CN with the station id: see docs/BACKENDS.md).
