@@ -368,7 +368,7 @@ def _settings(paths: CitrinePaths, running: bool) -> dict:
         kept = json.loads(paths.settings.read_text())
     except (OSError, ValueError):
         kept = {}
-    names = ("api", "ws0", "ws1", "ws2", "ws3", "ocpi", "postgres", "amqp", "rabbit_dist", "epmd")
+    names = ("api", "ws0", "ws16", "ws1", "ws2", "ws3", "ocpi", "postgres", "amqp", "rabbit_dist", "epmd")
     ports = kept.get("ports") or {}
     if not (all(ports.get(name) for name in names)
             and (running or all(port_is_free(ports[name], HOST) for name in names))):
@@ -691,9 +691,9 @@ def _epmd_ready(settings: dict) -> bool:
 
 
 # -- CitrineOS config ----------------------------------------------------------------------------------------------
-def _ws_server(ident: str, profile: int, port: int, tls: dict | None = None) -> dict:
+def _ws_server(ident: str, profile: int, port: int, tls: dict | None = None, protocol: str = "ocpp2.0.1") -> dict:
     server = {"id": ident, "securityProfile": profile, "allowUnknownChargingStations": False, "pingInterval": 60,
-              "host": HOST, "port": port, "protocol": "ocpp2.0.1", "tenantId": TENANT_ID,
+              "host": HOST, "port": port, "protocol": protocol, "tenantId": TENANT_ID,
               "dynamicTenantResolution": False}
     server.update(tls or {})
     return server
@@ -734,6 +734,8 @@ def citrine_config(paths: CitrinePaths, settings: dict, build: Build) -> dict:
                 # profile 0, unknown stations allowed: only for the backend contract tests' throw-away stations (the
                 # fleet never uses it); on loopback like everything else
                 dict(_ws_server("0", 0, ports["ws0"]), allowUnknownChargingStations=True),
+                # the same for OCPP 1.6J stations (a CitrineOS websocket server speaks one subprotocol)
+                dict(_ws_server("16", 0, ports["ws16"], protocol="ocpp1.6"), allowUnknownChargingStations=True),
                 _ws_server("1", 1, ports["ws1"]),
                 _ws_server("2", 2, ports["ws2"], server_tls),
                 _ws_server("3", 3, ports["ws3"], mtls),
@@ -754,13 +756,14 @@ def citrine_config(paths: CitrinePaths, settings: dict, build: Build) -> dict:
     }
 
 
-#: the OCPP 2.0.1 actions each CitrineOS module handles (as CitrineOS's local defaults list them; SignCertificate
-#: must stay with the certificates module, or the station gets no answer)
+#: the OCPP 2.0.1 actions each CitrineOS module handles, and the 1.6 ones of the same name or added (as CitrineOS's
+#: local defaults list them; SignCertificate must stay with the certificates module, or the station gets no answer)
 _HANDLED = {
     "certificates": {"responses": ["CertificateSigned", "DeleteCertificate", "GetInstalledCertificateIds",
                                    "InstallCertificate"],
                      "requests": ["Get15118EVCertificate", "GetCertificateStatus", "SignCertificate"]},
-    "configuration": {"responses": ["ChangeAvailability", "ClearDisplayMessage", "GetDisplayMessages",
+    "configuration": {"responses": ["ChangeAvailability", "ChangeConfiguration", "ClearDisplayMessage",
+                                    "GetConfiguration", "GetDisplayMessages",
                                     "PublishFirmware", "Reset", "SetDisplayMessage", "SetNetworkProfile",
                                     "TriggerMessage", "UnpublishFirmware", "UpdateFirmware"],
                       "requests": ["BootNotification", "DataTransfer", "FirmwareStatusNotification", "Heartbeat",
@@ -913,6 +916,7 @@ def state(paths: CitrinePaths, settings: dict, staging_password: str, timings: d
         "staging_password": staging_password,
         "api_token": "",
         "contract_ws_url": f"ws://{HOST}:{ports['ws0']}",
+        "contract_ws16_url": f"ws://{HOST}:{ports['ws16']}",
         # csms_options of the collection's citrineos backend (inventories/lab passes them as evcs_csms.options)
         "options": {
             "tenant_id": TENANT_ID,

@@ -94,13 +94,16 @@ def test_a_missing_message_store_or_a_wrong_key_is_a_configuration_error_that_na
 class _Store:
     """CitrineOS's database as the backend reads it: ``"ChargingStations"`` and ``"OCPPMessages"`` rows."""
 
-    def __init__(self, protocol, messages=()):
+    def __init__(self, protocol, messages=(), frames_protocol=None):
         self.protocol = protocol
+        self.frames_protocol = frames_protocol
         self.messages = list(messages)
 
     def run(self, sql, **params):
         if sql.startswith('SELECT protocol FROM "ChargingStations"'):
             return [[self.protocol]] if self.protocol is not False else []
+        if sql.startswith('SELECT protocol FROM "OCPPMessages"'):
+            return [[self.frames_protocol]] if self.frames_protocol else []
         if sql.startswith('SELECT "isOnline", "updatedAt", protocol'):
             return [[True, None, self.protocol]]
         if "action = 'BootNotification'" in sql and "origin = 'cs'" in sql:
@@ -198,6 +201,16 @@ def test_the_ocpp_version_is_the_subprotocol_citrineos_recorded():
     assert _wired("ocpp2.0.1")[0].ocpp_version("CP-1") == "2.0.1"
     assert _wired(None)[0].ocpp_version("CP-1") is None
     assert _wired(False)[0].ocpp_version("CP-1") is None
+
+
+def test_a_station_citrineos_let_in_unknown_has_the_protocol_of_its_frames():
+    # CitrineOS 1.8.3 records the protocol in "ChargingStations" only for a row that existed when the station
+    # connected; an unknown station's row comes with its BootNotification, without it
+    backend, posted = _wired(None, reply={"status": "Accepted"})
+    backend._store.frames_protocol = "ocpp1.6"
+    assert backend.ocpp_version("CT16-1") == "1.6"
+    backend.call("CT16-1", "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "120"})
+    assert posted[-1][1] == "/ocpp/1.6/configuration/changeConfiguration"
 
 
 def test_the_connection_of_a_16_station_reads_its_16_boot_connectors_and_security_profile():

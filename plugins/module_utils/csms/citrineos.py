@@ -29,7 +29,8 @@ How each part of the interface maps to CitrineOS (docs/BACKENDS.md says the same
 - **OCPP 1.6 stations**: CitrineOS records the subprotocol a station negotiated (``"ChargingStations".protocol``);
   ``connection()`` reports it as ``ocpp_version`` and a 1.6 station's calls go through
   ``POST <csms_url>/ocpp/1.6/<module>/<action>`` (:data:`_ACTION_MODULE_16`: all the 1.6 routes 1.8.3 has), their
-  replies read from the message store like 2.0.1 ones. A 1.6 action without such a route (SendLocalList,
+  replies read from the message store like 2.0.1 ones (a station CitrineOS let in unknown has no recorded protocol
+  until it reconnects: then the protocol of its last frame in the message store tells). A 1.6 action without such a route (SendLocalList,
   GetLocalListVersion and every call of the Security Extension among them) is refused as a missing capability before
   anything is sent. CitrineOS reads a Basic-auth password as UTF-8 text, so a 1.6 AuthorizationKey is stored as the
   text its bytes are, and a key whose bytes are not text is refused.
@@ -335,12 +336,20 @@ class CitrineosCsms(CsmsBackend):
     def _watermark(self):
         return self._store.run('SELECT coalesce(max(id), 0) FROM %s' % _MESSAGES)[0][0]
 
-    def ocpp_version(self, station_id):
-        """The OCPP version of the station's websocket connection: CitrineOS records the negotiated subprotocol
-        (``"ChargingStations".protocol``); None for a station that never connected."""
-        rows = self._store.run('SELECT protocol FROM "ChargingStations" WHERE id = :station AND "tenantId" = :tenant',
-                               station=station_id, tenant=self.tenant_id)
-        return _PROTOCOLS.get(rows[0][0]) if rows and rows[0][0] else None
+    def ocpp_version(self, station_id, recorded=None):
+        """The OCPP version of the station's websocket connection, from the subprotocol CitrineOS recorded: in
+        ``"ChargingStations".protocol`` (``recorded``, when the caller read it) when the station's row existed as it
+        connected, else with each frame in the message store (a station CitrineOS let in unknown gets its row only
+        at its BootNotification). None for a station that never connected."""
+        if recorded is None:
+            rows = self._store.run('SELECT protocol FROM "ChargingStations" WHERE id = :station AND "tenantId" = '
+                                   ':tenant', station=station_id, tenant=self.tenant_id)
+            recorded = rows[0][0] if rows else None
+        if not recorded:
+            rows = self._store.run('SELECT protocol FROM %s WHERE "stationId" = :station AND "tenantId" = :tenant '
+                                   'ORDER BY id DESC LIMIT 1' % _MESSAGES, station=station_id, tenant=self.tenant_id)
+            recorded = rows[0][0] if rows else None
+        return _PROTOCOLS.get(recorded) if recorded else None
 
     def _route(self, station_id, action, version):
         """``(path, tenant)`` of CitrineOS's REST route that sends ``action`` to a station speaking ``version``, or
@@ -513,7 +522,7 @@ class CitrineosCsms(CsmsBackend):
         if not rows:
             return None
         online, updated, protocol = rows[0]
-        version = _PROTOCOLS.get(protocol) if protocol else None
+        version = self.ocpp_version(station_id, protocol)
         boot = self._last_boot(station_id, version)
         # CitrineOS keeps no connection times: a station's connection after a power-up or Reset starts with its
         # BootNotification, so the last boot stands for the start of the current connection
