@@ -1,7 +1,7 @@
 """An OCPP 1.6J station through the citrineos backend against a real CitrineOS 1.8.3 (``evcs-lab up --csms citrineos``).
 
 The station is a real OCPP 1.6 client (the ``ocpp`` library over ``websockets``, subprotocol ``ocpp1.6``) connected
-to the lab CitrineOS's 1.6 websocket server (unknown stations allowed there, like the contract tests' 2.0.1 server).
+to the lab CitrineOS's 1.6 websocket server (like the contract tests' 2.0.1 server), pre-staged through the backend.
 What is checked is what the station itself received and holds: CitrineOS's ``/ocpp/1.6/`` routes carry
 GetConfiguration and ChangeConfiguration, the backend reads the replies from CitrineOS's message store, reports the
 connection as OCPP 1.6 with the 1.6 boot and connector status, and refuses a 1.6 action CitrineOS has no route for
@@ -117,6 +117,9 @@ def test_a_16_station_is_configured_through_citrineos_16_routes(citrineos_lab):
     backend = csms_backend({"csms_backend": "citrineos", "csms_url": csms["api_url"], "csms_timeout": 30,
                             "csms_retries": 1, "csms_options": csms["options"]})
     station_id = "CT16-%s" % uuid.uuid4().hex[:8].upper()
+    # pre-staged as an operator does (CitrineOS records the connection's protocol and online state only for a
+    # station whose row exists when it connects)
+    backend.create_record("station", station_id, {"serial_number": "SN-" + station_id})
     with Online16("%s/%s" % (csms["contract_ws16_url"], station_id), station_id) as online:
         assert online.boot_status == "Accepted"
         connection = _eventually(lambda: backend.connection(station_id),
