@@ -180,7 +180,8 @@ def test_a_16_action_without_a_citrineos_route_is_not_verifiable_and_nothing_is_
     with pytest.raises(CapabilityMissing) as raised:
         backend.call("CP-16", action, {})
     assert raised.value.capability == capability
-    assert str(raised.value).startswith("not verifiable with backend citrineos: %s to OCPP 1.6 station CP-16: " % action)
+    assert str(raised.value).startswith("not verifiable with backend citrineos: %s to OCPP 1.6 station CP-16: "
+                                        % action)
     assert "CitrineOS 1.8.3 has no /ocpp/1.6/ route that sends %s" % action in str(raised.value)
     assert posted == [] and backend.requests_made["ocpp"] == 0
 

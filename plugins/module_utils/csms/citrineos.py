@@ -29,11 +29,11 @@ How each part of the interface maps to CitrineOS (docs/BACKENDS.md says the same
 - **OCPP 1.6 stations**: CitrineOS records the subprotocol a station negotiated (``"ChargingStations".protocol``);
   ``connection()`` reports it as ``ocpp_version`` and a 1.6 station's calls go through
   ``POST <csms_url>/ocpp/1.6/<module>/<action>`` (:data:`_ACTION_MODULE_16`: all the 1.6 routes 1.8.3 has), their
-  replies read from the message store like 2.0.1 ones (a station CitrineOS let in unknown has no recorded protocol
-  until it reconnects: then the protocol of its last frame in the message store tells). A 1.6 action without such a route (SendLocalList,
-  GetLocalListVersion and every call of the Security Extension among them) is refused as a missing capability before
-  anything is sent. CitrineOS reads a Basic-auth password as UTF-8 text, so a 1.6 AuthorizationKey is stored as the
-  text its bytes are, and a key whose bytes are not text is refused.
+  replies read from the message store like 2.0.1 ones (for a station CitrineOS let in unknown, which has no recorded
+  protocol, the protocol of its last frame in the message store tells). A 1.6 action without such a route
+  (SendLocalList, GetLocalListVersion and every call of the Security Extension among them) is refused as a missing
+  capability before anything is sent. CitrineOS reads a Basic-auth password as UTF-8 text, so a 1.6 AuthorizationKey
+  is stored as the text its bytes are, and a key whose bytes are not text is refused.
 - **missing in 1.8.3** (declared, reported as "not verifiable with backend citrineos"): SendLocalList (fails even
   for an empty list), tariffs as the collection keeps them, several passwords per station, the network profiles a station accepted, the client certificate of a
   profile-3 connection (and 1.8.3 does not compare its CN with the station id: see docs/BACKENDS.md).
@@ -362,8 +362,8 @@ class CitrineosCsms(CsmsBackend):
                 raise CapabilityMissing(self.NAME, _CAPABILITY_16.get(action, 'send OCPP 1.6 %s' % action),
                                         '%s to OCPP 1.6 station %s' % (action, station_id),
                                         'CitrineOS 1.8.3 has no /ocpp/1.6/ route that sends %s' % action)
-            raise CsmsError('station %s speaks OCPP 1.6 (CitrineOS records its connection as ocpp1.6), and %s is not an '
-                            'OCPP 1.6 action a CSMS sends' % (station_id, action), kind='unknown_action')
+            raise CsmsError('station %s speaks OCPP 1.6 (CitrineOS records its connection as ocpp1.6), and %s is not '
+                            'an OCPP 1.6 action a CSMS sends' % (station_id, action), kind='unknown_action')
         if action in _BROKEN_ACTIONS:
             capability, reason = _BROKEN_ACTIONS[action]
             raise CapabilityMissing(self.NAME, capability, '%s to station %s' % (action, station_id), reason)
@@ -383,8 +383,8 @@ class CitrineosCsms(CsmsBackend):
 
     def call(self, station_id, action, payload, timeout=None, resend=False):
         if action not in _ACTION_MODULE and action not in _OCPP16_ACTIONS:
-            raise CsmsError('CitrineOS 1.8 has no REST route that sends %s: it is neither an OCPP 2.0.1 nor an OCPP 1.6 '
-                            'action the collection can send through CitrineOS' % action, kind='unknown_action')
+            raise CsmsError('CitrineOS 1.8 has no REST route that sends %s: it is neither an OCPP 2.0.1 nor an OCPP '
+                            '1.6 action the collection can send through CitrineOS' % action, kind='unknown_action')
         # a station CitrineOS has not seen connect yet is sent the 2.0.1 route (it answers "No connection found")
         version = self.ocpp_version(station_id)
         path, tenant = self._route(station_id, action, version)
@@ -891,8 +891,8 @@ class CitrineosCsms(CsmsBackend):
         try:
             return bytes.fromhex(password).decode('utf-8')
         except ValueError:  # not hexadecimal, or bytes that are not UTF-8 (UnicodeDecodeError is a ValueError)
-            raise CsmsError('CitrineOS 1.8.3 reads the Basic-auth password of OCPP 1.6 station %s as UTF-8 text, and the '
-                            'AuthorizationKey the collection holds for it stands for bytes that are not UTF-8 text '
+            raise CsmsError('CitrineOS 1.8.3 reads the Basic-auth password of OCPP 1.6 station %s as UTF-8 text, and '
+                            'the AuthorizationKey the collection holds for it stands for bytes that are not UTF-8 text '
                             '(the Security Extension advises random bytes): CitrineOS cannot admit the station with it '
                             'on security profile 1 or 2. Nothing was stored: move the station to security profile 3 '
                             '(client certificate), or use a CSMS that compares the key\'s bytes (docs/BACKENDS.md)'
