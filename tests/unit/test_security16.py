@@ -144,9 +144,11 @@ def test_the_reported_serial_as_the_reference_csms_keeps_a_1_6_boot():
         s16.certificate_common_name('LAB-CP-0005', 'SIM-0006', connection)
 
 
-def test_new_authorization_key_is_random_binary_in_hex():
+def test_new_authorization_key_is_random_text_in_hex():
     key = s16.new_authorization_key()
     assert len(key) == 40 and key == key.upper() and s16.authorization_key_problem(key) is None
+    # printable ASCII bytes: a CSMS that decodes the Basic-auth password as UTF-8 text can store and compare it
+    assert bytes.fromhex(key).decode('ascii').isprintable()
     assert s16.new_authorization_key() != key
     assert s16.hex_of('OCA_OCTT_admin_test') == '4F43415F4F4354545F61646D696E5F74657374'
 
