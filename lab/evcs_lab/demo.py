@@ -89,9 +89,15 @@ INVENTORY = REPO_ROOT / "inventories" / "lab"
 
 
 def _inventory_stations() -> list[tuple[str, str]]:
-    """(station id, site group) of every host of ``inventories/lab/hosts.yml``, in its order."""
+    """(station id, site id) of every host of ``inventories/lab/hosts.yml``, in its order (the site id from the site
+    group's ``evcs_site``, else the group's name)."""
     children = yaml.safe_load((INVENTORY / "hosts.yml").read_text())["all"]["children"]
-    return [(host, group) for group, members in children.items() for host in (members.get("hosts") or {})]
+    stations = []
+    for group, members in children.items():
+        site_file = INVENTORY / "group_vars" / f"{group}.yml"
+        site = (yaml.safe_load(site_file.read_text()) or {}).get("evcs_site", {}) if site_file.is_file() else {}
+        stations += [(host, site.get("id", group)) for host in (members.get("hosts") or {})]
+    return stations
 
 
 def _declared_version(station_id: str) -> str:
