@@ -102,7 +102,7 @@ def test_plan_shows_the_security_moves_and_changes_nothing(fresh_lab, plan):
     planned = re.findall(r"^\+\s+security_profile: (\d)$", output, re.MULTILINE)
     assert sorted(planned) == sorted(str(profile) for profile in DECLARED.values() if profile > 1), output[-6000:]
     own_password = [sid for sid, profile in DECLARED.items() if profile < 3 and VERSIONS[sid] == "2.0.1"]
-    assert output.count("SecurityCtrlr.BasicAuthPassword") >= len(own_password), "profiles 1 and 2 plan their own password"
+    assert output.count("SecurityCtrlr.BasicAuthPassword") >= len(own_password), "profiles 1/2 plan their own password"
 
 
 def test_every_station_ends_on_its_declared_profile(fresh_lab, runs):
