@@ -57,7 +57,9 @@ def write_inventory(directory: Path, stations: dict[str, dict], source: str = "i
 
 
 def ocpp_writes(stats: dict, station_id: str) -> dict:
-    """CSMS-initiated calls that change something (Set*, Reset, Install*), counted per action."""
+    """CSMS-initiated calls that change something (Set*, Reset, Install*, and OCPP 1.6's ChangeConfiguration and
+    SendLocalList), counted per action."""
     actions = (stats.get("stations") or {}).get(station_id) or {}
     return {action: count for action, count in actions.items()
-            if action.startswith(("Set", "Reset", "Install", "CertificateSigned", "Delete"))}
+            if action.startswith(("Set", "Reset", "Install", "CertificateSigned", "Delete", "ChangeConfiguration",
+                                  "SendLocalList"))}

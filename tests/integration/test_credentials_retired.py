@@ -11,11 +11,25 @@ import asyncio
 import base64
 import json
 
+import sys
+from pathlib import Path
+
 import pytest
+import yaml
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from conftest import REPO_ROOT  # noqa: E402
+
 PROFILE_3 = "LAB-CP-0001"
+LAB = REPO_ROOT / "inventories" / "lab"
+#: the stations of inventories/lab (its hosts.yml) and the OCPP version each declares: the lab fleet is mixed
+FLEET = {host: str(yaml.safe_load((LAB / "host_vars" / f"{host}.yml").read_text())["evcs_station"]
+                   .get("ocpp_version", "2.0.1"))
+         for group in yaml.safe_load((LAB / "hosts.yml").read_text())["all"]["children"].values()
+         for host in (group.get("hosts") or {})}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +53,7 @@ async def _basic_auth_status(url: str, station_id: str, password: str) -> int:
 def test_the_commissioning_report_proves_the_staging_password_is_refused(provisioned):
     (report,) = sorted(provisioned.glob("commissioning-*.json"))[-1:]
     stations = json.loads(report.read_text())
-    assert len(stations) == 4
+    assert sorted(station["station_id"] for station in stations) == sorted(FLEET)
     for station in stations:
         items = {item["name"]: item for item in station["checklist"]}
         assert items["staging_password_refused"]["status"] == "pass", station
@@ -53,6 +67,8 @@ def test_the_staging_password_cannot_replace_a_profile_3_station(lab, provisione
     assert asyncio.run(_basic_auth_status(lab["csms"]["ws_urls"]["1"], PROFILE_3, staging)) == 401
     connection = lab.csms.connection(PROFILE_3)
     assert connection["online"] and connection["security_profile"] == 3
-    for station_id in ("LAB-CP-0001", "LAB-CP-0002", "LAB-CP-0003", "LAB-CP-0004"):
-        assert lab.csms.http.request("POST", f"/api/stations/{station_id}/credentials/verify",
-                                     json={"password": staging}) == {"valid": False}
+    for station_id, version in FLEET.items():
+        # a 1.6 charge point's factory AuthorizationKey is the staging password's hex form (docs/OCPP16.md)
+        for password in (staging, *((staging.encode().hex().upper(),) if version == "1.6" else ())):
+            assert lab.csms.http.request("POST", f"/api/stations/{station_id}/credentials/verify",
+                                         json={"password": password}) == {"valid": False}, (station_id, version)

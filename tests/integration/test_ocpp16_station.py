@@ -20,12 +20,13 @@ import pathlib
 import shutil
 import sys
 
+import hvac
 import pytest
 import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from security_helpers import ocpp_writes  # noqa: E402
+from security_helpers import ocpp_writes, wait_for  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 STATION = "LAB-CP-0005"
@@ -56,12 +57,30 @@ def inventory(tmp_path_factory):
     path = target / "host_vars" / f"{STATION}.yml"
     data = yaml.safe_load(path.read_text())
     data["evcs_station"]["load_management"]["max_current_a"] = LIMIT_A
+    # the factory profile: this module skips the identity and security stages that move it to its declared profile
+    data["evcs_station"]["security_profile"] = 1
     path.write_text(yaml.safe_dump(data))
     return str(target)
 
 
+def _factory_fresh(lab):
+    """LAB-CP-0005 as it left the factory, whatever earlier modules of the session lab did with it (it is a station of
+    inventories/lab, which they provision): no CSMS record, no stored password, no Vault record, factory keys."""
+    from evcs_lab.paths import LabPaths
+
+    vault = hvac.Client(url=lab["vault"]["addr"], verify=lab["vault"]["ca_cert"],
+                        token=LabPaths.resolve(lab.home).root_token.read_text().strip())
+    vault.secrets.kv.v2.delete_metadata_and_all_versions(f"evcs/lab/stations/{STATION}", mount_point="secret")
+    lab.csms.delete_record("stations", STATION)
+    lab.csms.http.request("PUT", f"/api/stations/{STATION}/credentials", json={"passwords": []})
+    lab.sim.factory_reset(STATION)
+    wait_for(lambda: (lab.csms.connection(STATION) or {}).get("online")
+             and lab.csms.connection(STATION).get("security_profile") == 1, f"{STATION} back on profile 1", 60)
+
+
 @pytest.fixture(scope="module")
 def provisioned(lab, run_playbook, inventory):
+    _factory_fresh(lab)
     assert lab.csms.connection(STATION)["ocpp_version"] == "1.6"
     resets = lab.sim.station(STATION)["resets"]
     rc, output, recap = run_playbook("playbooks/provision.yml", inventory=inventory, extra_vars=BASE, env=SKIP)

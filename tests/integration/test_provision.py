@@ -1,6 +1,7 @@
 """playbooks/provision.yml on inventories/lab against a lab of its own, started factory-fresh for this module.
 
-The inventory declares security profile 3 for LAB-CP-0001/0002, 2 for LAB-CP-0003 and 1 for LAB-CP-0004. A plan
+The inventory declares security profile 3 for LAB-CP-0001/0002, 2 for LAB-CP-0003, 1 for LAB-CP-0004 (OCPP 2.0.1) and 3
+for the OCPP 1.6J charge point LAB-CP-0005 (a mixed fleet; the expectations are read from the inventory). A plan
 (`--check --diff`) shows the security moves and changes nothing; one run brings every station to its declared
 profile (for profile 3 with the certificate Vault issued and the KV record names), commissioning passes with the
 TLS/mTLS/certificate items where they apply, the factory password is gone from profiles 1 and 2, and a second run
@@ -19,6 +20,7 @@ import pytest
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -32,6 +34,9 @@ _HOSTS = yaml.safe_load((HOST_VARS.parent / "hosts.yml").read_text())["all"]["ch
 DECLARED = {path.stem: yaml.safe_load(path.read_text())["evcs_station"]["security_profile"]
             for path in sorted(HOST_VARS.glob("*.yml"))
             if any(path.stem in (group.get("hosts") or {}) for group in _HOSTS.values())}
+#: the OCPP version each station of the inventory declares (the lab fleet is mixed: 2.0.1 and 1.6J)
+VERSIONS = {station_id: str(yaml.safe_load((HOST_VARS / f"{station_id}.yml").read_text())["evcs_station"]
+                            .get("ocpp_version", "2.0.1")) for station_id in DECLARED}
 #: commissioning items per profile: the TLS handshake from profile 2, the client certificate on profile 3
 SECURITY_ITEMS = {
     1: {"csms_tls": "skip", "station_mtls": "skip", "certificate_validity": "skip"},
@@ -95,8 +100,9 @@ def test_plan_shows_the_security_moves_and_changes_nothing(fresh_lab, plan):
         if profile > 1:
             assert _stations(recap)[station_id]["changed"] > 0
     planned = re.findall(r"^\+\s+security_profile: (\d)$", output, re.MULTILINE)
-    assert sorted(planned) == ["2", "3", "3"], output[-6000:]
-    assert output.count("SecurityCtrlr.BasicAuthPassword") >= 2, "profiles 1 and 2 plan their own password"
+    assert sorted(planned) == sorted(str(profile) for profile in DECLARED.values() if profile > 1), output[-6000:]
+    own_password = [sid for sid, profile in DECLARED.items() if profile < 3 and VERSIONS[sid] == "2.0.1"]
+    assert output.count("SecurityCtrlr.BasicAuthPassword") >= len(own_password), "profiles 1/2 plan their own password"
 
 
 def test_every_station_ends_on_its_declared_profile(fresh_lab, runs):
@@ -107,13 +113,23 @@ def test_every_station_ends_on_its_declared_profile(fresh_lab, runs):
         connection = fresh_lab.csms.connection(station_id)
         assert connection["online"] and connection["security_profile"] == profile, (station_id, connection)
         assert connection["endpoint"] == "%s/%s" % (fresh_lab["csms"]["ws_urls"][str(profile)], station_id)
-        slots = fresh_lab.sim.station(station_id)["network_profiles"]
-        assert all(int(slot["securityProfile"]) >= profile for slot in slots.values()), slots
+        assert connection["ocpp_version"] == VERSIONS[station_id], (station_id, connection)
+        station = fresh_lab.sim.station(station_id)
+        if VERSIONS[station_id] == "1.6":       # no slots: the SecurityProfile key holds the profile
+            keys = {item["key"]: item.get("value") for item in station["configuration_keys"]}
+            assert int(keys["SecurityProfile"]) == profile, (station_id, keys)
+        else:
+            slots = station["network_profiles"]
+            assert all(int(slot["securityProfile"]) >= profile for slot in slots.values()), slots
 
 
 def test_profile_3_presents_the_certificate_vault_issued(fresh_lab, runs):
     for station_id in (sid for sid, profile in DECLARED.items() if profile == 3):
         presented = x509.load_pem_x509_certificate(fresh_lab.csms.connection(station_id)["client_certificate"].encode())
+        # the CN: a 2.0.1 station's id, a 1.6 charge point's serial number (Security Extension A00.FR.405/511)
+        station = yaml.safe_load((HOST_VARS / f"{station_id}.yml").read_text())["evcs_station"]
+        expected_cn = station["serial_number"] if VERSIONS[station_id] == "1.6" else station_id
+        assert [name.value for name in presented.subject.get_attributes_for_oid(NameOID.COMMON_NAME)] == [expected_cn]
         record, client = _kv(fresh_lab, station_id)
         assert "%x" % presented.serial_number == record["certificate_serial"]
         assert presented.fingerprint(hashes.SHA256()).hex() == record["certificate_fingerprint_sha256"].replace(":", "").lower()

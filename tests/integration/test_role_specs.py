@@ -8,12 +8,16 @@ with a tag no task carries: only the argument validation task that ansible-core 
 from __future__ import annotations
 
 import json
+import pathlib
 
 import pytest
 import yaml
 
 ROLES = ['validate', 'identity', 'network', 'ocpp', 'load_management', 'security', 'backend', 'commission', 'decommission']
-LAB_HOSTS = ['LAB-CP-0001', 'LAB-CP-0002', 'LAB-CP-0003', 'LAB-CP-0004']
+#: the stations of inventories/lab (its hosts.yml: a mixed fleet of OCPP 2.0.1 stations and a 1.6J charge point)
+_LAB_HOSTS_FILE = pathlib.Path(__file__).resolve().parents[2] / 'inventories' / 'lab' / 'hosts.yml'
+LAB_HOSTS = sorted(host for group in yaml.safe_load(_LAB_HOSTS_FILE.read_text())['all']['children'].values()
+                   for host in (group.get('hosts') or {}))
 #: a tag no task of the collection carries: only tasks tagged `always` (the role argument validation) run
 ONLY_VALIDATION = 'evcs_argument_validation_only'
 

@@ -1,7 +1,7 @@
 """Station models against a lab that behaves like the spec: the lab runs three models (spec: standard components and
 slots 1-3; everest: libocpp's device model, slots 1-2; quirky: slots 1-2, RateUnit W only, no
 ChargingStationMaxProfile, ItemsPerMessage 4, a vendor NetworkInterface component), and inventories/lab has one
-station of each (LAB-CP-0003 and 0004 are quirky).
+station of each (LAB-CP-0003 and 0004 are quirky), next to the OCPP 1.6J charge point LAB-CP-0005 (model v16, no slots).
 
 On a lab of its own: every model provisions, re-runs with changed=0 and verifies without drift; no configuration slot
 0 is ever used; a station that drops its websocket reconnects without BootNotification (and refuses a triggered one,
@@ -17,14 +17,20 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from cryptography import x509
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import ansible_playbook, running_lab  # noqa: E402
+from conftest import REPO_ROOT, ansible_playbook, running_lab  # noqa: E402
 from security_helpers import ocpp_writes  # noqa: E402
 
-MODELS = {"LAB-CP-0001": "spec", "LAB-CP-0002": "everest", "LAB-CP-0003": "quirky", "LAB-CP-0004": "quirky"}
+#: the lab model of every station of inventories/lab (its hosts.yml), as lab/stations.yml runs it: a mixed fleet
+_HOSTS = {host for group in yaml.safe_load((REPO_ROOT / "inventories" / "lab" / "hosts.yml").read_text())["all"][
+    "children"].values() for host in (group.get("hosts") or {})}
+MODELS = {station["id"]: station.get("lab_model", "spec")
+          for station in yaml.safe_load((REPO_ROOT / "lab" / "stations.yml").read_text()) if station["id"] in _HOSTS}
+#: the configuration slots of each 2.0.1 lab model (the 1.6 model v16 has none)
 SLOTS = {"spec": {1, 2, 3}, "everest": {1, 2}, "quirky": {1, 2}}
 PROFILE_3 = ("LAB-CP-0001", "LAB-CP-0002")
 
@@ -73,10 +79,13 @@ def provisioned(models_lab):
 
 def test_every_model_provisions_reruns_unchanged_and_verifies(provisioned):
     lab = provisioned
+    assert sorted(MODELS) == sorted(_HOSTS) and {"spec", "everest", "quirky", "v16"} <= set(MODELS.values()), MODELS
     for station_id, model in MODELS.items():
         station = lab.sim.station(station_id)
-        assert station["lab_model"] == model
-        assert station["connected"] and int(station["slot"]) in SLOTS[model], station["slot"]
+        assert station["lab_model"] == model and station["connected"], station_id
+        if model == "v16":
+            continue                            # OCPP 1.6: no configuration slots
+        assert int(station["slot"]) in SLOTS[model], station["slot"]
         assert set(map(int, station["network_profiles"])) <= SLOTS[model], station["network_profiles"]
     spec = lab.sim.station("LAB-CP-0001")
     assert not [item for item in spec["device_model"] if item["component"]["name"] == "NetworkInterface"]
@@ -92,7 +101,7 @@ def test_every_model_provisions_reruns_unchanged_and_verifies(provisioned):
     stats = lab.csms.stats()
     assert not any(ocpp_writes(stats, station_id) for station_id in MODELS), stats
     rc, output, _recap = _run(lab, "playbooks/verify.yml")
-    assert rc == 0 and "no drift on 4 station(s)" in output, output[-4000:]
+    assert rc == 0 and f"no drift on {len(MODELS)} station(s)" in output, output[-4000:]
 
 
 def test_capabilities_are_discovered_once_per_model_and_cached(provisioned):

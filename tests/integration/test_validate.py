@@ -11,6 +11,7 @@ import pathlib
 import subprocess
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +32,11 @@ PLAYBOOK = """---
 """
 
 
+#: the site groups of inventories/lab and their stations (its hosts.yml: a mixed fleet of 2.0.1 and 1.6 stations)
+_SITES = {group: list(members.get('hosts') or {})
+          for group, members in yaml.safe_load((ROOT / 'inventories/lab/hosts.yml').read_text())['all']['children'].items()}
+
+
 def _state(home):
     return {
         'environment': 'lab', 'home': str(home),
@@ -44,7 +50,7 @@ def _state(home):
                  'root_ca_pem': str(home / 'pki/root-ca.pem'),
                  'ws_urls': {'1': 'ws://127.0.0.1:19001/ocpp', '2': 'wss://127.0.0.1:19002/ocpp', '3': 'wss://127.0.0.1:19003/ocpp'},
                  'staging_password': 'fake-staging-S3CRET'},
-        'simulator': {'control_url': 'http://127.0.0.1:19100', 'stations': ['LAB-CP-0001', 'LAB-CP-0002', 'LAB-CP-0003', 'LAB-CP-0004']},
+        'simulator': {'control_url': 'http://127.0.0.1:19100', 'stations': sorted(host for hosts in _SITES.values() for host in hosts)},
         'processes': {},
     }
 
@@ -69,9 +75,10 @@ def _playbook(tmp_path, lab_home, *extra):
 def test_lab_inventory_validates_with_a_summary(tmp_path, lab_home):
     run = _playbook(tmp_path, lab_home)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert 'inventory ok: 4 charger(s) in 2 site(s), environment lab' in run.stdout
-    assert 'lab-depot (Lab depot): 2 station(s)' in run.stdout
-    assert run.stdout.count('AFTER-VALIDATE') == 4
+    stations = sum(len(hosts) for hosts in _SITES.values())
+    assert f'inventory ok: {stations} charger(s) in {len(_SITES)} site(s), environment lab' in run.stdout
+    assert f"lab-depot (Lab depot): {len(_SITES['lab_depot'])} station(s)" in run.stdout
+    assert run.stdout.count('AFTER-VALIDATE') == stations
     assert 'S3CRET' not in run.stdout + run.stderr
 
 
