@@ -7,11 +7,15 @@ valid for an hour; now 1 login and no token left behind.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import hvac
 import pytest
-from conftest import ansible_playbook, running_lab
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from conftest import ansible_playbook, running_lab  # noqa: E402
 
 
 @pytest.fixture(scope="module")
