@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,8 +16,30 @@ from typing import Callable, Sequence
 STOP_GRACE_SECONDS = 10.0
 
 
+#: ports handed out by this process (one ``evcs-lab up`` picks several before its components bind them)
+_HANDED_OUT: set = set()
+_LISTEN_PORTS_LOW = 20000
+
+
+def _ephemeral_start() -> int:
+    """The first port of the kernel's ephemeral range (outgoing connections take their local ports from it)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port that is free on ``host`` right now (bind to port 0 and let the kernel choose)."""
+    """A port that is free on ``host`` right now, chosen below the kernel's ephemeral range: a port the kernel picks
+    for ``bind(0)`` comes from the range outgoing connections use too, so another process (two test shards, each
+    with busy labs) could take it before the component binds it."""
+    high = _ephemeral_start() - 1
+    rng = random.SystemRandom()
+    for _attempt in range(200):
+        port = rng.randint(_LISTEN_PORTS_LOW, high) if high > _LISTEN_PORTS_LOW else 0
+        if port and port not in _HANDED_OUT and port_is_free(port, host):
+            _HANDED_OUT.add(port)
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
