@@ -357,7 +357,6 @@ def _client_certificate(params, context, station, name=None):
 
 def check_prerequisites(params, context, station, fallback):
     """{name: 'ok' | why it fails}; the certificate the station will present on profile 3 (or None)."""
-    results, presented = {}, None
     checks = [('url_in_environment', lambda: _check_url(params))]
     if params['security_profile'] >= 2:
         checks.append(('csms_root_installed', lambda: _check_root_installed(station, _root_certificate(params))))
@@ -365,6 +364,14 @@ def check_prerequisites(params, context, station, fallback):
     if params['security_profile'] == 3:
         checks.append(('client_certificate', lambda: _client_certificate(params, context, station)))
     checks.append(('fallback_slot', lambda: _check_fallback(station, fallback)))
+    return _run_checks(checks)
+
+
+def _run_checks(checks, results=None):
+    """Run each ``(name, check)`` of the prerequisites into ``results`` (what was already decided comes first):
+    ``({name: 'ok' or why it is missing}, the presented client certificate or None)``. Every check runs, so the
+    report names everything that is missing at once."""
+    results, presented = ({} if results is None else results), None
     for name, check in checks:
         try:
             found = check()
@@ -620,7 +627,7 @@ def _check_authorization_key(current, wanted):
 
 def check_prerequisites16(params, context, session, plain, current, name):
     """The 1.6 prerequisites, in the order of A05.FR.02-04, before anything is sent."""
-    results, presented = {}, None
+    results = {}
     wanted = params['security_profile']
     checks = [('url_in_environment', lambda: _check_url(params))]
     if wanted in (1, 2):
@@ -631,16 +638,7 @@ def check_prerequisites16(params, context, session, plain, current, name):
     if wanted == 3:
         checks.append(('client_certificate', lambda: _client_certificate(params, context, plain, name)))
     checks.append(('online', lambda: _check_online16(plain)))
-    for check_name, check in checks:
-        try:
-            found = check()
-        except _Missing as missing:
-            results[check_name] = str(missing)
-            continue
-        results[check_name] = 'ok'
-        if check_name == 'client_certificate':
-            presented = found
-    return results, presented
+    return _run_checks(checks, results)
 
 
 def _check_online16(plain):
