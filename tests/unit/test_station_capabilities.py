@@ -84,6 +84,9 @@ class _Backend(object):
     def now(self):
         return "2026-12-07T12:00:00Z"
 
+    def connection(self, station_id):
+        return {"online": True, "ocpp_version": "2.0.1"}
+
     def call(self, station_id, action, payload, timeout=None):
         self.calls.append(action)
         if action == "GetVariables":

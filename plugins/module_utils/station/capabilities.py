@@ -38,6 +38,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection 
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     MASK, StationSession, normalise_item, render, value_type, variable_spec,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.station import capabilities16
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.models import ModelError, load_model
 
 CACHE_ENV = 'EVCS_CAPABILITY_CACHE'
@@ -265,7 +266,7 @@ def station_capabilities_argument_spec():
     )
 
 
-def _discovered(params, context, path):
+def _discovered(params, context, path, backend):
     """(capabilities or None, source): the cache, else the station's report (then cached)."""
     if params['discover'] != 'refresh':
         cached = read_cache(path)
@@ -273,7 +274,7 @@ def _discovered(params, context, path):
             return cached, 'cache %s' % path
     if params['discover'] == 'never':
         return None, 'the station model only (discovery off)'
-    session = StationSession.for_task(task_backend(params, context), params['station_id'], context)
+    session = StationSession.for_task(backend(), params['station_id'], context)
     try:
         report = request_report(session, params['timeout'])
     except ModuleFailure as failure:
@@ -322,8 +323,54 @@ def starting_model(name, params, found, summary):
     return header + yaml.safe_dump(document, default_flow_style=None, sort_keys=False, width=120)
 
 
+def write_model_file(path, text, check_mode):
+    """Write a model file unless it already holds ``text``; True when it was (or, in check mode, would be) written."""
+    try:
+        with open(path) as handle:
+            if handle.read() == text:
+                return False
+    except (IOError, OSError):
+        pass
+    if not check_mode:
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            os.makedirs(directory)
+        with open(path, 'w') as handle:
+            handle.write(text)
+    return True
+
+
+class _Backend(object):
+    """The task's CSMS backend, made on first use (a run against the cache and the models needs no CSMS)."""
+
+    def __init__(self, params, context):
+        self._args, self._backend = (params, context), None
+
+    def __call__(self):
+        if self._backend is None:
+            self._backend = task_backend(*self._args)
+        return self._backend
+
+
+def _model_name(params):
+    return re.sub(r'[^a-z0-9.-]+', '-', ('%s-%s' % (params['vendor'], params['model'])).lower()).strip('-')
+
+
+def _asks_station(params, path):
+    return params['discover'] == 'refresh' or (params['discover'] == 'auto' and read_cache(path) is None)
+
+
 def run_station_capabilities(params, context):
     host = params.get('host') or params['station_id']
+    path = cache_path(cache_dir(params.get('cache_dir')), params['vendor'], params['model'], params.get('firmware_version'))
+    backend = _Backend(params, context)
+    if capabilities16.speaks_16(params, backend, _asks_station(params, path)):
+        result, text = capabilities16.run_capabilities16(dict(params, model_name=_model_name(params)), context, host,
+                                                         backend)
+        if text is not None:
+            result.update(changed=write_model_file(params['write_model'], text, context.check_mode),
+                          model_file=params['write_model'], model_name=_model_name(params))
+        return result
     try:
         model = load_model(params['station_model'], params['model_dirs'])
     except ModelError as error:
@@ -331,8 +378,7 @@ def run_station_capabilities(params, context):
     for item in params['variables']:
         if item.get('write_only') and item.get('value') is not None:
             context.add_secret(render(item['value'], value_type(normalise_item(item))))
-    path = cache_path(cache_dir(params.get('cache_dir')), params['vendor'], params['model'], params.get('firmware_version'))
-    found, source = _discovered(params, context, path)
+    found, source = _discovered(params, context, path, backend)
     variables = _from_model_rows(model['variables'])
     variables.update((found or {}).get('variables') or {})
     summary = summarise(variables, (found or {}).get('values') or {}, model)
@@ -340,7 +386,7 @@ def run_station_capabilities(params, context):
     if not variables and params['discover'] != 'never' and params['variables']:
         context.warn('%s: no capabilities known (station model %s has none and discovery gave none): the declared '
                      'variables were not checked' % (host, model['name']))
-    result = {'changed': False, 'source': source, 'cache_file': path if found else None,
+    result = {'changed': False, 'ocpp_version': '2.0.1', 'source': source, 'cache_file': path if found else None,
               'station_model': model['name'], 'checked': len([i for i in params['variables'] if i.get('value') is not None]),
               'known_variables': len(variables),
               'ansible_facts': {'evcs_capabilities': dict(summary, station_id=params['station_id'],
@@ -352,13 +398,8 @@ def run_station_capabilities(params, context):
     if params.get('write_model'):
         if not HAS_YAML:
             raise ModuleFailure('PyYAML is needed on the controller to write a station model file')
-        name = re.sub(r'[^a-z0-9.-]+', '-', ('%s-%s' % (params['vendor'], params['model'])).lower()).strip('-')
+        name = _model_name(params)
         text = starting_model(name, params, found, summary)
-        if not context.check_mode:
-            directory = os.path.dirname(os.path.abspath(params['write_model']))
-            if not os.path.isdir(directory):
-                os.makedirs(directory)
-            with open(params['write_model'], 'w') as handle:
-                handle.write(text)
-        result.update(changed=True, model_file=params['write_model'], model_name=name)
+        result.update(changed=write_model_file(params['write_model'], text, context.check_mode),
+                      model_file=params['write_model'], model_name=name)
     return result

@@ -19,7 +19,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.station.configur
 PURPOSE = 'ChargePointMaxProfile'
 SCHEDULE_START = '2020-01-01T00:00:00Z'
 #: ChargingScheduleAllowedChargingRateUnit values -> the ChargingRateUnitType of a schedule
-_UNITS = {'Current': 'A', 'Power': 'W'}
+RATE_UNITS = {'Current': 'A', 'Power': 'W'}
 #: the seconds of composite schedule asked for: enough to see the limit that applies now
 _COMPOSITE_DURATION = 60
 
@@ -59,7 +59,7 @@ def capability(session):
                             '%s), so it cannot hold a ChargePointMaxProfile: enforce its share of the site limit in the '
                             'CSMS, or remove load_management for it' % (session.station_id, ','.join(profiles)))
     units = normalise((found.get('ChargingScheduleAllowedChargingRateUnit') or {}).get('value'), 'list') or []
-    units = [_UNITS[unit] for unit in units if unit in _UNITS]
+    units = [RATE_UNITS[unit] for unit in units if unit in RATE_UNITS]
     return units or ['A', 'W']
 
 
