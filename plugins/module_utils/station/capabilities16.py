@@ -21,6 +21,7 @@ operator to map, as ``network`` is in a 2.0.1 model file.
 from __future__ import annotations
 
 import re
+import textwrap
 
 try:
     import yaml
@@ -167,7 +168,7 @@ def _comment(text):
 
 
 def _flow(entry):
-    return yaml.safe_dump(entry, default_flow_style=True, width=100000).strip()
+    return yaml.safe_dump(entry, default_flow_style=True, sort_keys=False, width=100000).strip()
 
 
 def starting_model16(name, station_id, reported, found, reference, connectors=None):
@@ -202,16 +203,19 @@ def starting_model16(name, station_id, reported, found, reference, connectors=No
         'configuration_keys:',
         '  # refuse: ocpp_extra_configuration_keys may name only the keys listed here; allow: any key',
         '  unknown_keys: refuse',
-        '  # the vendor key that holds the Central System URL (OCPP 1.6 standardizes none): needed to move the station',
-        '  # between security profiles. %s' % (
-            'Keys whose value is a ws:// or wss:// URL on this station: %s' % _comment(', '.join(candidates))
-            if candidates else 'No key of this station holds a ws:// or wss:// URL.'),
-        '  central_system_url: null',
     ]
+    lines += textwrap.wrap('the vendor key that holds the Central System URL (OCPP 1.6 standardizes none): needed to move '
+                           'the station between security profiles. %s' % (
+                               'Keys whose value is a ws:// or wss:// URL on this station: %s'
+                               % _comment(', '.join(candidates)) if candidates
+                               else 'No key of this station holds a ws:// or wss:// URL.'),
+                           width=118, initial_indent='  # ', subsequent_indent='  # ')
+    lines.append('  central_system_url: null')
     lacking = [setting for setting in OCPP_SETTINGS if setting.key16 and setting.key16 not in found]
     if lacking:
-        lines.append('  # the station lacks the standard key of: %s; map a vendor key of it here (setting: key)'
-                     % ', '.join('%s (%s)' % (setting.key, setting.key16) for setting in lacking))
+        lines += textwrap.wrap('the station lacks the standard key of: %s; map a vendor key of one here (setting: key)'
+                               % ', '.join('%s (%s)' % (setting.key, setting.key16) for setting in lacking),
+                               width=118, initial_indent='  # ', subsequent_indent='  # ')
     lines += ['  settings: {}', '  keys:']
     for entry, comment in key_rows(found, reference, security_extension):
         lines.append('    - %s%s' % (_flow(entry), '  # ' + comment if comment else ''))
