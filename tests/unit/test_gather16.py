@@ -207,3 +207,22 @@ def test_rendering_alone(tmp_path):
     assert model["configuration_keys"]["keys"]["CentralSystemURL"] == {
         "type": "string", "readonly": False, "write_only": False, "reboot_required": True}
     assert "firmware" not in model["match"][0] and "CentralSystemURL" in text.split("central_system_url: null")[0]
+
+
+class _Tagged(str):
+    """What Ansible 2.19 hands a task's strings over as (a tagged str subclass that yaml.safe_dump cannot represent)."""
+
+
+def test_tagged_strings_from_the_task_are_written(tmp_path, monkeypatch):
+    boot = {"charge_point": {}}
+    _run(tmp_path, monkeypatch, station=_Station16(boot=boot), vendor=_Tagged("ACME"), model=_Tagged("Box 16"),
+         station_id=_Tagged("CP-16"))
+    assert load_model("acme-box-16", [str(tmp_path / "m")])["match"][0]["vendor"] == "ACME"
+
+
+def test_tagged_strings_from_the_task_are_written_for_a_201_station(tmp_path):
+    # the 2.0.1 path of gather.yml failed with "cannot represent an object" before plain() (no lab test ran it)
+    text = caps.starting_model("acme-box-1", {"station_id": _Tagged("CP-1"), "vendor": _Tagged("ACME"),
+                                              "model": _Tagged("Box 1"), "firmware_version": _Tagged("1.0")},
+                               {"variables": {}}, {"slots": [1], "rate_units": ["A"], "limits": {}})
+    assert yaml.safe_load(text)["match"][0]["vendor"] == "ACME"

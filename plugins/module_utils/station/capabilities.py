@@ -30,6 +30,7 @@ try:
 except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
     HAS_YAML = False
 
+from ansible_collections.evcs.provisioning.plugins.module_utils._validation import plain
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
@@ -320,7 +321,8 @@ def starting_model(name, params, found, summary):
               '# GetBaseReport(FullInventory) of station %s. Review it: map the settings OCPP does not standardize under\n'
               '# network (see station_models/evcs-sim-q.yml for the keys), state the quirks, then put it in a directory of\n'
               '# evcs_station_model_dirs.\n' % params['station_id'])
-    return header + yaml.safe_dump(document, default_flow_style=None, sort_keys=False, width=120)
+    # plain(): Ansible hands the task's strings over as tagged str subclasses, which safe_dump cannot represent
+    return header + yaml.safe_dump(plain(document), default_flow_style=None, sort_keys=False, width=120)
 
 
 def write_model_file(path, text, check_mode):

@@ -29,6 +29,7 @@ try:
 except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
     HAS_YAML = False
 
+from ansible_collections.evcs.provisioning.plugins.module_utils._validation import plain
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import OCPP_SETTINGS
@@ -168,7 +169,7 @@ def _comment(text):
 
 
 def _flow(entry):
-    return yaml.safe_dump(entry, default_flow_style=True, sort_keys=False, width=100000).strip()
+    return yaml.safe_dump(plain(entry), default_flow_style=True, sort_keys=False, width=100000).strip()
 
 
 def starting_model16(name, station_id, reported, found, reference, connectors=None):
@@ -188,13 +189,16 @@ def starting_model16(name, station_id, reported, found, reference, connectors=No
     if units:
         document['rate_units'] = units
     described = '%s %s, firmware %s' % (reported['vendor'], reported['model'], reported.get('firmware_version') or '-')
-    lines = [
-        '# Station model written by playbooks/gather.yml (evcs.provisioning.station_capabilities) from the',
-        '# GetConfiguration of OCPP 1.6J station %s (BootNotification: %s; %s connector(s)).'
+    lines = textwrap.wrap(
+        'Station model written by playbooks/gather.yml (evcs.provisioning.station_capabilities) from the '
+        'GetConfiguration of OCPP 1.6J station %s (BootNotification: %s; %s connector(s)). Review it: map '
+        'central_system_url, give reboot_required to the keys that need a reboot on this model, set unknown_keys, then '
+        'put it in a directory of evcs_station_model_dirs (docs/OCPP16.md). It holds no values.'
         % (_comment(station_id), _comment(described), connectors if connectors is not None else 'unknown'),
-        '# Review it: map central_system_url, give reboot_required to the keys that need a reboot on this model, set',
-        '# unknown_keys, then put it in a directory of evcs_station_model_dirs (docs/OCPP16.md). It holds no values.',
-        yaml.safe_dump(document, default_flow_style=None, sort_keys=False, width=120).rstrip(),
+        width=118, initial_indent='# ', subsequent_indent='# ')
+    lines += [
+        # plain(): Ansible hands the task's strings over as tagged str subclasses, which safe_dump cannot represent
+        yaml.safe_dump(plain(document), default_flow_style=None, sort_keys=False, width=120).rstrip(),
     ]
     if not units:
         lines.append('# rate_units: the station reports no %s (no Smart Charging): A and W are assumed' % RATE_UNIT_KEY)
