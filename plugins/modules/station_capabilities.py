@@ -21,7 +21,15 @@ description:
     C(ocpp_extra_variables) will set - and fails before anything is written when the station does not have it,
     cannot write it (C(ReadOnly)), or would refuse the value (not a valid number or boolean, out of range, not in
     the values list), naming the host, the variable, the value (secrets masked) and the fix.
-  - O(write_model) writes what the station reported as the start of a station model file (the C(gather) playbook).
+  - O(write_model) writes what the station reported as the start of a station model file (the C(gather) playbook);
+    the task reports C(changed) only when the file is new or differs from the one there.
+  - An OCPP 1.6J station (the version its CSMS connection negotiated when the station is asked, else O(ocpp_version))
+    has no device model - C(GetConfiguration) with no key list gives every key it has with C(readonly), the standard
+    keys it left out are asked for by name (split at its C(GetConfigurationMaxKeys)), and O(write_model) writes a 1.6
+    station model file (C(configuration_keys), the format of C(station_models/generic-16.yml)) with the vendor, model
+    and firmware of its BootNotification, its rate units (C(ChargingScheduleAllowedChargingRateUnit)) and connector
+    count; the keys the collection manages are marked, C(central_system_url) is left for the operator to map. The file
+    holds no values; C(AuthorizationKey) is never read. O(variables) must be empty for a 1.6 station.
 author: evcs.provisioning contributors (@evcs)
 extends_documentation_fragment:
   - evcs.provisioning.csms
@@ -150,6 +158,15 @@ EXAMPLES = r'''
     model: Wallbox 7
     discover: refresh
     write_model: station_models/acme-wallbox-7.yml
+
+- name: Write a starting 1.6 model file from an OCPP 1.6J station's configuration keys
+  evcs.provisioning.station_capabilities:
+    station_id: CP-16
+    vendor: ACME
+    model: Wallbox 6
+    ocpp_version: "1.6"
+    discover: refresh
+    write_model: gathered_models/acme-wallbox-6.yml
 '''
 
 RETURN = r'''
@@ -191,6 +208,37 @@ model_file:
   description: The model file written (O(write_model)).
   returned: when O(write_model) is given
   type: str
+ocpp_version:
+  description: The OCPP version whose capabilities were read (C(2.0.1) or C(1.6)).
+  returned: always
+  type: str
+known_keys:
+  description: How many configuration keys the station reported (OCPP 1.6).
+  returned: for an OCPP 1.6 station
+  type: int
+readonly_keys:
+  description: The configuration keys the station reported as read-only (OCPP 1.6).
+  returned: for an OCPP 1.6 station asked with GetConfiguration
+  type: list
+  elements: str
+unknown_keys:
+  description: Standard keys asked for by name that the station does not know (GetConfiguration C(unknownKey)).
+  returned: for an OCPP 1.6 station asked with GetConfiguration
+  type: list
+  elements: str
+connectors:
+  description: The station's connector count (C(NumberOfConnectors), else the connectors the CSMS saw), or null.
+  returned: for an OCPP 1.6 station asked with GetConfiguration
+  type: int
+central_system_url_candidates:
+  description: Keys whose value is a ws:// or wss:// URL, one of which is likely the Central System URL key to map.
+  returned: for an OCPP 1.6 station asked with GetConfiguration
+  type: list
+  elements: str
+requests:
+  description: The OCPP requests sent per action (OCPP 1.6).
+  returned: for an OCPP 1.6 station asked with GetConfiguration
+  type: dict
 ansible_facts:
   description: The summary for later roles of the run.
   returned: always
