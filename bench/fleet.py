@@ -45,6 +45,9 @@ DEFAULT_COUNTS = (10, 100, 500)
 MAX_DEFAULT_FORKS = 50
 LAB_DOWN_TIMEOUT = 120
 PLAYBOOK_STOP_TIMEOUT = 15
+#: the OCPP version of a fleet's stations (``--ocpp-version``): the lab's and the inventory's
+OCPP_VERSIONS = ("2.0.1", "1.6")
+DEFAULT_OCPP_VERSION = "2.0.1"
 
 
 def _log(message: str) -> None:
@@ -65,15 +68,22 @@ def _evcs_lab(home: Path, *args: str, timeout: float) -> subprocess.CompletedPro
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def lab_up_options(ocpp_version: str) -> list[str]:
+    """``evcs-lab up`` options of a fleet of ``ocpp_version`` stations (2.0.1: the lab's default)."""
+    return [] if ocpp_version == DEFAULT_OCPP_VERSION else ["--ocpp-version", ocpp_version]
+
+
 @contextmanager
-def fresh_lab(count: int):
-    """A lab of stations LAB-CP-0001..count in a temporary home; taken down and deleted whatever happens."""
+def fresh_lab(count: int, ocpp_version: str = DEFAULT_OCPP_VERSION):
+    """A lab of stations LAB-CP-0001..count (of ``ocpp_version``) in a temporary home; taken down and deleted whatever
+    happens."""
     home = Path(tempfile.mkdtemp(prefix=f"evcs-bench-{count}-"))
     try:
         started = time.monotonic()
-        up = _evcs_lab(home, "up", "--count", str(count), timeout=120 + 2 * count)
+        options = ["--count", str(count), *lab_up_options(ocpp_version)]
+        up = _evcs_lab(home, "up", *options, timeout=120 + 2 * count)
         if up.returncode != 0:
-            raise RuntimeError(f"evcs-lab up --count {count} failed ({up.returncode}):\n{up.stdout[-2000:]}\n"
+            raise RuntimeError(f"evcs-lab up {' '.join(options)} failed ({up.returncode}):\n{up.stdout[-2000:]}\n"
                                f"{up.stderr[-2000:]}")
         _log(f"lab of {count} stations up in {time.monotonic() - started:.1f}s ({home})")
         yield LabState.load(home)
@@ -198,11 +208,11 @@ def _flatten(count: int, forks: int, runs: dict, lab_memory: dict) -> dict:
     return row
 
 
-def bench_size(count: int, forks: int, playbook: Path, work: Path) -> dict:
-    """Measure the three runs on a fresh lab of ``count`` stations."""
-    inventory = write_inventory(work / f"inventory-{count}", count)
-    _log(f"N={count}: inventory of {count} stations in {inventory}; starting the lab")
-    with fresh_lab(count) as lab:
+def bench_size(count: int, forks: int, playbook: Path, work: Path, ocpp_version: str = DEFAULT_OCPP_VERSION) -> dict:
+    """Measure the three runs on a fresh lab of ``count`` stations of ``ocpp_version``."""
+    inventory = write_inventory(work / f"inventory-{count}", count, ocpp_version=ocpp_version)
+    _log(f"N={count}: inventory of {count} OCPP {ocpp_version} stations in {inventory}; starting the lab")
+    with fresh_lab(count, ocpp_version) as lab:
         pin_lab_state(inventory, lab.home / "state.json")
         audit_file = lab.home / "vault" / "bench-audit.log"
         enable_vault_audit(lab.home / "vault" / "config.hcl", lab["processes"]["vault"], audit_file)
@@ -244,6 +254,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--playbook", default="playbooks/provision.yml",
                         help="playbook measured for provision and re-run (default playbooks/provision.yml)")
     parser.add_argument("--results", default=str(RESULTS_DIR), help="where the JSON and the run logs go")
+    parser.add_argument("--ocpp-version", choices=OCPP_VERSIONS, default=DEFAULT_OCPP_VERSION,
+                        help="the OCPP version of the fleet's stations (1.6: OCPP 1.6J charge points of the lab's v16 "
+                             "model, declared ocpp_version 1.6; default 2.0.1)")
     return parser
 
 
@@ -262,13 +275,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)  # also when started in the background, where SIGINT is ignored
     report = {"started_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
-              "playbook": str(playbook.relative_to(REPO_ROOT)), "cpus": os.cpu_count(), "sizes": []}
+              "playbook": str(playbook.relative_to(REPO_ROOT)), "cpus": os.cpu_count(), "sizes": [],
+              "ocpp_version": args.ocpp_version}
     status = 0
     try:
         for count in counts:
             forks = args.forks or min(count, MAX_DEFAULT_FORKS)
             try:
-                report["sizes"].append(bench_size(count, forks, playbook, work))
+                report["sizes"].append(bench_size(count, forks, playbook, work, ocpp_version=args.ocpp_version))
             except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
                 _log(f"N={count}: FAILED: {exc}")
                 report["sizes"].append({"row": {"stations": count, "forks": forks, "error": str(exc)}})

@@ -18,6 +18,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LAB_INVENTORY = REPO_ROOT / "inventories" / "lab"
 SITE_SIZE = 10
 STATION_CURRENT_A = 32
+#: the lab's 1.6 charge point (lab model v16) has one 16 A socket
+STATION16_CURRENT_A = 16
 # every 5th station on Wi-Fi, every 7th on cellular, the rest on wired ethernet: all three network modes are exercised
 _WIFI_EVERY = 5
 _CELLULAR_EVERY = 7
@@ -108,6 +110,36 @@ def station_vars(number: int) -> dict:
     }
 
 
+def station_vars16(number: int) -> dict:
+    """``host_vars/<station>.yml`` of an OCPP 1.6J station: the hardware of ``evcs_lab.cli.generated_station(number,
+    "1.6")`` (lab model v16, one 16 A socket), declared ``ocpp_version: "1.6"``, on wired ethernet (1.6 has no network
+    connection profiles: the network stage skips it) and profile 1 like the 2.0.1 fleet."""
+    return {
+        "evcs_station": {
+            "id": station_id(number),
+            "serial_number": f"SIM-{number:04d}",
+            "vendor": "EVCS Sim",
+            "model": "SimCharger AC11-16",
+            "firmware_version": "1.6.4",
+            "ocpp_version": "1.6",
+            "security_profile": 1,
+            "evses": [{"id": 1, "max_current_a": STATION16_CURRENT_A, "phases": 3, "voltage_v": 230,
+                       "connectors": [{"id": 1, "type": "cType2", "format": "Socket",
+                                       "max_current_a": STATION16_CURRENT_A}]}],
+            "network": {"mode": "ethernet", "addressing": "dhcp"},
+            "load_management": {"max_current_a": STATION16_CURRENT_A, "priority": 1},
+            "firmware_channel": "stable",
+            "monitoring": {"alerts": True, "offline_alert_after_s": 900},
+            "asset": {"installer": "EVCS Bench", "installation_date": "2026-01-15", "warranty_start": "2026-01-15"},
+            "state": "present",
+        }
+    }
+
+
+#: the host_vars of a station per OCPP version of the fleet (``bench/fleet.py --ocpp-version``)
+STATION_VARS = {"2.0.1": station_vars, "1.6": station_vars16}
+
+
 def hosts_document(count: int, site_size: int = SITE_SIZE) -> dict:
     """``hosts.yml``: every site a group of its stations, all managed from the controller."""
     children = {site_group(index): {"hosts": {station_id(number): None for number in numbers}}
@@ -120,14 +152,14 @@ def _write_yaml(path: Path, document: dict) -> None:
     path.write_text("---\n" + yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=160))
 
 
-def write_inventory(directory: Path, count: int, site_size: int = SITE_SIZE) -> Path:
-    """Write the inventory of stations 1..count under ``directory``; return it."""
+def write_inventory(directory: Path, count: int, site_size: int = SITE_SIZE, ocpp_version: str = "2.0.1") -> Path:
+    """Write the inventory of stations 1..count (all of ``ocpp_version``) under ``directory``; return it."""
     shutil.copytree(LAB_INVENTORY / "group_vars" / "all", directory / "group_vars" / "all", dirs_exist_ok=True)
     _write_yaml(directory / "hosts.yml", hosts_document(count, site_size))
     for index, numbers in enumerate(sites_of(count, site_size)):
         _write_yaml(directory / "group_vars" / f"{site_group(index)}.yml", site_vars(index, len(numbers)))
         for number in numbers:
-            _write_yaml(directory / "host_vars" / f"{station_id(number)}.yml", station_vars(number))
+            _write_yaml(directory / "host_vars" / f"{station_id(number)}.yml", STATION_VARS[ocpp_version](number))
     return directory
 
 

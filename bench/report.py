@@ -72,7 +72,8 @@ def _slope_line(name: str, value: dict | None) -> str:
 def render(report: dict) -> str:
     sizes = report.get("sizes") or []
     rows = [size["row"] for size in sizes]
-    parts = ["", f"fleet benchmark: {report.get('playbook')}, {report.get('cpus')} CPUs", main_table(rows)]
+    parts = ["", f"fleet benchmark: {report.get('playbook')}, OCPP {report.get('ocpp_version', '2.0.1')} stations, "
+                 f"{report.get('cpus')} CPUs", main_table(rows)]
     errors = [f"  N={row['stations']}: {row['error']}" for row in rows if row.get("error")]
     if errors:
         parts += ["failed sizes:", *errors]
