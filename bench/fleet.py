@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # pylint: disable=wrong-import-position
 from inventory import REPO_ROOT, pin_lab_state, write_floor_playbook, write_inventory  # noqa: E402
+from inventory import FLEET_VERSIONS, MIXED_16_EVERY, write_lab_stations  # noqa: E402
 from measure import (AuditLog, TreeSampler, enable_vault_audit, ocpp_counts, per_station, ratio, slope,  # noqa: E402
                      task_profile, vm_hwm_mb)
 from report import render  # noqa: E402
@@ -46,7 +47,6 @@ MAX_DEFAULT_FORKS = 50
 LAB_DOWN_TIMEOUT = 120
 PLAYBOOK_STOP_TIMEOUT = 15
 #: the OCPP version of a fleet's stations (``--ocpp-version``): the lab's and the inventory's
-OCPP_VERSIONS = ("2.0.1", "1.6")
 DEFAULT_OCPP_VERSION = "2.0.1"
 
 
@@ -68,9 +68,12 @@ def _evcs_lab(home: Path, *args: str, timeout: float) -> subprocess.CompletedPro
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def lab_up_options(ocpp_version: str) -> list[str]:
-    """``evcs-lab up`` options of a fleet of ``ocpp_version`` stations (2.0.1: the lab's default)."""
-    return [] if ocpp_version == DEFAULT_OCPP_VERSION else ["--ocpp-version", ocpp_version]
+def lab_up_options(count: int, ocpp_version: str, home: Path) -> list[str]:
+    """``evcs-lab up`` options of a fleet of ``count`` stations of ``ocpp_version`` (2.0.1: the lab's default; mixed: a
+    station list written into the lab's ``home``)."""
+    if ocpp_version == "mixed":
+        return ["--stations", str(write_lab_stations(home / "bench-stations.yml", count, ocpp_version))]
+    return ["--count", str(count)] + ([] if ocpp_version == DEFAULT_OCPP_VERSION else ["--ocpp-version", ocpp_version])
 
 
 @contextmanager
@@ -80,7 +83,7 @@ def fresh_lab(count: int, ocpp_version: str = DEFAULT_OCPP_VERSION):
     home = Path(tempfile.mkdtemp(prefix=f"evcs-bench-{count}-"))
     try:
         started = time.monotonic()
-        options = ["--count", str(count), *lab_up_options(ocpp_version)]
+        options = lab_up_options(count, ocpp_version, home)
         up = _evcs_lab(home, "up", *options, timeout=120 + 2 * count)
         if up.returncode != 0:
             raise RuntimeError(f"evcs-lab up {' '.join(options)} failed ({up.returncode}):\n{up.stdout[-2000:]}\n"
@@ -254,9 +257,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--playbook", default="playbooks/provision.yml",
                         help="playbook measured for provision and re-run (default playbooks/provision.yml)")
     parser.add_argument("--results", default=str(RESULTS_DIR), help="where the JSON and the run logs go")
-    parser.add_argument("--ocpp-version", choices=OCPP_VERSIONS, default=DEFAULT_OCPP_VERSION,
+    parser.add_argument("--ocpp-version", choices=FLEET_VERSIONS, default=DEFAULT_OCPP_VERSION,
                         help="the OCPP version of the fleet's stations (1.6: OCPP 1.6J charge points of the lab's v16 "
-                             "model, declared ocpp_version 1.6; default 2.0.1)")
+                             f"model, declared ocpp_version 1.6; mixed: every {MIXED_16_EVERY}th station 1.6, the rest "
+                             "2.0.1; default 2.0.1)")
     return parser
 
 

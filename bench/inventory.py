@@ -136,8 +136,29 @@ def station_vars16(number: int) -> dict:
     }
 
 
-#: the host_vars of a station per OCPP version of the fleet (``bench/fleet.py --ocpp-version``)
+#: the host_vars of a station per OCPP version
 STATION_VARS = {"2.0.1": station_vars, "1.6": station_vars16}
+#: the fleets ``bench/fleet.py --ocpp-version`` measures: all 2.0.1, all 1.6, or mixed (every MIXED_16_EVERY-th 1.6)
+FLEET_VERSIONS = ("2.0.1", "1.6", "mixed")
+MIXED_16_EVERY = 4
+
+
+def station_ocpp_version(number: int, fleet_version: str = "2.0.1") -> str:
+    """The OCPP version of station ``number`` in a fleet of ``fleet_version``."""
+    if fleet_version == "mixed":
+        return "1.6" if number % MIXED_16_EVERY == 0 else "2.0.1"
+    return fleet_version
+
+
+def write_lab_stations(path: Path, count: int, fleet_version: str) -> Path:
+    """The lab's station list (``evcs-lab up --stations``) of a fleet of ``fleet_version``: station ``n`` as
+    ``evcs-lab up --count`` generates it for its version (``evcs_lab.cli.generated_station``)."""
+    from evcs_lab.cli import generated_station  # pylint: disable=import-outside-toplevel
+
+    stations = [generated_station(number, station_ocpp_version(number, fleet_version)) for number in range(1, count + 1)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(stations, sort_keys=False))
+    return path
 
 
 def hosts_document(count: int, site_size: int = SITE_SIZE) -> dict:
@@ -153,13 +174,15 @@ def _write_yaml(path: Path, document: dict) -> None:
 
 
 def write_inventory(directory: Path, count: int, site_size: int = SITE_SIZE, ocpp_version: str = "2.0.1") -> Path:
-    """Write the inventory of stations 1..count (all of ``ocpp_version``) under ``directory``; return it."""
+    """Write the inventory of stations 1..count of a fleet of ``ocpp_version`` (2.0.1, 1.6, mixed) under ``directory``;
+    return it."""
     shutil.copytree(LAB_INVENTORY / "group_vars" / "all", directory / "group_vars" / "all", dirs_exist_ok=True)
     _write_yaml(directory / "hosts.yml", hosts_document(count, site_size))
     for index, numbers in enumerate(sites_of(count, site_size)):
         _write_yaml(directory / "group_vars" / f"{site_group(index)}.yml", site_vars(index, len(numbers)))
         for number in numbers:
-            _write_yaml(directory / "host_vars" / f"{station_id(number)}.yml", STATION_VARS[ocpp_version](number))
+            _write_yaml(directory / "host_vars" / f"{station_id(number)}.yml",
+                        STATION_VARS[station_ocpp_version(number, ocpp_version)](number))
     return directory
 
 

@@ -23,10 +23,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_bench import _lab_environment  # noqa: E402
 
 
-def test_a_16_fleet_starts_16_lab_stations_and_the_default_stays_201():
-    assert fleet.lab_up_options("1.6") == ["--ocpp-version", "1.6"] and fleet.lab_up_options("2.0.1") == []
+def test_a_16_fleet_starts_16_lab_stations_and_the_default_stays_201(tmp_path):
+    assert fleet.lab_up_options(5, "1.6", tmp_path) == ["--count", "5", "--ocpp-version", "1.6"]
+    assert fleet.lab_up_options(5, "2.0.1", tmp_path) == ["--count", "5"]
     assert fleet._parser().parse_args(["--count", "5", "--ocpp-version", "1.6"]).ocpp_version == "1.6"
     assert fleet._parser().parse_args(["--count", "5"]).ocpp_version == "2.0.1"
+
+
+def test_a_mixed_fleet_is_the_same_stations_in_the_lab_and_the_inventory(tmp_path):
+    options = fleet.lab_up_options(12, "mixed", tmp_path)
+    assert options[0] == "--stations"
+    simulated = yaml.safe_load(Path(options[1]).read_text())
+    assert [station["id"] for station in simulated] == [f"LAB-CP-{number:04d}" for number in range(1, 13)]
+    inventory.write_inventory(tmp_path / "inv", 12, ocpp_version="mixed")
+    versions = []
+    for station in simulated:
+        declared = yaml.safe_load((tmp_path / "inv" / "host_vars" / f"{station['id']}.yml").read_text())["evcs_station"]
+        assert (declared["model"], declared["serial_number"]) == (station["model"], station["serial_number"])
+        assert declared.get("ocpp_version", "2.0.1") == station.get("ocpp_version", "2.0.1")
+        versions.append(declared.get("ocpp_version", "2.0.1"))
+    assert versions.count("1.6") == 12 // inventory.MIXED_16_EVERY and versions.count("2.0.1") == 9
 
 
 def test_the_16_inventory_declares_the_charge_points_the_lab_simulates(tmp_path):
