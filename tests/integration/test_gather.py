@@ -21,7 +21,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.station.models i
 pytestmark = pytest.mark.integration
 
 PLAYBOOK = "playbooks/gather.yml"
-V16, V201 = "GAT-CP-0016", "GAT-CP-0201"
+V16, V16B, V201 = "GAT-CP-0016", "GAT-CP-0017", "GAT-CP-0201"
 #: the lab's 1.6 model (lab model v16) and its default 2.0.1 model, as an inventory declares them
 STATION16 = {"vendor": "EVCS Sim", "model": "SimCharger AC11-16", "ocpp_version": "1.6", "firmware_version": "1.6.4",
              "evses": [{"id": 1, "max_current_a": 16, "phases": 3, "voltage_v": 230,
@@ -31,16 +31,17 @@ FILE16, FILE201 = "evcs-sim-simcharger-ac11-16", "evcs-sim-simcharger-ac22"
 
 @pytest.fixture(scope="module")
 def stations(lab):
-    """A factory-fresh 1.6 charge point and 2.0.1 station (serial SN-<id>), online."""
-    lab.sim.add([V16], ocpp_version="1.6")
+    """Two factory-fresh 1.6 charge points of one model and a 2.0.1 station (serial SN-<id>), online."""
+    lab.sim.add([V16, V16B], ocpp_version="1.6")
     lab.sim.add([V201])
-    wait_for(lambda: all((lab.csms.connection(station_id) or {}).get("online") for station_id in (V16, V201)),
+    wait_for(lambda: all((lab.csms.connection(station_id) or {}).get("online") for station_id in (V16, V16B, V201)),
              "gather stations online", 30)
     return lab
 
 
 def _inventory(directory: Path, **extra16) -> str:
     return write_inventory(directory, {V16: {**STATION16, "serial_number": f"SN-{V16}", **extra16},
+                                       V16B: {**STATION16, "serial_number": f"SN-{V16B}"},
                                        V201: {"serial_number": f"SN-{V201}"}})
 
 
@@ -57,11 +58,13 @@ def test_gather_writes_a_16_and_a_201_model_and_changes_nothing(stations, run_pl
     lab.csms.reset_stats()
 
     rc, output, recap = _run(run_playbook, inventory, models, cache)
-    assert rc == 0 and recap[V16]["failed"] == 0 and recap[V201]["failed"] == 0, output[-5000:]
-    # a model file each, written once: changed counts the file, nothing on the station
-    assert recap[V16]["changed"] == 1 and recap[V201]["changed"] == 1, output[-3000:]
+    assert rc == 0 and all(recap[station_id]["failed"] == 0 for station_id in (V16, V16B, V201)), output[-5000:]
+    # a model file per vendor/model, written once: changed counts the file, nothing on the station; the second 1.6
+    # charge point of the model (after the first: throttle 1) reports the same file
+    assert recap[V16]["changed"] == 1 and recap[V201]["changed"] == 1 and recap[V16B]["changed"] == 0, output[-3000:]
+    assert sorted(path.name for path in models.iterdir()) == [f"{FILE16}.yml", f"{FILE201}.yml"]
     stats = lab.csms.stats()
-    assert ocpp_writes(stats, V16) == {} and ocpp_writes(stats, V201) == {}
+    assert all(ocpp_writes(stats, station_id) == {} for station_id in (V16, V16B, V201))
     calls16 = stats["stations"][V16]
     assert set(calls16) == {"GetConfiguration"}, calls16
     assert "GetBaseReport" in stats["stations"][V201]
@@ -93,7 +96,7 @@ def test_gather_writes_a_16_and_a_201_model_and_changes_nothing(stations, run_pl
     assert lab.csms.call(V16, "GetConfiguration", {}) == before
     files = {path.name: path.read_text() for path in models.iterdir()}
     rc, output, recap = _run(run_playbook, inventory, models, cache)
-    assert rc == 0 and recap[V16]["changed"] == 0 and recap[V201]["changed"] == 0, output[-3000:]
+    assert rc == 0 and all(recap[station_id]["changed"] == 0 for station_id in (V16, V16B, V201)), output[-3000:]
     assert {path.name: path.read_text() for path in models.iterdir()} == files
 
 

@@ -148,7 +148,10 @@ def test_keys_left_out_of_the_full_answer_are_asked_by_name_split_at_max_keys(tm
 def test_a_second_run_writes_nothing_and_check_mode_writes_nothing(tmp_path, monkeypatch):
     first, _ = _run(tmp_path, monkeypatch)
     second, _ = _run(tmp_path, monkeypatch)
-    assert first["changed"] and not second["changed"]
+    # another station of the same vendor/model gives the same file (no station id in it)
+    other, _ = _run(tmp_path, monkeypatch, station_id="CP-17", host="h17")
+    assert first["changed"] and not second["changed"] and not other["changed"]
+    assert "CP-16" not in (tmp_path / "m" / "acme-box-16.yml").read_text()
     target = tmp_path / "other.yml"
     planned, _ = _run(tmp_path, monkeypatch, context=RunContext(check_mode=True), write_model=str(target))
     assert planned["changed"] and not target.exists()
@@ -200,8 +203,7 @@ def test_the_16_model_written_is_the_configuration_keys_model_the_ocpp_role_uses
 def test_rendering_alone(tmp_path):
     found = {"HeartbeatInterval": {"value": "60", "readonly": False},
              "CentralSystemURL": {"value": "wss://csms/ocpp", "readonly": False}}
-    text = capabilities16.starting_model16("x-y", "CP-9", {"vendor": "X", "model": "Y"}, found,
-                                           load_model("evcs-sim-16"))
+    text = capabilities16.starting_model16("x-y", {"vendor": "X", "model": "Y"}, found, load_model("evcs-sim-16"))
     model = normalise_model(yaml.safe_load(text))
     # types and reboot_required from the reference model (the inventory's 1.6 model)
     assert model["configuration_keys"]["keys"]["CentralSystemURL"] == {

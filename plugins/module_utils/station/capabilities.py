@@ -307,7 +307,8 @@ def starting_model(name, params, found, summary):
         rows.append(row)
     document = {
         'name': name,
-        'description': 'written by playbooks/gather.yml from the report of station %s' % params['station_id'],
+        # no station id: every station of a vendor/model gives the same file, so a fleet's second run changes nothing
+        'description': 'written by playbooks/gather.yml from a station\'s GetBaseReport',
         'match': [dict({'vendor': params['vendor'], 'model': params['model']},
                        **({'firmware': {'min': params['firmware_version'], 'max': params['firmware_version']}}
                           if params.get('firmware_version') else {}))],
@@ -318,9 +319,9 @@ def starting_model(name, params, found, summary):
         'variables': rows,
     }
     header = ('# Station model written by playbooks/gather.yml (evcs.provisioning.station_capabilities) from the\n'
-              '# GetBaseReport(FullInventory) of station %s. Review it: map the settings OCPP does not standardize under\n'
+              '# GetBaseReport(FullInventory) of a station. Review it: map the settings OCPP does not standardize under\n'
               '# network (see station_models/evcs-sim-q.yml for the keys), state the quirks, then put it in a directory of\n'
-              '# evcs_station_model_dirs.\n' % params['station_id'])
+              '# evcs_station_model_dirs.\n')
     # plain(): Ansible hands the task's strings over as tagged str subclasses, which safe_dump cannot represent
     return header + yaml.safe_dump(plain(document), default_flow_style=None, sort_keys=False, width=120)
 

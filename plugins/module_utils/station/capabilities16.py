@@ -172,9 +172,10 @@ def _flow(entry):
     return yaml.safe_dump(plain(entry), default_flow_style=True, sort_keys=False, width=100000).strip()
 
 
-def starting_model16(name, station_id, reported, found, reference, connectors=None):
-    """A 1.6 station model file (YAML text) from what station ``station_id`` reported: ``reported`` is
-    ``{'vendor', 'model', 'firmware_version'}`` (its BootNotification), ``found`` its keys (``read_keys``)."""
+def starting_model16(name, reported, found, reference, connectors=None):
+    """A 1.6 station model file (YAML text) from what a station reported: ``reported`` is ``{'vendor', 'model',
+    'firmware_version'}`` (its BootNotification), ``found`` its keys (``read_keys``). It names no station id: every
+    station of a vendor/model gives the same file, so gathering a fleet twice changes nothing."""
     security_extension = SECURITY_PROFILE in found
     units = rate_units(found)
     match = {'vendor': reported['vendor'], 'model': reported['model']}
@@ -182,7 +183,7 @@ def starting_model16(name, station_id, reported, found, reference, connectors=No
         match['firmware'] = {'min': reported['firmware_version'], 'max': reported['firmware_version']}
     document = {
         'name': name,
-        'description': 'written by playbooks/gather.yml from the configuration keys of station %s' % station_id,
+        'description': 'written by playbooks/gather.yml from a station\'s configuration keys',
         'ocpp_version': VERSION,
         'match': [match],
     }
@@ -191,10 +192,10 @@ def starting_model16(name, station_id, reported, found, reference, connectors=No
     described = '%s %s, firmware %s' % (reported['vendor'], reported['model'], reported.get('firmware_version') or '-')
     lines = textwrap.wrap(
         'Station model written by playbooks/gather.yml (evcs.provisioning.station_capabilities) from the '
-        'GetConfiguration of OCPP 1.6J station %s (BootNotification: %s; %s connector(s)). Review it: map '
+        'GetConfiguration of an OCPP 1.6J station (BootNotification: %s; %s connector(s)). Review it: map '
         'central_system_url, give reboot_required to the keys that need a reboot on this model, set unknown_keys, then '
         'put it in a directory of evcs_station_model_dirs (docs/OCPP16.md). It holds no values.'
-        % (_comment(station_id), _comment(described), connectors if connectors is not None else 'unknown'),
+        % (_comment(described), connectors if connectors is not None else 'unknown'),
         width=118, initial_indent='# ', subsequent_indent='# ')
     lines += [
         # plain(): Ansible hands the task's strings over as tagged str subclasses, which safe_dump cannot represent
@@ -302,8 +303,8 @@ def run_capabilities16(params, context, host, backend):
     if params.get('write_model'):
         if not HAS_YAML:
             raise ModuleFailure('PyYAML is needed on the controller to write a station model file')
-        text = starting_model16(params['model_name'], params['station_id'], _reported(params, connection, context),
-                                found, reference, result['connectors'])
+        text = starting_model16(params['model_name'], _reported(params, connection, context), found, reference,
+                                result['connectors'])
     return _with_facts(result, params), text
 
 
