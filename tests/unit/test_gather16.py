@@ -45,12 +45,13 @@ class _Station16(object):
         self.calls = []
 
     def connection(self, station_id):
+        self.calls.append(("connection", {}))
         return {"online": True, "ocpp_version": self.version, "boot": self.boot,
                 "connectors": [{"evse_id": 0, "connector_id": number, "status": "Available"} for number in (0, 1, 2)]}
 
     def call(self, station_id, action, payload, timeout=None):
         self.calls.append((action, payload))
-        assert action == "GetConfiguration", action
+        assert action == "GetConfiguration", action  # the only OCPP call: gather changes nothing
         names = payload.get("key")
         if not names:
             return {"configurationKey": [self.keys[name] for name in self.listed]}
@@ -78,8 +79,10 @@ def _keys_of(text):
 
 def test_a_16_station_gets_a_16_model_file_that_the_loader_reads(tmp_path, monkeypatch):
     result, station = _run(tmp_path, monkeypatch)
-    # one GetConfiguration with no key list, then the standard keys it did not list, by name (AuthorizationKey never)
-    assert station.calls[0] == ("GetConfiguration", {})
+    # the CSMS connection read once (the version it negotiated, the BootNotification), then one GetConfiguration with
+    # no key list, then the standard keys it did not list, by name (AuthorizationKey never)
+    assert station.calls[:2] == [("connection", {}), ("GetConfiguration", {})]
+    assert [action for action, _ in station.calls].count("connection") == 1
     assert all("AuthorizationKey" not in payload.get("key", []) for _, payload in station.calls)
     assert result["ocpp_version"] == "1.6" and result["changed"] and result["connectors"] == 2
     assert result["rate_units"] == ["A", "W"] and "GetBaseReport" not in [action for action, _ in station.calls]
@@ -133,7 +136,7 @@ def test_managed_keys_are_marked_from_the_settings_table(tmp_path, monkeypatch):
 def test_keys_left_out_of_the_full_answer_are_asked_by_name_split_at_max_keys(tmp_path, monkeypatch):
     listed = ["GetConfigurationMaxKeys", "NumberOfConnectors", "AcmeGreeting"]
     result, station = _run(tmp_path, monkeypatch, station=_Station16(listed=listed))
-    named = [payload["key"] for action, payload in station.calls if payload]
+    named = [payload["key"] for action, payload in station.calls if action == "GetConfiguration" and payload]
     assert named and all(len(batch) <= 3 for batch in named)
     asked = [key for batch in named for key in batch]
     assert "HeartbeatInterval" in asked and "AuthorizationKey" not in asked and "GetConfigurationMaxKeys" not in asked

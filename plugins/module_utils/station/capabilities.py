@@ -12,6 +12,9 @@ other stations of the same model) reuse. The station model's own ``variables`` f
 
 ``check_variables`` refuses, before anything is written, every declared variable the station does not have, cannot
 write (ReadOnly), or would refuse (type, out of range, not in the values list), naming host, variable, value and fix.
+
+An OCPP 1.6 station has no device model: ``run_station_capabilities`` hands it to ``station/capabilities16.py``
+(GetConfiguration and the starting 1.6 model file) when its CSMS connection, or else the inventory, says it speaks 1.6.
 """
 
 from __future__ import annotations
@@ -367,9 +370,9 @@ def run_station_capabilities(params, context):
     host = params.get('host') or params['station_id']
     path = cache_path(cache_dir(params.get('cache_dir')), params['vendor'], params['model'], params.get('firmware_version'))
     backend = _Backend(params, context)
-    if capabilities16.speaks_16(params, backend, _asks_station(params, path)):
-        result, text = capabilities16.run_capabilities16(dict(params, model_name=_model_name(params)), context, host,
-                                                         backend)
+    speaks_16, connection = capabilities16.speaks_16(params, backend, _asks_station(params, path))
+    if speaks_16:
+        result, text = capabilities16.run_capabilities16(params, context, host, backend, _model_name(params), connection)
         if text is not None:
             result.update(changed=write_model_file(params['write_model'], text, context.check_mode),
                           model_file=params['write_model'], model_name=_model_name(params))

@@ -228,19 +228,23 @@ def starting_model16(name, reported, found, reference, connectors=None):
 
 
 # -- the station_capabilities module for a 1.6 station -----------------------------------------------------------------
+def _connection(csms, station_id):
+    try:
+        return csms.connection(station_id)
+    except CsmsError as error:
+        raise ModuleFailure('station %s: the CSMS does not know its connection: %s' % (station_id, error),
+                            kind=error.kind)
+
+
 def speaks_16(params, backend, asks_station):
-    """True when the station speaks OCPP 1.6: the inventory says so, or (when the station is to be asked) its CSMS
-    connection does (``backend()`` gives the task's CSMS backend). A declared version the connection contradicts fails
-    with the fix."""
+    """``(True when the station speaks OCPP 1.6, its CSMS connection when it was read)``: the inventory says 1.6, or
+    (when the station is to be asked) its CSMS connection does (``backend()`` gives the task's CSMS backend). A declared
+    version the connection contradicts fails with the fix."""
     declared = params.get('ocpp_version')
     if declared == VERSION or not asks_station:
-        return declared == VERSION
-    try:
-        connection = backend().connection(params['station_id'])
-    except CsmsError as error:
-        raise ModuleFailure('station %s: the CSMS does not know its connection: %s' % (params['station_id'], error),
-                            kind=error.kind)
-    return ocpp_version_of(connection, declared, params['station_id']) == VERSION
+        return declared == VERSION, None
+    connection = _connection(backend(), params['station_id'])
+    return ocpp_version_of(connection, declared, params['station_id']) == VERSION, connection
 
 
 def _reference(params, host):
@@ -266,9 +270,9 @@ def _reported(params, connection, context):
     return reported
 
 
-def run_capabilities16(params, context, host, backend):
+def run_capabilities16(params, context, host, backend, name, connection=None):
     """``(result, model file text or None)`` of station_capabilities for a 1.6 station (``backend()`` gives the task's
-    CSMS backend)."""
+    CSMS backend, ``name`` is the model file's name, ``connection`` the station's CSMS connection if already read)."""
     reference = _reference(params, host)
     if params['variables']:
         raise ModuleFailure('%s: station %s speaks OCPP 1.6, which has no device-model variables: its configuration '
@@ -284,14 +288,11 @@ def run_capabilities16(params, context, host, backend):
         result.update(source='the station model only (discovery off)',
                       known_keys=len(reference['configuration_keys']['keys']))
         return _with_facts(result, params), None
-    backend = backend()
-    try:
-        connection = backend.connection(params['station_id'])
-    except CsmsError as error:
-        raise ModuleFailure('station %s: the CSMS does not know its connection: %s' % (params['station_id'], error),
-                            kind=error.kind)
+    csms = backend()
+    if connection is None:
+        connection = _connection(csms, params['station_id'])
     ocpp_version_of(connection, params.get('ocpp_version'), params['station_id'])
-    session = KeySession(backend, params['station_id'])
+    session = KeySession(csms, params['station_id'])
     found, unknown = read_keys(session, standard_keys(reference), context.add_secret)
     units = rate_units(found)
     result.update(source='the station (GetConfiguration)', known_keys=len(found),
@@ -303,7 +304,7 @@ def run_capabilities16(params, context, host, backend):
     if params.get('write_model'):
         if not HAS_YAML:
             raise ModuleFailure('PyYAML is needed on the controller to write a station model file')
-        text = starting_model16(params['model_name'], _reported(params, connection, context), found, reference,
+        text = starting_model16(name, _reported(params, connection, context), found, reference,
                                 result['connectors'])
     return _with_facts(result, params), text
 
