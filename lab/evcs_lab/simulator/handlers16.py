@@ -66,6 +66,12 @@ class StationProtocol16(StationCalls, ChargePoint):
             self.station.reconnect_for_new_key = False
             await asyncio.sleep(RECONNECT_GRACE)
             await self.station.reconnect("new AuthorizationKey")
+        elif key == SECURITY_PROFILE_KEY and self.station.reconnect_for_new_profile:
+            # A05.FR.06/07: disconnect, then reconnect with the new security profile (falling back, A05.FR.08)
+            self.station.reconnect_for_new_profile = False
+            await asyncio.sleep(RECONNECT_GRACE)
+            self.station.apply_profile_settings()
+            await self.station.reconnect(f"new SecurityProfile {value}")
 
     # --- reset, availability, triggers -----------------------------------------------------------------
 
