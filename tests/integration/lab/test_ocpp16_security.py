@@ -289,7 +289,7 @@ def test_a_renewed_certificate_on_profile_3_reconnects_with_it(lab, secure):
 def test_with_the_fault_security_profile_at_reset_the_new_profile_waits_for_a_reset(lab):
     # the lab fault shows the other behaviour a CSMS meets: Accepted, the connection kept, the profile used from the
     # next Reset (OCTT TC_083 sends Reset Hard after the Accepted)
-    station = "T16-S-0004"
+    station = "T16-S-0006"
     _new_station(lab, station)
     lab.sim.faults(station, security_profile_at_reset=True)
     url2 = lab["csms"]["ws_urls"]["2"]
