@@ -106,7 +106,7 @@ def _changes(station):
 @pytest.fixture(autouse=True)
 def short_grace(monkeypatch):
     from ansible_collections.evcs.provisioning.plugins.module_utils.station import security16
-    monkeypatch.setattr(security16, 'SELF_RECONNECT_SECONDS', 0.2)
+    monkeypatch.setattr(security16, 'SELF_RECONNECT_SECONDS', 0.2, raising=False)
 
 
 def _resets(station):
@@ -131,7 +131,7 @@ def test_a_station_that_reconnects_by_itself_and_falls_back_is_reported_without_
 
 
 def test_a_station_that_answers_reboot_required_is_reset_at_once(no_tls, monkeypatch):
-    monkeypatch.setattr(sp.security16, 'SELF_RECONNECT_SECONDS', 60)
+    monkeypatch.setattr(sp.security16, 'SELF_RECONNECT_SECONDS', 60, raising=False)
     station = _Station16(profile_status='RebootRequired')
     result = _run(station, monkeypatch)
     assert result['reconnect'] == 'after Reset (Hard)' and _resets(station) == [{'type': 'Hard'}]
