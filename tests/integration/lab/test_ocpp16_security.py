@@ -431,6 +431,22 @@ def test_charge_point_max_profile_on_connector_0_read_back_by_composite_schedule
     assert _composite_limit(lab, plain)["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 16
 
 
+def test_a_limit_with_a_decimal_fraction_reaches_the_charge_point_and_reads_back_unchanged(lab, plain):
+    # the 1.6 schema gives a schedule's limit one decimal (multipleOf 0.1): 6.1 A is valid and must pass the CSMS relay
+    # (a binary float 6.1 is not a multiple of 0.1 for jsonschema, the decimal 6.1 is), be kept by the charge point and
+    # come back as 6.1; 7.05 A is not valid 1.6 and is refused before it is sent
+    assert _call(lab, plain, "SetChargingProfile", {"connectorId": 0, "csChargingProfiles": _max_profile(
+        3, 6.1)})["status"] == "Accepted"
+    stored = lab.sim.station(plain)["charging_profiles"]
+    assert [item["profile"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] for item in stored] == [6.1]
+    assert _composite_limit(lab, plain)["chargingSchedule"]["chargingSchedulePeriod"] == [{"startPeriod": 0,
+                                                                                          "limit": 6.1}]
+    with pytest.raises(LabApiError) as refused:
+        _call(lab, plain, "SetChargingProfile", {"connectorId": 0, "csChargingProfiles": _max_profile(4, 7.05)})
+    assert refused.value.status == 400 and "multipleOf 0.1" in refused.value.body["message"]
+    assert _call(lab, plain, "ClearChargingProfile", {"id": 3})["status"] == "Accepted"
+
+
 def test_security_event_notification_is_kept_by_the_csms(lab, plain):
     cursor = lab.csms.events("now")["cursor"]
     lab.sim.security_event(plain, "SettingSystemTime", "clock set by the lab")
