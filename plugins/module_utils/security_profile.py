@@ -652,8 +652,9 @@ def plan16(station_id, url_key, url, wanted, url_differs):
     if url_differs:
         steps.append('ChangeConfiguration %s = %s' % (url_key, url))
     steps += ['ChangeConfiguration SecurityProfile = %d (the station checks its prerequisites, A05.FR.02-04)' % wanted,
-              'Reset (Hard), then wait until the CSMS sees %s on %s with profile %d' % (
-                  station_id, endpoint_of(url, station_id), wanted)]
+              'wait until the CSMS sees %s on %s with profile %d: the station reconnects by itself (A05.FR.06/07); one '
+              'that keeps its connection for %ds gets one Reset (Hard)' % (
+                  station_id, endpoint_of(url, station_id), wanted, security16.SELF_RECONNECT_SECONDS)]
     if wanted == 3:
         steps.append('confirm the client certificate the station presents (CN = its serial number)')
     return steps
@@ -685,6 +686,38 @@ def wait16(backend, station_id, before, params, old_url, old_profile, reset_at, 
         sleep(params['poll_interval'])
 
 
+def reconnect16(backend, session, before, params, old_url, old_profile, status, clock=time.monotonic, sleep=time.sleep):
+    """After the SecurityProfile change: ``(connection on the new profile or None, last connection seen, how)``.
+
+    A spec-following station disconnects and reconnects with its new profile by itself (A05.FR.06/07) or, when it
+    cannot connect, on its previous one (A05.FR.08). A station that keeps its connection for SELF_RECONNECT_SECONDS
+    (or answered RebootRequired) takes the new profile only at a reboot: it gets one Reset (Hard), as OCTT's
+    TC_083_CSMS sends, and the reconnect after it is confirmed the same way."""
+    station_id, plain = session.station_id, _Plain(session.station_id)
+    start = clock()
+    deadline = start + params['timeout']
+    # a station that keeps its connection gets its Reset in time to come back within the timeout
+    grace = 0 if status == 'RebootRequired' else min(security16.SELF_RECONNECT_SECONDS, params['timeout'] / 2.0)
+    acting = False
+    while clock() < start + grace or acting:
+        now = plain.connection_on(backend)
+        if security16.reconnected(before, now):
+            if on_endpoint(now, params['security_profile'], params['ocpp_csms_url'], station_id):
+                return now, None, 'by itself'
+            if old_url and on_endpoint(now, old_profile, old_url, station_id):
+                return None, now, 'by itself'
+        # it disconnected: it acts by itself, no Reset in the middle of its reconnect
+        acting = acting or not now.get('online') or security16.reconnected(before, now)
+        if clock() >= deadline:
+            return None, now, 'by itself'
+        sleep(params['poll_interval'])
+    reset_at = plain.connection_on(backend)
+    send_reset(session, 'Hard', 'reset it on site: its SecurityProfile is set and it did not reconnect by itself')
+    remaining = dict(params, timeout=max(deadline - clock(), params['poll_interval']))
+    now, seen = wait16(backend, station_id, before, remaining, old_url, old_profile, reset_at, clock, sleep)
+    return now, seen, 'after Reset (Hard)'
+
+
 def _fell_back16(session, params, url_key, old_url, old_profile, seen, context):
     """The station is not on the new profile: put its URL key back when it kept the new URL on its old profile (so a
     later reboot does not strand it), and fail this host saying where the station is."""
@@ -712,7 +745,8 @@ def _fell_back16(session, params, url_key, old_url, old_profile, seen, context):
 
 def run_security_profile_16(params, context, backend, connection):
     """Security profile 1 -> 2 -> 3 of an OCPP 1.6 station: the URL key of its model, then the SecurityProfile key,
-    a Reset, and the reconnect confirmed through the CSMS; no slots, never a downgrade (A00.FR.005)."""
+    and the reconnect confirmed through the CSMS (by itself, or after one Reset: reconnect16); no slots, never a
+    downgrade (A00.FR.005)."""
     station_id, wanted, url = params['station_id'], params['security_profile'], params['ocpp_csms_url']
     url_key = params.get('url_key')
     session = KeySession(backend, station_id, max_keys=0)
@@ -761,7 +795,7 @@ def run_security_profile_16(params, context, backend, connection):
     if url_differs:
         _change16(session, url_key, url, 'nothing was changed')
     status = session.change(security16.SECURITY_PROFILE, str(wanted))
-    if status != 'Accepted':
+    if status not in ('Accepted', 'RebootRequired'):
         undone = ''
         if url_differs and current_url:
             session.change(url_key, current_url)
@@ -771,9 +805,7 @@ def run_security_profile_16(params, context, backend, connection):
                             'CentralSystemRootCertificate for 2 and 3, a charge point certificate for 3)%s; it stays on '
                             'profile %d' % (station_id, wanted, status or 'no status', undone, current),
                             status=status, prerequisites=prerequisites)
-    reset_at = plain.connection_on(backend)
-    send_reset(session, 'Hard', 'reset it on site: its SecurityProfile and %s are set' % url_key)
-    now, seen = wait16(backend, station_id, before, params, old_url, current, reset_at)
+    now, seen, result['reconnect'] = reconnect16(backend, session, before, params, old_url, current, status)
     if now is None:
         _fell_back16(session, params, url_key, old_url, current, seen, context)
     if wanted == 3:
