@@ -141,6 +141,13 @@ def _max_profile_limit(lab, station_id: str) -> float:
     return float(profiles[0]["profile"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"])
 
 
+def _enforced(lab, station_id: str) -> float:
+    """The limit the charge point enforces on connector 0 (GetCompositeSchedule: 1.6 has no GetChargingProfiles)."""
+    answer = lab.csms.call(station_id, "GetCompositeSchedule", {"connectorId": 0, "duration": 60})
+    assert answer["status"] == "Accepted" and answer["chargingSchedule"]["chargingRateUnit"] == "A", answer
+    return float(answer["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"])
+
+
 def _presented(lab, station_id: str) -> x509.Certificate:
     return x509.load_pem_x509_certificate(lab.csms.connection(station_id)["client_certificate"].encode())
 
@@ -205,7 +212,7 @@ def moved(lab, fleet):
     its second run."""
     directory = fleet["directory"]
     steps = {"before": {"certificate": _presented(lab, MOVER),
-                        "limits": {station_id: _max_profile_limit(lab, station_id)
+                        "limits": {station_id: _enforced(lab, station_id)
                                    for station_id in (MOVER, NORTH_STAY, SOUTH_STAY)}}}
     arguments = {"evcs_move_stations": MOVER, "evcs_move_to_site": "l16_south", "security_timeout": 60}
     steps["move"] = _run(lab, "playbooks/move.yml", fleet["inventory"], directory / "move.jsonl", diff=True,
@@ -243,8 +250,10 @@ def test_move_re_enrolls_the_certificate_with_the_new_cpo_name(lab, moved):
 def test_move_re_plans_the_load_of_both_sites(lab, moved):
     # before: two stations share each 24 A group cap of the north site (12 A each), the south one has its 16 A alone
     assert moved["before"]["limits"] == {MOVER: 12.0, NORTH_STAY: 12.0, SOUTH_STAY: 16.0}
+    # after: the ChargePointMaxProfile of each station of both sites is the new plan's share, and enforced
     after = {station_id: _max_profile_limit(lab, station_id) for station_id in (MOVER, NORTH_STAY, SOUTH_STAY)}
     assert after == {MOVER: 12.0, NORTH_STAY: 16.0, SOUTH_STAY: 12.0}
+    assert {station_id: _enforced(lab, station_id) for station_id in after} == after
 
 
 def test_move_a_second_time_changes_nothing(moved):
