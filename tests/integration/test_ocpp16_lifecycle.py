@@ -29,7 +29,8 @@ from cryptography.x509.oid import NameOID
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.x509 import vault_serial  # noqa: E402
-from conftest import PLAYBOOK_TIMEOUT, REPO_ROOT, VENV_BIN, ansible_playbook, lab_env, parse_recap, running_lab  # noqa: E402
+from conftest import (PLAYBOOK_TIMEOUT, REPO_ROOT, VENV_BIN, ansible_playbook, lab_env, parse_recap,  # noqa: E402
+                      running_lab)
 from security_helpers import SITE, add_stations, ocpp_writes, wait_for, write_inventory  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -383,7 +384,7 @@ def test_decommission_deletes_the_records(lab, deleted):
 def test_decommission_with_the_record_deleted_runs_again_with_nothing_changed(deleted):
     rc, output, recap = deleted["second"]
     assert rc == 0, output[-6000:]
-    assert recap[DECOM16] ["changed"] == 0 and recap[DECOM20]["changed"] == 0, output[-6000:]
+    assert recap[DECOM16]["changed"] == 0 and recap[DECOM20]["changed"] == 0, output[-6000:]
 
 
 def test_decommission_is_audited_for_the_16_station_like_for_a_201_one(lab, deleted):
@@ -393,6 +394,7 @@ def test_decommission_is_audited_for_the_16_station_like_for_a_201_one(lab, dele
                for station_id in (DECOM16, DECOM20)}
     for station_id in (DECOM16, DECOM20):
         assert {"Revoke the station certificate", "Delete the station record"} <= changed[station_id], changed
-    fields = {station_id: sorted(_audited(lines, station_id, "decommission.yml")[0]) for station_id in (DECOM16, DECOM20)}
+    fields = {station_id: sorted(_audited(lines, station_id, "decommission.yml")[0])
+              for station_id in (DECOM16, DECOM20)}
     assert fields[DECOM16] == fields[DECOM20]
     _assert_no_secret(lab, [DECOM16, DECOM20], deleted["first"][1], deleted["second"][1], deleted["audit"].read_text())
