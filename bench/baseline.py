@@ -117,7 +117,9 @@ def write_baseline_inventory(bench_inventory: Path, directory: Path, csms: dict)
     hosts = _read_yaml(bench_inventory / "hosts.yml")
     _write_yaml(directory / "hosts.yml", hosts)
     _write_yaml(directory / "group_vars" / "all.yml",
-                {"bench_csms": {"url": csms["api_url"], "token": csms["api_token"], "ca_path": csms["ca_cert"]}},
+                {"bench_csms": {"url": csms["api_url"], "token": csms["api_token"], "ca_path": csms["ca_cert"]},
+                 # modules run on the controller (connection local) with the Python that runs Ansible
+                 "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
                 mode=0o600)
     for group, members in (hosts.get("all", {}).get("children") or {}).items():
         site_vars = _read_yaml(bench_inventory / "group_vars" / f"{group}.yml")

@@ -25,7 +25,8 @@ LOG_SPAN = 10
 
 def figure_series(report: dict) -> dict:
     """``{panel: {label: [(N, value), ...]}}`` for the panels ``wall`` and ``cpu``: every run measured at each N,
-    sorted by N; sizes that failed and runs without the figure are left out, and so are series without a point."""
+    sorted by N; sizes that failed, runs that failed (exit status not 0: their time says nothing) and runs without the
+    figure are left out, and so are series without a point."""
     series: dict = {panel: {label: [] for _key, label in SERIES} for panel, _figure, _axis in PANELS}
     for size in report.get("sizes") or []:
         count = (size.get("row") or {}).get("stations")
@@ -34,6 +35,8 @@ def figure_series(report: dict) -> dict:
             continue
         for key, label in SERIES:
             run = runs.get(key) or {}
+            if run.get("rc"):
+                continue
             for panel, figure, _axis in PANELS:
                 if run.get(figure) is not None:
                     series[panel][label].append((count, run[figure]))
@@ -65,6 +68,7 @@ def draw_report(report: dict, path: Path) -> str:
         return ("figure: not drawn, matplotlib is not installed (make bench installs requirements-bench.txt: "
                 ".venv/bin/pip install -r requirements-bench.txt -c constraints.txt)")
     log = logarithmic(series)
+    counts = sorted({count for by_label in series.values() for points in by_label.values() for count, _value in points})
     figure, axes = pyplot.subplots(1, len(PANELS), figsize=(12, 5))
     for axis, (panel, _figure, label) in zip(axes, PANELS):
         for name, points in series[panel].items():
@@ -72,6 +76,9 @@ def draw_report(report: dict, path: Path) -> str:
         if log:
             axis.set_xscale("log")
             axis.set_yscale("log")
+        axis.set_xticks(counts)
+        axis.set_xticklabels([str(count) for count in counts])
+        axis.minorticks_off()
         axis.set_xlabel("stations (N)")
         axis.set_ylabel(label)
         axis.grid(True, which="both", alpha=0.3)
