@@ -76,13 +76,16 @@ def declared_variables(station: dict, site_vars: dict) -> list[dict]:
     """The device-model variables the inventory declares for ``station`` (its ``evcs_station``) on a site whose
     group variables are ``site_vars``, as the plain playbook reads them: ``{label, request, value, set}``.
 
-    Write-only secrets (Wi-Fi passphrase, APN password) are left out: a station never reports them back.
+    Write-only secrets (Wi-Fi passphrase, APN password) are left out: a station never reports them back. An OCPP 1.6
+    station has none (configuration keys instead of a device model: not part of the baseline yet).
     """
     from ansible_collections.evcs.provisioning.plugins.module_utils.station.models import station_model
     from ansible_collections.evcs.provisioning.plugins.module_utils.station_settings import (
         hardware_variables, network_variables, ocpp_variables)
 
     site = site_vars.get("evcs_site") or {}
+    if str(station.get("ocpp_version", site.get("ocpp_version", "2.0.1"))) == "1.6":
+        return []  # no device model: a plain playbook would read configuration keys (not written yet)
     model = station_model(station, site, [])
     items = (ocpp_variables(_merged(site_vars.get("evcs_ocpp"), station.get("ocpp")))
              + network_variables(_merged(site_vars.get("evcs_network"), station.get("network")), model)

@@ -39,6 +39,8 @@ def test_declared_variables_of_a_wifi_station_as_a_station_reports_them():
     assert found["SecurityCtrlr.OrganizationName"]["value"] == "EVCS Lab Operator"
     ethernet = baseline.declared_variables(inventory.station_vars(1)["evcs_station"], site)
     assert len(found) > len(ethernet) >= 10
+    station16 = dict(inventory.station_vars(1)["evcs_station"], ocpp_version="1.6")
+    assert baseline.declared_variables(station16, site) == []
 
 
 def test_baseline_inventory_has_the_bench_hosts_and_keeps_the_token_private(tmp_path):
