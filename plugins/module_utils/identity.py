@@ -368,13 +368,12 @@ def held_certificate(params, context, presented=None):
     this PKI last signed for the station, read by the serial its KV record names (without ``environment``: found by
     a scan of the mount), its revocation status read from the mount: a constant number of Vault requests per station.
     Returns ``{'issuer': issuing CA, 'certificate': the certificate or None, 'revoked_serials': set, 'record': the KV
-    path of the station's record or None, 'vault_requests': counts}``; ModuleFailure when Vault cannot be read.
+    path of the station's record or None}``; ModuleFailure when Vault cannot be read.
     """
     pki = _Pki(params, context)
     current = _current(pki, [cert for cert in (presented, pki.last_signed(common_name(params))) if cert is not None])
     record = '%s/data/%s' % (pki.kv.mount, pki.record_path) if pki.record_path else None
-    return {'issuer': pki.issuer, 'certificate': current, 'revoked_serials': pki.revoked_serials, 'record': record,
-            'vault_requests': dict(pki.session.requests)}
+    return {'issuer': pki.issuer, 'certificate': current, 'revoked_serials': pki.revoked_serials, 'record': record}
 
 
 def _csr_trigger(version):
