@@ -31,6 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # pylint: disable=wrong-import-position
+import baseline  # noqa: E402
+import plot  # noqa: E402
 from inventory import REPO_ROOT, pin_lab_state, write_floor_playbook, write_inventory  # noqa: E402
 from measure import (AuditLog, TreeSampler, enable_vault_audit, ocpp_counts, per_station, ratio, slope,  # noqa: E402
                      task_profile, vm_hwm_mb)
@@ -119,12 +121,13 @@ def _callbacks() -> str:
 
 
 def run_playbook(lab: LabState, inventory: Path, playbook: Path, forks: int, log_file: Path, label: str,
-                 show_tasks: bool = True) -> dict:
-    """Run one playbook; its wall time, exit status, task profile and controller peak memory."""
+                 show_tasks: bool = True, extra_env: dict | None = None) -> dict:
+    """Run one playbook; its wall time, exit status, task profile and controller peak memory (``extra_env`` replaces
+    the Ansible settings it names)."""
     tasks_file = log_file.with_suffix(".tasks.json")
     env = _lab_env(lab.home, {"ANSIBLE_CALLBACK_PLUGINS": str(BENCH_DIR / "callback_plugins"),
                               "ANSIBLE_CALLBACKS_ENABLED": _callbacks(), "EVCS_BENCH_TASKS_FILE": str(tasks_file),
-                              "EVCS_AUDIT_FILE": str(log_file.with_suffix(".audit.jsonl"))})
+                              "EVCS_AUDIT_FILE": str(log_file.with_suffix(".audit.jsonl")), **(extra_env or {})})
     argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), str(playbook)]
     started = time.monotonic()
     with log_file.open("w", encoding="utf-8") as log, subprocess.Popen(
@@ -161,11 +164,11 @@ def run_playbook(lab: LabState, inventory: Path, playbook: Path, forks: int, log
 
 
 def measured_run(lab: LabState, audit: AuditLog, inventory: Path, playbook: Path, forks: int, log_file: Path,
-                 label: str, show_tasks: bool = True) -> dict:
+                 label: str, show_tasks: bool = True, extra_env: dict | None = None) -> dict:
     """``run_playbook`` with the OCPP calls and Vault requests it caused."""
     lab.csms.reset_stats()
     audit.mark()
-    result = run_playbook(lab, inventory, playbook, forks, log_file, label, show_tasks)
+    result = run_playbook(lab, inventory, playbook, forks, log_file, label, show_tasks, extra_env)
     result["ocpp"] = ocpp_counts(lab.csms.stats())
     result["vault"] = audit.counts_since_mark()
     return result
@@ -198,8 +201,18 @@ def _flatten(count: int, forks: int, runs: dict, lab_memory: dict) -> dict:
     return row
 
 
-def bench_size(count: int, forks: int, playbook: Path, work: Path) -> dict:
-    """Measure the three runs on a fresh lab of ``count`` stations."""
+def baseline_run(lab: LabState, audit: AuditLog, inventory: Path, forks: int, work: Path, count: int) -> dict:
+    """The plain ``ansible.builtin.uri`` playbook (bench/plain_uri_rerun.yml) on the provisioned stations, without the
+    collection's callbacks: the re-run as a user writes it without the collection (bench/baseline.py)."""
+    plain = baseline.write_baseline_inventory(inventory, work / f"inventory-{count}-plain-uri", lab["csms"])
+    result = measured_run(lab, audit, plain, baseline.PLAYBOOK, forks, work / f"{count}-baseline.log",
+                          f"N={count} plain uri baseline", show_tasks=False, extra_env=baseline.PLAIN_ANSIBLE)
+    result["calls_per_station"] = per_station(result["ocpp"]["reads"], count)
+    return result
+
+
+def bench_size(count: int, forks: int, playbook: Path, work: Path, baseline_count: int = 0) -> dict:
+    """Measure the three runs on a fresh lab of ``count`` stations (and the plain baseline at ``baseline_count``)."""
     inventory = write_inventory(work / f"inventory-{count}", count)
     _log(f"N={count}: inventory of {count} stations in {inventory}; starting the lab")
     with fresh_lab(count) as lab:
@@ -219,8 +232,11 @@ def bench_size(count: int, forks: int, playbook: Path, work: Path) -> dict:
                                               rerun["tasks_on_localhost"])
         runs["floor"] = measured_run(lab, audit, inventory, floor_playbook, forks, work / f"{count}-floor.log",
                                      f"N={count} floor", show_tasks=False)
+        if count == baseline_count:
+            runs["baseline"] = baseline_run(lab, audit, inventory, forks, work, count)
         lab_memory = _lab_memory(lab)
-    return {"row": _flatten(count, forks, runs, lab_memory), "runs": runs}
+    return {"row": _flatten(count, forks, runs, lab_memory), "runs": runs,
+            "baseline": baseline.comparison(runs["rerun"], runs.get("baseline"), count)}
 
 
 # -- command line --------------------------------------------------------------------------------------------------
@@ -244,6 +260,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--playbook", default="playbooks/provision.yml",
                         help="playbook measured for provision and re-run (default playbooks/provision.yml)")
     parser.add_argument("--results", default=str(RESULTS_DIR), help="where the JSON and the run logs go")
+    parser.add_argument("--baseline-count", type=int, default=baseline.DEFAULT_COUNT,
+                        help="the N at which the plain ansible.builtin.uri playbook is measured against the re-run "
+                             f"(default {baseline.DEFAULT_COUNT}; 0: not at all)")
+    parser.add_argument("--no-figure", action="store_true", help="do not draw the PNG figure beside the JSON")
     return parser
 
 
@@ -262,13 +282,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)  # also when started in the background, where SIGINT is ignored
     report = {"started_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
-              "playbook": str(playbook.relative_to(REPO_ROOT)), "cpus": os.cpu_count(), "sizes": []}
+              "playbook": str(playbook.relative_to(REPO_ROOT)), "cpus": os.cpu_count(), "sizes": [],
+              "baseline_count": args.baseline_count}
     status = 0
     try:
         for count in counts:
             forks = args.forks or min(count, MAX_DEFAULT_FORKS)
             try:
-                report["sizes"].append(bench_size(count, forks, playbook, work))
+                report["sizes"].append(bench_size(count, forks, playbook, work, args.baseline_count))
             except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
                 _log(f"N={count}: FAILED: {exc}")
                 report["sizes"].append({"row": {"stations": count, "forks": forks, "error": str(exc)}})
@@ -283,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(render(report))
     print(f"\nall figures: {output}\nrun logs: {work}")
+    if not args.no_figure:
+        print(plot.draw_report(report, output.with_suffix(".png")))
     if status == 0 and not all(row.get("all_ok") for row in rows):
         status = 1
     return status

@@ -24,7 +24,7 @@ import time
 
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
-from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as certs
+from ansible_collections.evcs.provisioning.plugins.module_utils import identity, x509 as certs
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.plaintext_secrets import guard_plaintext, plaintext_argument_spec
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
@@ -43,7 +43,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.station.configur
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import ocpp_version_of
 from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import came_back, send_reset, send_reset_and_wait
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
-    VaultError, vault_argument_spec, vault_pki, vault_setting,
+    VaultError, vault_argument_spec, vault_kv_argument_spec, vault_setting,
 )
 
 #: the configuration slots assumed when neither the station model nor the station's report names them: OCPP 2.0.1
@@ -56,7 +56,7 @@ _TLS_TIMEOUT = 10
 
 
 def security_profile_argument_spec():
-    spec = station_argument_spec(**vault_argument_spec())
+    spec = station_argument_spec(**dict(vault_argument_spec(), **vault_kv_argument_spec()))
     spec.update(
         security_profile=dict(type='int', required=True, choices=[1, 2, 3]),
         ocpp_csms_url=dict(type='str', required=True),
@@ -315,43 +315,34 @@ def _check_endpoint(params, root):
             params['ocpp_csms_url'], params['security_profile'], problem))
 
 
-def _vault_certificates(params, context, station_id):
-    """(issuing CA, newest unrevoked certificate with CN = station id) of ``vault_pki_mount``."""
-    try:
-        pki = vault_pki(params, context.warn)
-        issuer = certs.load_certificate(pki.issuing_ca())
-        newest = None
-        for serial in pki.list_serials():
-            record = pki.certificate(serial) or {}
-            if not record.get('certificate') or record.get('revocation_time'):
-                continue
-            certificate = certs.load_certificate(record['certificate'])
-            if certs.common_name(certificate.subject) == station_id and (
-                    newest is None or certificate.not_valid_before_utc > newest.not_valid_before_utc):
-                newest = certificate
-    except (VaultError, ValueError, TypeError) as exc:
-        raise _Missing('the station certificate could not be checked in Vault mount %s: %s' % (
-            params.get('vault_pki_mount'), exc))
-    return issuer, newest
-
-
 def _client_certificate(params, context, station, name=None):
     """The certificate the station will present on profile 3 (CN ``name``: its station id, a 1.6 station's serial);
-    raises _Missing when it would be refused."""
+    raises _Missing when it would be refused.
+
+    The certificate counted is the one the identity stage counts (``identity.held_certificate``): the newer of what
+    the station presents and what Vault last signed for it, found through the station's KV record by its serial, not
+    by listing the PKI mount, so the check costs the same few Vault requests whatever the mount holds.
+    """
     if not vault_setting(params, 'vault_url'):
         raise _Missing('vault_url is not set: profile 3 needs the issuing CA of vault_pki_mount to check the station '
                        'certificate')
     name = name or station.station_id
-    issuer, newest = _vault_certificates(params, context, name)
     pem = station.source_connection.get('client_certificate')
-    candidates = [cert for cert in (certs.load_certificate(pem) if pem else None, newest) if cert is not None]
-    current = max(candidates, key=lambda cert: cert.not_valid_before_utc) if candidates else None
-    wanted = {'common_name': name, 'issuer': issuer, 'renew_at_fraction': 1.0,
-              'renew_before': datetime.timedelta(days=params['renew_before'])}
+    try:
+        presented = certs.load_certificate(pem) if pem else None
+        held = identity.held_certificate(dict(params, common_name=name), context, presented)
+    except (ModuleFailure, VaultError, ValueError, TypeError) as exc:
+        raise _Missing('the station certificate could not be checked in Vault mount %s: %s' % (
+            params.get('vault_pki_mount') or 'pki', exc))
+    wanted = {'common_name': name, 'issuer': held['issuer'], 'revoked_serials': held['revoked_serials'],
+              'renew_at_fraction': 1.0, 'renew_before': datetime.timedelta(days=params['renew_before'])}
+    current = held['certificate']
     needed, reason = certs.needs_enrollment(current, wanted, datetime.datetime.now(datetime.timezone.utc))
     if needed:
+        if current is None and held['record']:
+            reason += ' (Vault has no certificate recorded for it at %s, and it presents none)' % held['record']
         raise _Missing('the station has no usable client certificate from %s (%s): run the identity role '
-                       '(station_certificate) first' % (issuer.subject.rfc4514_string(), reason))
+                       '(station_certificate) first' % (held['issuer'].subject.rfc4514_string(), reason))
     return current
 
 

@@ -17,7 +17,9 @@ description:
     this environment (O(allowed_hosts)) and fits the profile; for 2 and 3 the CSMS root O(csms_root_ca_path) is installed
     on the station (by hash) and the endpoint answers a TLS handshake from the controller with a certificate that
     chains to it; for 3 the station holds a client certificate from the issuing CA of O(vault_pki_mount) with CN = station
-    id, not expiring within O(renew_before) days; the station is online on a slot it can fall back to.
+    id, not revoked and not expiring within O(renew_before) days (the newer of the certificate it presents and the one
+    its Vault KV record names, read by serial as evcs.provisioning.station_certificate does - see O(environment)); the
+    station is online on a slot it can fall back to.
   - Downgrades follow OCPP 2.0.1 A00.FR.005 - 3 to 2 only where the station has AllowSecurityProfileDowngrade, never to 1
     from 2 or 3 - unless O(allow_downgrade=true), which is reported in the result and as an AUDIT warning.
   - Applies SetNetworkProfile on the new slot, NetworkConfigurationPriority C(<new>,<fallback>), Reset, and waits until the
@@ -42,6 +44,7 @@ extends_documentation_fragment:
   - evcs.provisioning.csms.STATION
   - evcs.provisioning.csms.ATTRIBUTES
   - evcs.provisioning.vault
+  - evcs.provisioning.vault.KV
 attributes:
   check_mode:
     support: full
