@@ -9,6 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 # Event-Driven Ansible (docs/ZERO_TOUCH.md): ansible-rulebook in a venv of its own (a decision environment)
 EDA_VENV := .venv-eda
 EDA_STAMP := $(EDA_VENV)/.installed
@@ -125,8 +126,14 @@ molecule: venv
 	  $(BIN)/molecule test -s $$s; \
 	done
 
-bench: venv
+bench: venv $(BENCH_STAMP)
 	@$(BIN)/python bench/fleet.py
+
+# the benchmark's own libraries (matplotlib for its figure), pinned in requirements-bench.txt; not the collection's
+$(BENCH_STAMP): requirements-bench.txt $(STAMP)
+	@echo "==> benchmark libraries (matplotlib) from requirements-bench.txt"
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-bench.txt -c constraints.txt
+	@touch $@
 
 clean:
 	-@$(BIN)/evcs-lab down 2>/dev/null

@@ -31,6 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # pylint: disable=wrong-import-position
+import baseline  # noqa: E402
+import plot  # noqa: E402
 from inventory import REPO_ROOT, pin_lab_state, write_floor_playbook, write_inventory  # noqa: E402
 from inventory import FLEET_VERSIONS, MIXED_16_EVERY, write_lab_stations  # noqa: E402
 from measure import (AuditLog, TreeSampler, enable_vault_audit, ocpp_counts, per_station, ratio, slope,  # noqa: E402
@@ -132,12 +134,13 @@ def _callbacks() -> str:
 
 
 def run_playbook(lab: LabState, inventory: Path, playbook: Path, forks: int, log_file: Path, label: str,
-                 show_tasks: bool = True) -> dict:
-    """Run one playbook; its wall time, exit status, task profile and controller peak memory."""
+                 show_tasks: bool = True, extra_env: dict | None = None) -> dict:
+    """Run one playbook; its wall time, exit status, task profile and controller peak memory (``extra_env`` replaces
+    the Ansible settings it names)."""
     tasks_file = log_file.with_suffix(".tasks.json")
     env = _lab_env(lab.home, {"ANSIBLE_CALLBACK_PLUGINS": str(BENCH_DIR / "callback_plugins"),
                               "ANSIBLE_CALLBACKS_ENABLED": _callbacks(), "EVCS_BENCH_TASKS_FILE": str(tasks_file),
-                              "EVCS_AUDIT_FILE": str(log_file.with_suffix(".audit.jsonl"))})
+                              "EVCS_AUDIT_FILE": str(log_file.with_suffix(".audit.jsonl")), **(extra_env or {})})
     argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), str(playbook)]
     started = time.monotonic()
     with log_file.open("w", encoding="utf-8") as log, subprocess.Popen(
@@ -174,11 +177,11 @@ def run_playbook(lab: LabState, inventory: Path, playbook: Path, forks: int, log
 
 
 def measured_run(lab: LabState, audit: AuditLog, inventory: Path, playbook: Path, forks: int, log_file: Path,
-                 label: str, show_tasks: bool = True) -> dict:
+                 label: str, show_tasks: bool = True, extra_env: dict | None = None) -> dict:
     """``run_playbook`` with the OCPP calls and Vault requests it caused."""
     lab.csms.reset_stats()
     audit.mark()
-    result = run_playbook(lab, inventory, playbook, forks, log_file, label, show_tasks)
+    result = run_playbook(lab, inventory, playbook, forks, log_file, label, show_tasks, extra_env)
     result["ocpp"] = ocpp_counts(lab.csms.stats())
     result["vault"] = audit.counts_since_mark()
     return result
@@ -211,8 +214,20 @@ def _flatten(count: int, forks: int, runs: dict, lab_memory: dict) -> dict:
     return row
 
 
-def bench_size(count: int, forks: int, playbook: Path, work: Path, ocpp_version: str = DEFAULT_OCPP_VERSION) -> dict:
-    """Measure the three runs on a fresh lab of ``count`` stations of ``ocpp_version``."""
+def baseline_run(lab: LabState, audit: AuditLog, inventory: Path, forks: int, work: Path, count: int) -> dict:
+    """The plain ``ansible.builtin.uri`` playbook (bench/plain_uri_rerun.yml) on the provisioned stations, without the
+    collection's callbacks: the re-run as a user writes it without the collection (bench/baseline.py)."""
+    plain = baseline.write_baseline_inventory(inventory, work / f"inventory-{count}-plain-uri", lab["csms"])
+    result = measured_run(lab, audit, plain, baseline.PLAYBOOK, forks, work / f"{count}-baseline.log",
+                          f"N={count} plain uri baseline", show_tasks=False, extra_env=baseline.PLAIN_ANSIBLE)
+    result["calls_per_station"] = per_station(result["ocpp"]["reads"], count)
+    return result
+
+
+def bench_size(count: int, forks: int, playbook: Path, work: Path, baseline_count: int = 0,
+               ocpp_version: str = DEFAULT_OCPP_VERSION) -> dict:
+    """Measure the three runs on a fresh lab of ``count`` stations of ``ocpp_version`` (and the plain baseline at
+    ``baseline_count``)."""
     inventory = write_inventory(work / f"inventory-{count}", count, ocpp_version=ocpp_version)
     _log(f"N={count}: inventory of {count} OCPP {ocpp_version} stations in {inventory}; starting the lab")
     with fresh_lab(count, ocpp_version) as lab:
@@ -232,8 +247,11 @@ def bench_size(count: int, forks: int, playbook: Path, work: Path, ocpp_version:
                                               rerun["tasks_on_localhost"])
         runs["floor"] = measured_run(lab, audit, inventory, floor_playbook, forks, work / f"{count}-floor.log",
                                      f"N={count} floor", show_tasks=False)
+        if count == baseline_count:
+            runs["baseline"] = baseline_run(lab, audit, inventory, forks, work, count)
         lab_memory = _lab_memory(lab)
-    return {"row": _flatten(count, forks, runs, lab_memory), "runs": runs}
+    return {"row": _flatten(count, forks, runs, lab_memory), "runs": runs,
+            "baseline": baseline.comparison(runs["rerun"], runs.get("baseline"), count)}
 
 
 # -- command line --------------------------------------------------------------------------------------------------
@@ -257,6 +275,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--playbook", default="playbooks/provision.yml",
                         help="playbook measured for provision and re-run (default playbooks/provision.yml)")
     parser.add_argument("--results", default=str(RESULTS_DIR), help="where the JSON and the run logs go")
+    parser.add_argument("--baseline-count", type=int, default=baseline.DEFAULT_COUNT,
+                        help="the N at which the plain ansible.builtin.uri playbook is measured against the re-run "
+                             f"(default {baseline.DEFAULT_COUNT}; 0: not at all; a 2.0.1 fleet only)")
+    parser.add_argument("--no-figure", action="store_true", help="do not draw the PNG figure beside the JSON")
     parser.add_argument("--ocpp-version", choices=FLEET_VERSIONS, default=DEFAULT_OCPP_VERSION,
                         help="the OCPP version of the fleet's stations (1.6: OCPP 1.6J charge points of the lab's v16 "
                              f"model, declared ocpp_version 1.6; mixed: every {MIXED_16_EVERY}th station 1.6, the rest "
@@ -271,6 +293,8 @@ def _raise_interrupt(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     counts = [args.count] if args.count else args.counts
+    # the plain uri baseline reads 2.0.1 device-model variables (GetVariables): a 2.0.1 fleet's only
+    baseline_count = args.baseline_count if args.ocpp_version == DEFAULT_OCPP_VERSION else 0
     playbook = (REPO_ROOT / args.playbook).resolve()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     results_dir = Path(args.results)
@@ -280,13 +304,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _raise_interrupt)  # also when started in the background, where SIGINT is ignored
     report = {"started_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
               "playbook": str(playbook.relative_to(REPO_ROOT)), "cpus": os.cpu_count(), "sizes": [],
-              "ocpp_version": args.ocpp_version}
+              "baseline_count": baseline_count, "ocpp_version": args.ocpp_version}
     status = 0
     try:
         for count in counts:
             forks = args.forks or min(count, MAX_DEFAULT_FORKS)
             try:
-                report["sizes"].append(bench_size(count, forks, playbook, work, ocpp_version=args.ocpp_version))
+                report["sizes"].append(bench_size(count, forks, playbook, work, baseline_count,
+                                                  ocpp_version=args.ocpp_version))
             except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
                 _log(f"N={count}: FAILED: {exc}")
                 report["sizes"].append({"row": {"stations": count, "forks": forks, "error": str(exc)}})
@@ -301,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(render(report))
     print(f"\nall figures: {output}\nrun logs: {work}")
+    if not args.no_figure:
+        print(plot.draw_report(report, output.with_suffix(".png")))
     if status == 0 and not all(row.get("all_ok") for row in rows):
         status = 1
     return status

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from baseline import render_comparison
+
 COLUMNS = (
     ("N", "stations", "{}"),
     ("forks", "forks", "{}"),
@@ -87,4 +89,13 @@ def render(report: dict) -> str:
     slopes = report.get("slope") or {}
     parts += ["", "per-station slope:", *(_slope_line(name, slopes.get(key)) for name, key in
                                         (("provision", "provision_s"), ("re-run", "rerun_s"), ("floor", "floor_s")))]
+    parts += _baseline_lines(report)
     return "\n".join(parts)
+
+
+def _baseline_lines(report: dict) -> list[str]:
+    """The collection's re-run against the plain uri playbook (bench/baseline.py), where it was measured."""
+    found = [size["baseline"] for size in report.get("sizes") or [] if size.get("baseline")]
+    if found:
+        return [line for comparison in found for line in render_comparison(comparison)]
+    return render_comparison(None, report.get("baseline_count"))

@@ -38,6 +38,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection 
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, normalise, normalise_item, render, value_type, variable_key, variable_spec,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import OCPP_DEFAULTS
 from ansible_collections.evcs.provisioning.plugins.module_utils.station import charging_limit16, configuration_keys
 from ansible_collections.evcs.provisioning.plugins.module_utils.station import security16
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import ocpp_version_of
@@ -66,7 +67,7 @@ def commissioning_check_argument_spec():
         csms_endpoint=dict(type='str', required=True),
         security_profile=dict(type='int', choices=[1, 2, 3]),
         trust_anchor_path=dict(type='path'),
-        heartbeat_interval=dict(type='int', default=300),
+        heartbeat_interval=dict(type='int', default=OCPP_DEFAULTS['heartbeat_interval']),
         device_model=dict(type='list', elements='dict', default=[], options=variable_spec()),
         configuration_keys=dict(type='list', elements='dict', default=[], options=configuration_keys.key_spec(),
                                 no_log=False),

@@ -361,6 +361,21 @@ def _current(pki, held):
     return current
 
 
+def held_certificate(params, context, presented=None):
+    """The station's certificate as this stage counts it, for the stages that need it later (security profile 3).
+
+    The newer of ``presented`` (the certificate the station presents on its CSMS connection, or None) and the one
+    this PKI last signed for the station, read by the serial its KV record names (without ``environment``: found by
+    a scan of the mount), its revocation status read from the mount: a constant number of Vault requests per station.
+    Returns ``{'issuer': issuing CA, 'certificate': the certificate or None, 'revoked_serials': set, 'record': the KV
+    path of the station's record or None}``; ModuleFailure when Vault cannot be read.
+    """
+    pki = _Pki(params, context)
+    current = _current(pki, [cert for cert in (presented, pki.last_signed(common_name(params))) if cert is not None])
+    record = '%s/data/%s' % (pki.kv.mount, pki.record_path) if pki.record_path else None
+    return {'issuer': pki.issuer, 'certificate': current, 'revoked_serials': pki.revoked_serials, 'record': record}
+
+
 def _csr_trigger(version):
     """The request that makes the station send a CSR, and how the messages name it."""
     if security16.is_16(version):

@@ -191,7 +191,7 @@ def split_entries(changes, items_per_message, bytes_per_message, ocpp_version='2
 
 def sync_local_list(backend, station_id, entries, context, station_offline='fail'):
     """Bring the station's local list to ``entries``; returns changed, diff, version, update_type, messages."""
-    remembered = _memory(backend, station_id, context.check_mode) or {}
+    remembered, recorded = _memory(backend, station_id, context.check_mode, clearing=not entries)
     session = _LocalListSession(backend, station_id, _version(backend, station_id))
     if session.ocpp_version == '1.6':
         _check_16(station_id, entries)
@@ -209,17 +209,22 @@ def sync_local_list(backend, station_id, entries, context, station_offline='fail
     update_type, version, messages = plan[0], station_version + 1, 0
     if not context.check_mode:
         update_type, version, messages = session.send(plan, station_version, entries)
-        _remember(backend, station_id, version, entries)
+        if recorded:
+            _remember(backend, station_id, version, entries)
     return dict(changed=True, diff=_list_diff(station_version, remembered, plan, version), version=version,
                 update_type=update_type, messages=messages)
 
 
-def _memory(backend, station_id, check_mode):
+def _memory(backend, station_id, check_mode, clearing=False):
+    """``(memory, recorded)``: what the CSMS remembers of the station's local list, and whether it has a record of
+    the station. Without a record only check mode or a list being cleared goes on: an empty list needs no memory (a
+    Full update empties it), so a station whose record is gone (decommission.yml with decommission_record=delete, run
+    again) still has its list checked and cleared."""
     try:
-        return backend.local_list_memory(station_id)
+        return backend.local_list_memory(station_id) or {}, True
     except CsmsError as exc:
-        if exc.kind == 'not_found' and check_mode:
-            return None
+        if exc.kind == 'not_found' and (check_mode or clearing):
+            return {}, False
         if exc.kind == 'not_found':
             raise ModuleFailure('station %s has no CSMS record, so its local list cannot be remembered: register it '
                                 'first (evcs.provisioning.station)' % station_id, error=exc.kind)

@@ -18,6 +18,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.context import M
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import (
     RECORD_FIELDS, CapabilityMissing, CsmsError,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.desired.ocpp_settings import OCPP_DEFAULTS
 from ansible_collections.evcs.provisioning.plugins.module_utils.desired.connector_types import (
     CONNECTOR_TYPES, DC_CONNECTOR_TYPES,
 )
@@ -284,7 +285,8 @@ def station_record_argument_spec():
         monitoring=dict(type='dict', options=dict(alerts=dict(type='bool', default=True),
                                                   offline_alert_after_s=dict(type='int'))),
         firmware_channel=dict(type='str'),
-        heartbeat_interval=dict(type='int'),
+        # the CSMS gives it in every BootNotification answer and the station takes it: the ocpp role's default
+        heartbeat_interval=dict(type='int', default=OCPP_DEFAULTS['heartbeat_interval']),
         asset=dict(type='dict', options=asset),
         status=dict(type='str', default='active', choices=['active', 'retired']),
         state=_STATE,

@@ -24,7 +24,7 @@ import time
 
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
-from ansible_collections.evcs.provisioning.plugins.module_utils import x509 as certs
+from ansible_collections.evcs.provisioning.plugins.module_utils import identity, x509 as certs
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.plaintext_secrets import guard_plaintext, plaintext_argument_spec
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
@@ -43,7 +43,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.station.configur
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import ocpp_version_of
 from ansible_collections.evcs.provisioning.plugins.module_utils.station_reset import came_back, send_reset, send_reset_and_wait
 from ansible_collections.evcs.provisioning.plugins.module_utils.vault import (
-    VaultError, vault_argument_spec, vault_pki, vault_setting,
+    VaultError, vault_argument_spec, vault_kv_argument_spec, vault_setting,
 )
 
 #: the configuration slots assumed when neither the station model nor the station's report names them: OCPP 2.0.1
@@ -56,7 +56,7 @@ _TLS_TIMEOUT = 10
 
 
 def security_profile_argument_spec():
-    spec = station_argument_spec(**vault_argument_spec())
+    spec = station_argument_spec(**dict(vault_argument_spec(), **vault_kv_argument_spec()))
     spec.update(
         security_profile=dict(type='int', required=True, choices=[1, 2, 3]),
         ocpp_csms_url=dict(type='str', required=True),
@@ -315,43 +315,34 @@ def _check_endpoint(params, root):
             params['ocpp_csms_url'], params['security_profile'], problem))
 
 
-def _vault_certificates(params, context, station_id):
-    """(issuing CA, newest unrevoked certificate with CN = station id) of ``vault_pki_mount``."""
-    try:
-        pki = vault_pki(params, context.warn)
-        issuer = certs.load_certificate(pki.issuing_ca())
-        newest = None
-        for serial in pki.list_serials():
-            record = pki.certificate(serial) or {}
-            if not record.get('certificate') or record.get('revocation_time'):
-                continue
-            certificate = certs.load_certificate(record['certificate'])
-            if certs.common_name(certificate.subject) == station_id and (
-                    newest is None or certificate.not_valid_before_utc > newest.not_valid_before_utc):
-                newest = certificate
-    except (VaultError, ValueError, TypeError) as exc:
-        raise _Missing('the station certificate could not be checked in Vault mount %s: %s' % (
-            params.get('vault_pki_mount'), exc))
-    return issuer, newest
-
-
 def _client_certificate(params, context, station, name=None):
     """The certificate the station will present on profile 3 (CN ``name``: its station id, a 1.6 station's serial);
-    raises _Missing when it would be refused."""
+    raises _Missing when it would be refused.
+
+    The certificate counted is the one the identity stage counts (``identity.held_certificate``): the newer of what
+    the station presents and what Vault last signed for it, found through the station's KV record by its serial, not
+    by listing the PKI mount, so the check costs the same few Vault requests whatever the mount holds.
+    """
     if not vault_setting(params, 'vault_url'):
         raise _Missing('vault_url is not set: profile 3 needs the issuing CA of vault_pki_mount to check the station '
                        'certificate')
     name = name or station.station_id
-    issuer, newest = _vault_certificates(params, context, name)
     pem = station.source_connection.get('client_certificate')
-    candidates = [cert for cert in (certs.load_certificate(pem) if pem else None, newest) if cert is not None]
-    current = max(candidates, key=lambda cert: cert.not_valid_before_utc) if candidates else None
-    wanted = {'common_name': name, 'issuer': issuer, 'renew_at_fraction': 1.0,
-              'renew_before': datetime.timedelta(days=params['renew_before'])}
+    try:
+        presented = certs.load_certificate(pem) if pem else None
+        held = identity.held_certificate(dict(params, common_name=name), context, presented)
+    except (ModuleFailure, VaultError, ValueError, TypeError) as exc:
+        raise _Missing('the station certificate could not be checked in Vault mount %s: %s' % (
+            params.get('vault_pki_mount') or 'pki', exc))
+    wanted = {'common_name': name, 'issuer': held['issuer'], 'revoked_serials': held['revoked_serials'],
+              'renew_at_fraction': 1.0, 'renew_before': datetime.timedelta(days=params['renew_before'])}
+    current = held['certificate']
     needed, reason = certs.needs_enrollment(current, wanted, datetime.datetime.now(datetime.timezone.utc))
     if needed:
+        if current is None and held['record']:
+            reason += ' (Vault has no certificate recorded for it at %s, and it presents none)' % held['record']
         raise _Missing('the station has no usable client certificate from %s (%s): run the identity role '
-                       '(station_certificate) first' % (issuer.subject.rfc4514_string(), reason))
+                       '(station_certificate) first' % (held['issuer'].subject.rfc4514_string(), reason))
     return current
 
 
@@ -652,8 +643,9 @@ def plan16(station_id, url_key, url, wanted, url_differs):
     if url_differs:
         steps.append('ChangeConfiguration %s = %s' % (url_key, url))
     steps += ['ChangeConfiguration SecurityProfile = %d (the station checks its prerequisites, A05.FR.02-04)' % wanted,
-              'Reset (Hard), then wait until the CSMS sees %s on %s with profile %d' % (
-                  station_id, endpoint_of(url, station_id), wanted)]
+              'wait until the CSMS sees %s on %s with profile %d: the station reconnects by itself (A05.FR.06/07); one '
+              'that keeps its connection for %ds gets one Reset (Hard)' % (
+                  station_id, endpoint_of(url, station_id), wanted, security16.SELF_RECONNECT_SECONDS)]
     if wanted == 3:
         steps.append('confirm the client certificate the station presents (CN = its serial number)')
     return steps
@@ -685,6 +677,38 @@ def wait16(backend, station_id, before, params, old_url, old_profile, reset_at, 
         sleep(params['poll_interval'])
 
 
+def reconnect16(backend, session, before, params, old_url, old_profile, status, clock=time.monotonic, sleep=time.sleep):
+    """After the SecurityProfile change: ``(connection on the new profile or None, last connection seen, how)``.
+
+    A spec-following station disconnects and reconnects with its new profile by itself (A05.FR.06/07) or, when it
+    cannot connect, on its previous one (A05.FR.08). A station that keeps its connection for SELF_RECONNECT_SECONDS
+    (or answered RebootRequired) takes the new profile only at a reboot: it gets one Reset (Hard), as OCTT's
+    TC_083_CSMS sends, and the reconnect after it is confirmed the same way."""
+    station_id, plain = session.station_id, _Plain(session.station_id)
+    start = clock()
+    deadline = start + params['timeout']
+    # a station that keeps its connection gets its Reset in time to come back within the timeout
+    grace = 0 if status == 'RebootRequired' else min(security16.SELF_RECONNECT_SECONDS, params['timeout'] / 2.0)
+    acting = False
+    while clock() < start + grace or acting:
+        now = plain.connection_on(backend)
+        if security16.reconnected(before, now):
+            if on_endpoint(now, params['security_profile'], params['ocpp_csms_url'], station_id):
+                return now, None, 'by itself'
+            if old_url and on_endpoint(now, old_profile, old_url, station_id):
+                return None, now, 'by itself'
+        # it disconnected: it acts by itself, no Reset in the middle of its reconnect
+        acting = acting or not now.get('online') or security16.reconnected(before, now)
+        if clock() >= deadline:
+            return None, now, 'by itself'
+        sleep(params['poll_interval'])
+    reset_at = plain.connection_on(backend)
+    send_reset(session, 'Hard', 'reset it on site: its SecurityProfile is set and it did not reconnect by itself')
+    remaining = dict(params, timeout=max(deadline - clock(), params['poll_interval']))
+    now, seen = wait16(backend, station_id, before, remaining, old_url, old_profile, reset_at, clock, sleep)
+    return now, seen, 'after Reset (Hard)'
+
+
 def _fell_back16(session, params, url_key, old_url, old_profile, seen, context):
     """The station is not on the new profile: put its URL key back when it kept the new URL on its old profile (so a
     later reboot does not strand it), and fail this host saying where the station is."""
@@ -712,7 +736,8 @@ def _fell_back16(session, params, url_key, old_url, old_profile, seen, context):
 
 def run_security_profile_16(params, context, backend, connection):
     """Security profile 1 -> 2 -> 3 of an OCPP 1.6 station: the URL key of its model, then the SecurityProfile key,
-    a Reset, and the reconnect confirmed through the CSMS; no slots, never a downgrade (A00.FR.005)."""
+    and the reconnect confirmed through the CSMS (by itself, or after one Reset: reconnect16); no slots, never a
+    downgrade (A00.FR.005)."""
     station_id, wanted, url = params['station_id'], params['security_profile'], params['ocpp_csms_url']
     url_key = params.get('url_key')
     session = KeySession(backend, station_id, max_keys=0)
@@ -761,7 +786,7 @@ def run_security_profile_16(params, context, backend, connection):
     if url_differs:
         _change16(session, url_key, url, 'nothing was changed')
     status = session.change(security16.SECURITY_PROFILE, str(wanted))
-    if status != 'Accepted':
+    if status not in ('Accepted', 'RebootRequired'):
         undone = ''
         if url_differs and current_url:
             session.change(url_key, current_url)
@@ -771,9 +796,7 @@ def run_security_profile_16(params, context, backend, connection):
                             'CentralSystemRootCertificate for 2 and 3, a charge point certificate for 3)%s; it stays on '
                             'profile %d' % (station_id, wanted, status or 'no status', undone, current),
                             status=status, prerequisites=prerequisites)
-    reset_at = plain.connection_on(backend)
-    send_reset(session, 'Hard', 'reset it on site: its SecurityProfile and %s are set' % url_key)
-    now, seen = wait16(backend, station_id, before, params, old_url, current, reset_at)
+    now, seen, result['reconnect'] = reconnect16(backend, session, before, params, old_url, current, status)
     if now is None:
         _fell_back16(session, params, url_key, old_url, current, seen, context)
     if wanted == 3:

@@ -17,7 +17,9 @@ description:
     this environment (O(allowed_hosts)) and fits the profile; for 2 and 3 the CSMS root O(csms_root_ca_path) is installed
     on the station (by hash) and the endpoint answers a TLS handshake from the controller with a certificate that
     chains to it; for 3 the station holds a client certificate from the issuing CA of O(vault_pki_mount) with CN = station
-    id, not expiring within O(renew_before) days; the station is online on a slot it can fall back to.
+    id, not revoked and not expiring within O(renew_before) days (the newer of the certificate it presents and the one
+    its Vault KV record names, read by serial as evcs.provisioning.station_certificate does - see O(environment)); the
+    station is online on a slot it can fall back to.
   - Downgrades follow OCPP 2.0.1 A00.FR.005 - 3 to 2 only where the station has AllowSecurityProfileDowngrade, never to 1
     from 2 or 3 - unless O(allow_downgrade=true), which is reported in the result and as an AUDIT warning.
   - Applies SetNetworkProfile on the new slot, NetworkConfigurationPriority C(<new>,<fallback>), Reset, and waits until the
@@ -29,7 +31,9 @@ description:
   - An OCPP 1.6 station with the Security Extension (its CSMS connection's version, else O(ocpp_version)) has no
     slots - the prerequisites are checked the same way (the root as CentralSystemRootCertificate, for 3 a certificate
     with CN = its serial number O(serial_number)), then its model's Central System URL key O(url_key) and the
-    SecurityProfile key are changed and the station is reset (OCTT TC_083). The station checks the prerequisites too
+    SecurityProfile key are changed. The station disconnects and reconnects with the new profile by itself
+    (A05.FR.06/07); one that keeps its connection for 15 seconds (or answers RebootRequired) takes it only at a
+    reboot and gets one Reset (Hard), as OCTT TC_083_CSMS sends. The station checks the prerequisites too
     and rejects the change without them (A05.FR.02-04; the URL key is then set back). A station that cannot connect
     with the new profile falls back to its previous one (A05.FR.08) and stays connected there - the task fails for
     this host saying so. A lower or equal profile is never sent (A00.FR.005, A05.FR.01) - O(allow_downgrade) does not
@@ -40,6 +44,7 @@ extends_documentation_fragment:
   - evcs.provisioning.csms.STATION
   - evcs.provisioning.csms.ATTRIBUTES
   - evcs.provisioning.vault
+  - evcs.provisioning.vault.KV
 attributes:
   check_mode:
     support: full
@@ -230,6 +235,10 @@ RETURN = r'''
 ocpp_version:
   description: C(1.6) for an OCPP 1.6 station (absent for 2.0.1).
   returned: when the station speaks OCPP 1.6
+  type: str
+reconnect:
+  description: How an OCPP 1.6 station took its new profile, C(by itself) (A05.FR.07) or C(after Reset (Hard)).
+  returned: when the profile of an OCPP 1.6 station was changed
   type: str
 station_id:
   description: The station.

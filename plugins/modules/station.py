@@ -116,7 +116,10 @@ options:
       - Seconds between heartbeats that the CSMS gives the station in its BootNotification answer.
       - Keep it equal to the station's C(OCPPCommCtrlr.HeartbeatInterval) (the C(ocpp) role sets both from the same
         inventory value), because a station takes the interval of every accepted BootNotification.
+      - The default is the collection's default of C(evcs_ocpp.heartbeat_interval), which the C(ocpp) role sets on a
+        station without a declared interval, so the CSMS and the station agree.
     type: int
+    default: 300
   asset:
     description: Asset metadata.
     type: dict

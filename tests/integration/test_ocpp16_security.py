@@ -27,6 +27,8 @@ pytestmark = pytest.mark.integration
 PLAYBOOK = "playbooks/security_upgrade.yml"
 ORGANIZATION = "EVCS Lab Operator"
 ENROLLED, KEYED, UNREACHABLE, SHORT = "S16-CP-0001", "S16-CP-0002", "S16-CP-0003", "S16-CP-0004"
+#: a charge point that keeps its connection after the Accepted and takes the new profile at its next Reset
+AT_RESET = "S16-CP-0005"
 #: what a valid inventory declares for the lab's 1.6 charge point model (station model evcs-sim-16)
 STATION16 = {"vendor": "EVCS Sim", "model": "SimCharger AC11-16", "ocpp_version": "1.6",
              "evses": [{"id": 1, "max_current_a": 16, "phases": 3, "voltage_v": 230,
@@ -190,6 +192,23 @@ def test_unreachable_new_endpoint_leaves_the_charge_point_connected_and_reported
     assert "A05.FR.08" in output and "previous security profile 1" in output
     connection = lab.csms.connection(UNREACHABLE)
     assert connection["online"] and connection["security_profile"] == 1
+
+
+def test_a_charge_point_that_takes_the_new_profile_only_at_a_reset_gets_one_reset_hard(lab, run_playbook, tmp_path):
+    # the other behaviour a Central System meets (OCTT TC_083_CSMS sends Reset Hard after the Accepted); the
+    # collection waits a while for the reconnect of A05.FR.07, then sends one Reset (Hard)
+    add16(lab, [AT_RESET])
+    lab.sim.faults(AT_RESET, security_profile_at_reset=True)
+    inventory = inventory16(tmp_path / "inv", {AT_RESET: {"security_profile": 2}})
+    rc, output, recap = run_playbook(PLAYBOOK, inventory=inventory, extra_vars={"security_timeout": 60})
+    assert rc == 0 and recap[AT_RESET]["failed"] == 0, output[-5000:]
+    connection = lab.csms.connection(AT_RESET)
+    assert connection["online"] and connection["security_profile"] == 2
+    assert connection["endpoint"] == f"{lab['csms']['ws_urls']['2']}/{AT_RESET}"
+    assert lab.sim.station(AT_RESET)["resets"] == 1
+    rc, output, recap = run_playbook(PLAYBOOK, inventory=inventory, extra_vars={"security_timeout": 60})
+    assert rc == 0 and recap[AT_RESET]["changed"] == 0, output[-5000:]
+    assert lab.sim.station(AT_RESET)["resets"] == 1
 
 
 # -- a bad CSR, against the lab's real OpenBao -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pathlib
 import re
 import shutil
 import textwrap
+import time
 
 import pytest
 import yaml
@@ -99,4 +100,43 @@ def test_the_documented_defaults_reach_the_station(lab, run_playbook, inventory)
     assert _station_values(lab) == dict((name, _as_device_model_text(value)) for name, value in defaults.items())
 
     rc, output, recap = run_playbook(playbook, inventory=target, extra_vars={"evcs_reboot": "never", "evcs_test_targets": STATION})
+    assert rc == 0 and recap[STATION]["changed"] == 0, output[-3000:]
+
+
+BACKEND_PLAYBOOK = """---
+- name: Validate, register the station in the CSMS, then apply the OCPP settings
+  hosts: "{{ evcs_test_targets }}"
+  gather_facts: false
+  roles:
+    - role: evcs.provisioning.validate
+    - role: evcs.provisioning.backend
+    - role: evcs.provisioning.ocpp
+"""
+
+
+def test_an_undeclared_heartbeat_interval_survives_the_next_boot(lab, run_playbook, inventory, tmp_path):
+    """The CSMS gives its record's heartbeat interval in every BootNotification answer and the station takes it: with
+    no interval declared, the record must carry the same default the ocpp role sets on the station, or the station's
+    HeartbeatInterval falls to the CSMS's own default at its next boot (and commissioning fails on it)."""
+    target, _ = inventory
+    playbook = tmp_path / "backend_ocpp.yml"
+    playbook.write_text(BACKEND_PLAYBOOK)
+    default = _documented_defaults()["heartbeat_interval"]
+    extra = {"evcs_reboot": "never", "evcs_test_targets": STATION}
+    rc, output, _ = run_playbook(str(playbook), inventory=target, extra_vars=extra)
+    assert rc == 0, output[-3000:]
+    assert lab.csms.record("stations", STATION)["heartbeat_interval"] == default
+
+    booted_at = lab.csms.connection(STATION)["boot"]["at"]
+    # a station whose last boot was Accepted rejects a triggered BootNotification (F06.FR.17): it boots at a Reset
+    answer = lab.csms.call(STATION, "Reset", {"type": "Immediate"})
+    assert answer["status"] == "Accepted", answer
+    deadline = time.monotonic() + 60
+    while ((lab.csms.connection(STATION) or {}).get("boot") or {}).get("at") == booted_at:
+        assert time.monotonic() < deadline, "the station sent no BootNotification after the Reset"
+        time.sleep(0.2)
+    time.sleep(1)  # the station takes the interval when the answer arrives, just after the CSMS recorded the boot
+    assert _station_values(lab)["heartbeat_interval"] == str(default)
+
+    rc, output, recap = run_playbook(str(playbook), inventory=target, extra_vars=extra)
     assert rc == 0 and recap[STATION]["changed"] == 0, output[-3000:]

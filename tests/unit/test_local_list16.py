@@ -77,3 +77,18 @@ def test_a_16_station_without_a_local_list_or_a_too_long_id_tag_is_refused_befor
         local_list.sync_local_list(station, 'CP16', local_list.token_entries(_tokens('04A2B3C4D5E6F7A8B9C0D1', 'OK')),
                                    RunContext())
     assert station.sent == []
+
+
+@pytest.mark.parametrize('version', [0, 3], ids=['empty', 'holding-a-list'])
+def test_a_station_without_a_csms_record_has_its_list_cleared_without_memory(version):
+    """decommission.yml with decommission_record=delete, run again: the record is gone, the list is still checked and
+    (when the station holds one) cleared with a Full update; nothing is remembered for a station without a record."""
+    station = Station16Csms(version=version)
+    del station.collections['station']['CP16']
+    outcome = local_list.sync_local_list(station, 'CP16', {}, RunContext())
+    assert outcome['changed'] == bool(version)
+    assert [(m['updateType'], m['listVersion']) for m in station.sent] == ([('Full', 4)] if version else [])
+    assert 'CP16' not in station.local_lists
+    # a list with entries still needs the record, to remember what was sent
+    with pytest.raises(ModuleFailure, match='has no CSMS record'):
+        local_list.sync_local_list(station, 'CP16', local_list.token_entries(_tokens('A1')), RunContext())

@@ -14,17 +14,28 @@ WS, WSS = 'ws://127.0.0.1:9001/ocpp', 'wss://localhost:9002/ocpp'
 
 
 class _Station16(object):
-    """A 1.6 station and the CSMS view of it. ``reachable``: the endpoints it can connect to after a Reset."""
+    """A 1.6 station and the CSMS view of it. ``reachable``: the endpoints it can connect to. ``self_reconnect``: after
+    an Accepted SecurityProfile it disconnects and reconnects by itself (A05.FR.06/07), offline for that many looks;
+    otherwise it takes the new profile only at a Reset. ``profile_status``: its answer to an allowed SecurityProfile."""
 
-    def __init__(self, profile=1, url=WS, reachable=(WS, WSS), keeps_url_on_fallback=False):
+    def __init__(self, profile=1, url=WS, reachable=(WS, WSS), keeps_url_on_fallback=False, self_reconnect=False,
+                 profile_status='Accepted'):
         self.keys = {'SecurityProfile': str(profile), 'CentralSystemUrl': url}
         self.conn = {'online': True, 'security_profile': profile, 'endpoint': url + '/' + STATION,
                      'connections_total': 1, 'connected_at': '2026-01-01T00:00:01Z',
                      'boot': {'at': '2026-01-01T00:00:01Z'}, 'ocpp_version': '1.6'}
         self.reachable, self.keeps_url_on_fallback = reachable, keeps_url_on_fallback
+        self.self_reconnect, self.profile_status = self_reconnect, profile_status
+        self.offline_looks = None
         self.calls = []
 
     def connection(self, station_id):
+        if self.offline_looks is not None:
+            self.offline_looks -= 1
+            if self.offline_looks > 0:
+                return dict(self.conn, online=False)
+            self.offline_looks = None
+            self._connect(boot=False)
         return dict(self.conn)
 
     @staticmethod
@@ -40,13 +51,18 @@ class _Station16(object):
             if payload['key'] == 'SecurityProfile' and int(payload['value']) <= int(self.keys['SecurityProfile']):
                 return {'status': 'Rejected'}
             self.keys[payload['key']] = payload['value']
-            return {'status': 'RebootRequired' if payload['key'] == 'CentralSystemUrl' else 'Accepted'}
+            if payload['key'] == 'SecurityProfile':
+                if self.self_reconnect:
+                    self.offline_looks = int(self.self_reconnect)
+                return {'status': self.profile_status}
+            return {'status': 'RebootRequired'}
         if action == 'Reset':
-            self._reboot()
+            assert payload == {'type': 'Hard'}, payload
+            self._connect(boot=True)
             return {'status': 'Accepted'}
         raise AssertionError(action)
 
-    def _reboot(self):
+    def _connect(self, boot):
         count = self.conn['connections_total'] + 1
         moment = '2026-01-01T00:00:%02dZ' % (count + 10)
         profile, url = int(self.keys['SecurityProfile']), self.keys['CentralSystemUrl']
@@ -58,7 +74,7 @@ class _Station16(object):
             else:
                 url = self.conn['endpoint'].rsplit('/', 1)[0]
         self.conn.update(security_profile=profile, endpoint=url + '/' + STATION, connections_total=count,
-                         connected_at=moment, boot={'at': moment})
+                         connected_at=moment, boot={'at': moment} if boot else self.conn['boot'])
 
 
 def _params(**extra):
@@ -87,12 +103,48 @@ def _changes(station):
     return [(p['key'], p['value']) for action, p in station.calls if action == 'ChangeConfiguration']
 
 
+@pytest.fixture(autouse=True)
+def short_grace(monkeypatch):
+    from ansible_collections.evcs.provisioning.plugins.module_utils.station import security16
+    monkeypatch.setattr(security16, 'SELF_RECONNECT_SECONDS', 0.2, raising=False)
+
+
+def _resets(station):
+    return [p for a, p in station.calls if a == 'Reset']
+
+
+def test_a_station_that_reconnects_by_itself_gets_no_reset(no_tls, monkeypatch):
+    # A05.FR.06/07: it disconnects (offline for a few looks, longer than the grace) and reconnects on the new profile
+    station = _Station16(self_reconnect=60)
+    result = _run(station, monkeypatch)
+    assert result['changed'] and result['reconnect'] == 'by itself' and _resets(station) == []
+    assert station.conn['security_profile'] == 2 and station.conn['endpoint'] == WSS + '/' + STATION
+    assert not _run(station, monkeypatch)['changed']
+
+
+def test_a_station_that_reconnects_by_itself_and_falls_back_is_reported_without_a_reset(no_tls, monkeypatch):
+    station = _Station16(reachable=(WS,), self_reconnect=3)
+    with pytest.raises(ModuleFailure) as failure:
+        _run(station, monkeypatch)
+    assert failure.value.details['kind'] == 'fell_back' and 'A05.FR.08' in str(failure.value)
+    assert _resets(station) == [] and station.conn['security_profile'] == 1
+
+
+def test_a_station_that_answers_reboot_required_is_reset_at_once(no_tls, monkeypatch):
+    monkeypatch.setattr(sp.security16, 'SELF_RECONNECT_SECONDS', 60, raising=False)
+    station = _Station16(profile_status='RebootRequired')
+    result = _run(station, monkeypatch)
+    assert result['reconnect'] == 'after Reset (Hard)' and _resets(station) == [{'type': 'Hard'}]
+    assert station.conn['security_profile'] == 2
+
+
 def test_upgrade_sets_url_then_profile_then_resets(no_tls, monkeypatch):
+    # a station that keeps its connection after the Accepted takes the profile at a reboot: one Reset (Hard), TC_083
     station = _Station16()
     result = _run(station, monkeypatch)
     assert result['changed'] and result['from_profile'] == 1 and result['to_profile'] == 2
     assert _changes(station) == [('CentralSystemUrl', WSS), ('SecurityProfile', '2')]
-    assert [a for a, _p in station.calls].count('Reset') == 1
+    assert _resets(station) == [{'type': 'Hard'}] and result['reconnect'] == 'after Reset (Hard)'
     assert station.conn['security_profile'] == 2 and station.conn['endpoint'] == WSS + '/' + STATION
     again = _run(station, monkeypatch)
     assert not again['changed'] and _changes(station) == [('CentralSystemUrl', WSS), ('SecurityProfile', '2')]

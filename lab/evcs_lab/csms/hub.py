@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections import Counter, defaultdict
+from decimal import Decimal
 
 from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import OCPPError
@@ -272,14 +273,26 @@ async def _build_request(action: str, payload: dict, version: str = OCPP_VERSION
     return request
 
 
+#: 1.6 requests whose schema has decimals with one digit (``multipleOf: 0.1``: a charging schedule's limit and
+#: minChargingRate): the ocpp library validates these with JSON numbers parsed as Decimal, as a station does
+DECIMAL_ACTIONS16 = ('SetChargingProfile', 'RemoteStartTransaction')
+
+
 def _schema_violation(action: str, payload: dict, version: str = OCPP_VERSION) -> str | None:
-    """Where and how the payload breaks the schema, naming no value (payloads carry passwords)."""
-    error = best_match(get_validator(MessageType.Call, action, version).iter_errors(payload))
+    """Where and how the payload breaks the schema, naming no value (payloads carry passwords). A 1.6 schedule's
+    decimals are checked as the ocpp library checks them (Decimal): a binary float such as 6.1 is not a multiple of
+    0.1 for jsonschema, the decimal 6.1 is."""
+    if version == '1.6' and action in DECIMAL_ACTIONS16:
+        validator = get_validator(MessageType.Call, action, version, parse_float=Decimal)
+        payload = json.loads(json.dumps(payload), parse_float=Decimal)
+    else:
+        validator = get_validator(MessageType.Call, action, version)
+    error = best_match(validator.iter_errors(payload))
     if error is None:
         return None
     where = ''.join('[%d]' % part if isinstance(part, int) else '.%s' % part for part in error.absolute_path)
     if error.validator in ('required', 'additionalProperties'):
         what = error.message
     else:
-        what = 'must satisfy %s %s' % (error.validator, json.dumps(error.validator_value))
+        what = 'must satisfy %s %s' % (error.validator, json.dumps(error.validator_value, default=float))
     return '%s: %s' % (where.lstrip('.') or 'the payload', what)

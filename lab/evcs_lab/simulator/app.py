@@ -23,7 +23,7 @@ V16_TEMPLATE = {"vendor": "EVCS Sim", "model": "SimCharger AC11-16", "lab_model"
                 "evses": [{"id": 1, "max_current_a": 16, "phases": 3,
                            "connectors": [{"id": 1, "type": "cType2", "format": "Socket", "max_current_a": 16}]}]}
 FAULT_KEYS = {"offline", "reject_variables", "reject_certificate_signed", "no_reconnect_after_reset",
-              "drop_connection", "response_delay"}
+              "drop_connection", "response_delay", "security_profile_at_reset"}
 
 
 def _error(status: int, code: str, message: str) -> web.Response:

@@ -7,6 +7,7 @@ station, the check of a signed chain) comes from `handlers.StationCalls`.
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ocpp.charge_point import snake_to_camel_case
@@ -66,6 +67,12 @@ class StationProtocol16(StationCalls, ChargePoint):
             self.station.reconnect_for_new_key = False
             await asyncio.sleep(RECONNECT_GRACE)
             await self.station.reconnect("new AuthorizationKey")
+        elif key == SECURITY_PROFILE_KEY and self.station.reconnect_for_new_profile:
+            # A05.FR.06/07: disconnect, then reconnect with the new security profile (falling back, A05.FR.08)
+            self.station.reconnect_for_new_profile = False
+            await asyncio.sleep(RECONNECT_GRACE)
+            self.station.apply_profile_settings()
+            await self.station.reconnect(f"new SecurityProfile {value}")
 
     # --- reset, availability, triggers -----------------------------------------------------------------
 
@@ -201,7 +208,7 @@ class StationProtocol16(StationCalls, ChargePoint):
 
     @on(Action.set_charging_profile)
     def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict, **_):
-        profile = snake_to_camel_case(cs_charging_profiles)
+        profile = _numbers(snake_to_camel_case(cs_charging_profiles))
         status = self.station.charging_profile_status(connector_id, profile)
         if status == "Accepted":
             self.state.charging_profiles = {
@@ -246,6 +253,18 @@ class StationProtocol16(StationCalls, ChargePoint):
     @on(Action.data_transfer)
     def on_data_transfer(self, vendor_id: str, **_):
         return call_result.DataTransfer(status="UnknownVendorId")
+
+
+def _numbers(value):
+    """JSON numbers as the charge point keeps them: the ocpp library hands a 1.6 schedule's decimals (limit,
+    minChargingRate) over as Decimal; stored as float (int when integral), so the state file can hold them."""
+    if isinstance(value, dict):
+        return {key: _numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_numbers(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def _same_slot(stored: dict, connector_id: int, profile: dict) -> bool:

@@ -2,9 +2,13 @@
 
 It connects to the URL of its vendor key `CentralSystemURL` with the security profile of its `SecurityProfile` key
 (0/1: ws + basic auth with the AuthorizationKey; 2: wss + basic auth; 3: wss + its ChargePointCertificate). 1.6 has no
-configuration slots: a new profile or URL is used at the next connection (the URL after a reboot on this model), and
-when the charge point cannot connect with them it falls back to the profile and URL of its last successful
-connection (the Security Extension's rule for a failed security-profile change), so a bad change never locks it out.
+configuration slots. A SecurityProfile change follows the Security Extension (edition 3, use case A05): a value lower
+than or equal to the current one is Rejected (A05.FR.01), as is one whose prerequisites are missing (A05.FR.02-04);
+after an Accepted one the charge point disconnects (A05.FR.06) and reconnects with the new profile (A05.FR.07),
+together with a Central System URL still pending a reboot (the URL that goes with the new profile). When it cannot
+connect with them it falls back to the profile and URL of its last successful connection (A05.FR.08), so a bad change
+never locks it out. The lab fault ``security_profile_at_reset`` makes a charge point that keeps its connection after
+the Accepted and uses the new profile only from its next Reset (the flow OCTT's TC_083 drives with a Reset Hard).
 """
 from __future__ import annotations
 
@@ -38,6 +42,8 @@ class SimStation16(StationBase):
         super().__init__(*args, **kwargs)
         #: set by an accepted AuthorizationKey change on profile 1/2: reconnect with the new password (TC_073)
         self.reconnect_for_new_key = False
+        #: set by an accepted SecurityProfile change: disconnect and reconnect with the new profile (A05.FR.06/07)
+        self.reconnect_for_new_profile = False
         #: security events that happened while offline, sent once connected (Security Extension: queued, not lost)
         self.queued_events: list[tuple[str, str]] = []
 
@@ -135,8 +141,8 @@ class SimStation16(StationBase):
             return "NotSupported"
         if row.readonly or name in self.faults.get("reject_variables", []) or not model.valid(row, value):
             return "Rejected"
-        if name == SECURITY_PROFILE_KEY and not self._profile_change_allowed(int(value)):
-            return "Rejected"
+        if name == SECURITY_PROFILE_KEY:
+            return self._change_security_profile(int(value))
         if row.reboot_required:
             model.set_pending(name, value)
             return "RebootRequired"
@@ -145,11 +151,28 @@ class SimStation16(StationBase):
             self.reconnect_for_new_key = True
         return "Accepted"
 
+    def _change_security_profile(self, wanted: int) -> str:
+        """A05: Accepted only for a higher profile whose prerequisites hold; then the charge point reconnects with it
+        by itself (A05.FR.06/07), or, with the lab fault ``security_profile_at_reset``, at its next Reset."""
+        if not self._profile_change_allowed(wanted):
+            return "Rejected"
+        self.state.device_model.set_now(SECURITY_PROFILE_KEY, str(wanted))
+        self.reconnect_for_new_profile = self.connected and not self.faults.get("security_profile_at_reset")
+        return "Accepted"
+
+    def apply_profile_settings(self) -> None:
+        """The reconnect of A05.FR.07 uses the new profile with the URL that goes with it (pending a reboot)."""
+        model = self.state.device_model
+        if VENDOR_URL_KEY in model.pending:
+            model.set_now(VENDOR_URL_KEY, model.pending.pop(VENDOR_URL_KEY))
+        self.state.save()
+
     def _profile_change_allowed(self, wanted: int) -> bool:
-        """Security Extension: never downgrade; profile 2/3 need a CentralSystemRootCertificate, 3 a
-        ChargePointCertificate, 1/2 an AuthorizationKey."""
+        """Security Extension A05.FR.01-04: only upwards (a value lower than or equal to the current one is
+        Rejected); profile 2/3 need a CentralSystemRootCertificate, 3 a ChargePointCertificate, 1/2 an
+        AuthorizationKey."""
         current = self.state.security_profile
-        if wanted < current:
+        if wanted <= current:
             return False
         if wanted >= 2 and not self.state.root_certificates_pem():
             return False

@@ -22,9 +22,12 @@ What the Security Extension says, and what follows from it here:
   the 2.0.1 BasicAuthPassword): a CSMS compares the hexadecimal form of the bytes it received with it.
 - SecurityProfile (key 7.6, A05): only raised, never lowered over OCPP (A00.FR.005, A05.FR.01: a value lower than or
   equal to the current one is Rejected); the station checks the prerequisites itself (AuthorizationKey for 1/2, a
-  CentralSystemRootCertificate for 2/3, a charge point certificate for 3; A05.FR.02-04), disconnects and reconnects
-  with the new profile (A05.FR.06/07), and SHOULD fall back to its previous profile settings when it cannot connect
-  (A05.FR.08). There are no configuration slots: the Central System URL is a vendor key the station model names.
+  CentralSystemRootCertificate for 2/3, a charge point certificate for 3; A05.FR.02-04), answers Accepted (A05.FR.05),
+  disconnects and reconnects with the new profile by itself (A05.FR.06/07), and SHOULD fall back to its previous profile
+  settings when it cannot connect (A05.FR.08). Stations in the field also take the new profile only at a reboot (OCTT's
+  TC_083_CSMS sends Reset Hard after the Accepted): a station that keeps its connection for
+  ``SELF_RECONNECT_SECONDS`` gets one Reset (Hard). There are no configuration slots: the Central System URL is a
+  vendor key the station model names.
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ _HEX = re.compile(r'^[0-9A-Fa-f]*$')
 _CN_FORBIDDEN = ('.', '/', ':', '@', ' ')
 #: OCPP 1.6 BootNotification chargePointSerialNumber is CiString25
 SERIAL_MAX_LENGTH = 25
+#: seconds a station that keeps its connection after an Accepted SecurityProfile gets before the collection sends it
+#: one Reset (Hard); a station that disconnects in that time (A05.FR.06) is left to reconnect by itself (A05.FR.07)
+SELF_RECONNECT_SECONDS = 15
 
 
 def is_16(version):

@@ -17,6 +17,7 @@ import hashlib
 import secrets
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -178,22 +179,38 @@ def test_authorization_key_rotation_reconnects_with_the_new_password(lab, secure
                                  json={"password": new_key.upper()})["valid"] is False
 
 
-def test_profile_1_to_2_with_the_root_the_url_key_and_a_reset(lab, secure):
+def test_a_profile_equal_to_the_current_one_is_rejected_and_nothing_reconnects(lab, secure):
+    # A05.FR.01: a value lower than OR EQUAL to the current one is Rejected, the key unchanged, no reconnect
+    before = lab.csms.connection(secure)["connections_total"]
+    assert _change(lab, secure, "SecurityProfile", "1") == "Rejected"
+    assert _change(lab, secure, "SecurityProfile", "0") == "Rejected"
+    assert _keys(lab, secure, "SecurityProfile") == {"SecurityProfile": "1"}
+    time.sleep(2)
+    assert lab.csms.connection(secure)["connections_total"] == before
+
+
+def test_profile_1_to_2_reconnects_by_itself_with_the_new_profile(lab, secure):
+    # A05.FR.05-07: Accepted, then the charge point disconnects and reconnects with the new profile, no Reset needed
     installed = _call(lab, secure, "InstallCertificate", {"certificateType": "CentralSystemRootCertificate",
                                                           "certificate": _root_pem(lab)})
     assert installed["status"] == "Accepted"
     url2 = lab["csms"]["ws_urls"]["2"]
+    resets = lab.sim.station(secure)["resets"]
+    before = lab.csms.connection(secure)
     assert _change(lab, secure, "CentralSystemURL", url2) == "RebootRequired"
     assert _change(lab, secure, "SecurityProfile", "2") == "Accepted"
 
-    connection = _reset_and_wait(lab, secure, 2)
+    connection = _wait_for(lambda: _online(lab, secure, 2, before["connections_total"]), f"{secure} back on profile 2")
 
     assert connection["endpoint"] == f"{url2}/{secure}" and connection["ocpp_version"] == "1.6"
+    assert connection["boot"] == before["boot"], "a reconnect, not a reboot: no new BootNotification"
     assert _keys(lab, secure, "SecurityProfile", "CentralSystemURL") == {"SecurityProfile": "2", "CentralSystemURL": url2}
     state = lab.sim.station(secure)
+    assert state["resets"] == resets
     assert state["last_good_connection"] == {"security_profile": 2, "url": url2}
     assert state["connect_history"][-1]["result"] == "connected"
     assert _change(lab, secure, "SecurityProfile", "1") == "Rejected", "a downgrade is refused"
+    assert _change(lab, secure, "SecurityProfile", "2") == "Rejected", "the same profile is refused (A05.FR.01)"
 
 
 def test_sign_charge_point_certificate_makes_the_csr_on_the_charge_point(lab, secure):
@@ -226,10 +243,11 @@ def test_profile_2_to_3_with_a_certificate_from_the_charge_points_own_csr(lab, s
     chain = signed["certificate"].strip() + "\n" + signed["issuing_ca"].strip() + "\n"
     assert _call(lab, secure, "CertificateSigned", {"certificateChain": chain})["status"] == "Accepted"
     url3 = lab["csms"]["ws_urls"]["3"]
+    before = lab.csms.connection(secure)["connections_total"]
     assert _change(lab, secure, "CentralSystemURL", url3) == "RebootRequired"
     assert _change(lab, secure, "SecurityProfile", "3") == "Accepted"
 
-    connection = _reset_and_wait(lab, secure, 3)
+    connection = _wait_for(lambda: _online(lab, secure, 3, before), f"{secure} back on profile 3")
 
     presented = x509.load_pem_x509_certificate(connection["client_certificate"].encode())
     assert presented == x509.load_pem_x509_certificate(signed["certificate"].encode())
@@ -267,27 +285,54 @@ def test_a_renewed_certificate_on_profile_3_reconnects_with_it(lab, secure):
               "the reconnect with the renewed certificate")
 
 
+# -- a charge point that needs a Reset -----------------------------------------------------------------------------
+def test_with_the_fault_security_profile_at_reset_the_new_profile_waits_for_a_reset(lab):
+    # the lab fault shows the other behaviour a CSMS meets: Accepted, the connection kept, the profile used from the
+    # next Reset (OCTT TC_083 sends Reset Hard after the Accepted)
+    station = "T16-S-0006"
+    _new_station(lab, station)
+    lab.sim.faults(station, security_profile_at_reset=True)
+    url2 = lab["csms"]["ws_urls"]["2"]
+    assert _call(lab, station, "InstallCertificate", {"certificateType": "CentralSystemRootCertificate",
+                                                      "certificate": _root_pem(lab)})["status"] == "Accepted"
+    before = lab.csms.connection(station)["connections_total"]
+    assert _change(lab, station, "CentralSystemURL", url2) == "RebootRequired"
+    assert _change(lab, station, "SecurityProfile", "2") == "Accepted"
+    time.sleep(3)
+    kept = lab.csms.connection(station)
+    assert kept["online"] and kept["connections_total"] == before and kept["security_profile"] == 1
+
+    connection = _reset_and_wait(lab, station, 2)
+
+    assert connection["endpoint"] == f"{url2}/{station}"
+    assert lab.sim.station(station)["resets"] == 1
+
+
 # -- a failed upgrade -----------------------------------------------------------------------------------------
 def test_a_charge_point_that_cannot_connect_with_the_new_profile_falls_back(lab):
+    # A05.FR.08: the reconnect of A05.FR.07 fails, the charge point goes back to its previous profile settings
     station = "T16-S-0002"
     _new_station(lab, station)
     url1 = lab["csms"]["ws_urls"]["1"]
     assert _call(lab, station, "InstallCertificate", {"certificateType": "CentralSystemRootCertificate",
                                                       "certificate": _root_pem(lab)})["status"] == "Accepted"
     unreachable = f"wss://127.0.0.1:{_closed_port()}/ocpp"
+    before = lab.csms.connection(station)["connections_total"]
     assert _change(lab, station, "CentralSystemURL", unreachable) == "RebootRequired"
     assert _change(lab, station, "SecurityProfile", "2") == "Accepted"
 
-    connection = _reset_and_wait(lab, station, 1)
+    connection = _wait_for(lambda: _online(lab, station, 1, before), f"{station} back on profile 1", timeout=45)
 
     assert connection["endpoint"] == f"{url1}/{station}"
     assert _keys(lab, station, "SecurityProfile", "CentralSystemURL") == {"SecurityProfile": "1", "CentralSystemURL": url1}
-    history = lab.sim.station(station)["connect_history"]
+    state = lab.sim.station(station)
+    history = state["connect_history"]
     failed = [entry for entry in history if entry["url"] == f"{unreachable}/{station}"
               and entry["security_profile"] == 2 and entry["result"].startswith("failed")]
     assert len(failed) >= 3, history
     fallback = [entry for entry in history if entry["result"].startswith("fallback to profile 1")]
     assert fallback and history.index(fallback[0]) > history.index(failed[2])
+    assert state["resets"] == 0, "the fallback needs no Reset"
 
 
 # -- trust anchors by hash data ---------------------------------------------------------------------------------
@@ -384,6 +429,22 @@ def test_charge_point_max_profile_on_connector_0_read_back_by_composite_schedule
     cleared = _call(lab, plain, "ClearChargingProfile", {"chargingProfilePurpose": "ChargePointMaxProfile"})
     assert cleared["status"] == "Accepted"
     assert _composite_limit(lab, plain)["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 16
+
+
+def test_a_limit_with_a_decimal_fraction_reaches_the_charge_point_and_reads_back_unchanged(lab, plain):
+    # the 1.6 schema gives a schedule's limit one decimal (multipleOf 0.1): 6.1 A is valid and must pass the CSMS relay
+    # (a binary float 6.1 is not a multiple of 0.1 for jsonschema, the decimal 6.1 is), be kept by the charge point and
+    # come back as 6.1; 7.05 A is not valid 1.6 and is refused before it is sent
+    assert _call(lab, plain, "SetChargingProfile", {"connectorId": 0, "csChargingProfiles": _max_profile(
+        3, 6.1)})["status"] == "Accepted"
+    stored = lab.sim.station(plain)["charging_profiles"]
+    assert [item["profile"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] for item in stored] == [6.1]
+    assert _composite_limit(lab, plain)["chargingSchedule"]["chargingSchedulePeriod"] == [{"startPeriod": 0,
+                                                                                          "limit": 6.1}]
+    with pytest.raises(LabApiError) as refused:
+        _call(lab, plain, "SetChargingProfile", {"connectorId": 0, "csChargingProfiles": _max_profile(4, 7.05)})
+    assert refused.value.status == 400 and "multipleOf 0.1" in refused.value.body["message"]
+    assert _call(lab, plain, "ClearChargingProfile", {"id": 3})["status"] == "Accepted"
 
 
 def test_security_event_notification_is_kept_by_the_csms(lab, plain):
