@@ -25,6 +25,9 @@ LOG = logging.getLogger('evcs_lab.csms.hub')
 OCPP_VERSION = '2.0.1'
 #: the request dataclasses of each OCPP version a station may speak
 CALLS = {'2.0.1': ocpp_call, '1.6': ocpp16_call}
+#: seconds a call may still take an answer the station sent just before it closed its connection (a station that
+#: reconnects right after answering, as a 1.6 charge point does after a new AuthorizationKey or SecurityProfile)
+ANSWER_AFTER_CLOSE_GRACE = 2.0
 
 
 class CallFailed(Exception):
@@ -235,6 +238,10 @@ class StationHub:
             done, _ = await asyncio.wait({exchange, closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             closed.cancel()
+        if exchange not in done and closed in done:
+            # the reader may have read the answer before it saw the close, and the call not yet have taken it
+            done, _ = await asyncio.wait({exchange}, timeout=ANSWER_AFTER_CLOSE_GRACE)
+            done = done | {closed}
         if exchange not in done:
             exchange.cancel()
             if closed in done:
