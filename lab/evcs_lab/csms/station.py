@@ -57,8 +57,10 @@ class SessionBase:
 
     def carry_over(self, previous: dict | None) -> None:
         """What the CSMS knew of the station before this connection stays: its last BootNotification, the status of
-        each connector and its last heartbeat (a station boots only after power-up or Reset, not on a reconnect)."""
-        for key in ('boot', 'connectors', 'last_heartbeat'):
+        each connector, its last heartbeat and the last message it sent (a station boots only after power-up or Reset,
+        not on a reconnect, and a 1.6 charge point that reconnects by itself may stay silent until its next
+        heartbeat)."""
+        for key in ('boot', 'connectors', 'last_heartbeat', 'last_message_at'):
             if (previous or {}).get(key):
                 self.state[key] = previous[key]
 

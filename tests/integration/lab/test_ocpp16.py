@@ -164,6 +164,8 @@ def test_a_reconnect_sends_no_boot_but_a_triggered_boot_is_sent(lab):
     lab.sim.faults(station, drop_connection=True)
     again = _wait_for(lambda: _online(lab, station, before["connections_total"]), "the reconnect")
     assert again["boot"]["at"] == before["boot"]["at"], "a reconnect is no boot"
+    # what the CSMS last heard from the station stays known across the reconnect (commissioning's heartbeat_recent)
+    assert before["last_message_at"] and (again["last_message_at"] or "") >= before["last_message_at"]
     # OCPP 1.6 (unlike 2.0.1's F06.FR.17) lets the Central System trigger a BootNotification
     assert lab.csms.call(station, "TriggerMessage", {"requestedMessage": "BootNotification"})["status"] == "Accepted"
     _wait_for(lambda: lab.csms.connection(station)["boot"]["at"] != before["boot"]["at"], "the triggered boot")
