@@ -33,7 +33,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.charging_limit i
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CapabilityMissing, CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_backend, lacks, station_argument_spec,
+    csms_backend, lacks, station_argument_spec, with_snapshot,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, normalise, normalise_item, render, value_type, variable_key, variable_spec,
@@ -92,7 +92,7 @@ def commissioning_check_argument_spec():
 def run_commissioning_check(params, context):
     """Read everything, evaluate the checklist, fail when a required item failed. Never writes."""
     try:
-        backend = csms_backend(params, warn=context.warn)
+        backend = with_snapshot(csms_backend(params, warn=context.warn), params, context)
     except CsmsError as exc:
         raise ModuleFailure('station %s: %s' % (params['station_id'], exc))
     session = StationSession.for_task(backend, params['station_id'], context)
