@@ -39,9 +39,9 @@ _LIMIT_ACTIONS = ('GetVariables', 'SetVariables')
 _LIMIT_NAMES = ('ItemsPerMessage', 'BytesPerMessage')
 _FRAME_OVERHEAD = 64
 
-#: variables the stages read besides the inventory's settings (the security profile, the slots, the downgrade switch,
-#: the organization of the certificate, smart charging's switch and rate units, the local list's message limits):
-#: one table, so the first read of a run holds them
+#: variables the stages compare besides the inventory's settings (the security profile, the slots, the downgrade
+#: switch, the organization of the certificate, smart charging's switch and rate units): one table, so the first read of
+#: a run holds them (what only a write needs, such as the local list's message limits, is read by that write)
 STAGE_VARIABLES = (
     ('SecurityCtrlr', 'SecurityProfile'),
     ('SecurityCtrlr', 'OrganizationName'),
@@ -49,8 +49,6 @@ STAGE_VARIABLES = (
     ('OCPPCommCtrlr', 'NetworkConfigurationPriority'),
     ('SmartChargingCtrlr', 'Enabled'),
     ('SmartChargingCtrlr', 'RateUnit'),
-    ('LocalAuthListCtrlr', 'ItemsPerMessage'),
-    ('LocalAuthListCtrlr', 'BytesPerMessage'),
 )
 
 #: writes that change something a cached read holds: action -> the reads it makes stale (None: every read)
@@ -187,11 +185,14 @@ class Snapshot(object):
 
     @classmethod
     def restore(cls, fact, station_id, run, connection):
-        """The snapshot ``fact`` holds when it is this station's, of this run and this connection; else an empty one."""
-        if (isinstance(fact, dict) and fact.get('layout') == LAYOUT and fact.get('station_id') == station_id
-                and fact.get('run') == run and connection is not None and fact.get('connection') == connection):
+        """The snapshot ``fact`` holds when it is this station's, of this run and this connection; else an empty one
+        (which reads the declared variables again only in a new run: after a reconnect or Reset within the run, each
+        stage reads what it compares)."""
+        ours = (isinstance(fact, dict) and fact.get('layout') == LAYOUT and fact.get('station_id') == station_id
+                and fact.get('run') == run)
+        if ours and connection is not None and fact.get('connection') == connection:
             return cls(station_id, run, connection, fact)
-        return cls(station_id, run, connection)
+        return cls(station_id, run, connection, {'planned': True} if ours else None)
 
     def limit(self, action, name):
         result = self.variables.get(entry_key(_variable('DeviceDataCtrlr', name, action)))
@@ -219,16 +220,16 @@ class Snapshot(object):
     def drop(self, actions=None):
         """Forget the cached answers of ``actions`` (None: everything, and the snapshot is no longer valid)."""
         if actions is None:
-            self.variables, self.reads, self.reports, self.planned, self.valid = {}, {}, {}, False, False
+            self.variables, self.reads, self.reports, self.valid = {}, {}, {}, False
         for action in actions or ():
             self.reads.pop(action, None)
             self.reports.pop(action, None)
         self.changed = True
 
     def fact(self):
-        """The host fact (an empty dict when the snapshot was invalidated: the next task reads again)."""
+        """The host fact (without answers and connection when the snapshot was invalidated: the next task reads again)."""
         if not self.valid or self.connection is None:
-            return {}
+            return {'layout': LAYOUT, 'station_id': self.station_id, 'run': self.run, 'connection': None, 'planned': True}
         return {'layout': LAYOUT, 'station_id': self.station_id, 'run': self.run, 'connection': self.connection,
                 'planned': self.planned, 'variables': self.variables, 'reads': self.reads, 'reports': self.reports}
 
@@ -311,7 +312,8 @@ class SnapshotBackend(object):
     # -- the station channel ------------------------------------------------------------------------------------
     def call(self, station_id, action, payload, *args, **kwargs):
         snapshot = self.snapshot() if station_id == self._station_id else None
-        if snapshot is None:
+        if snapshot is None or not snapshot.valid:
+            # another station, OCPP 1.6, or after a Reset in this task: the station is asked directly
             return self._backend.call(station_id, action, payload, *args, **kwargs)
         if action == 'GetVariables':
             return self._get_variables(snapshot, payload, args, kwargs)
@@ -324,7 +326,7 @@ class SnapshotBackend(object):
     def wait_for_message(self, station_id, action, since, timeout, *args, **kwargs):
         request_id = kwargs.get('request_id')
         snapshot = self.snapshot() if station_id == self._station_id else None
-        if snapshot is None or action != 'ReportChargingProfiles' or request_id not in self._request_ids:
+        if snapshot is None or not snapshot.valid or action != 'ReportChargingProfiles' or request_id not in self._request_ids:
             return self._backend.wait_for_message(station_id, action, since, timeout, *args, **kwargs)
         key = self._request_ids[request_id]
         cached = snapshot.reports.get('GetChargingProfiles', {}).get(key)
