@@ -38,7 +38,7 @@ class FakeStation(object):
         self.connection_value = dict(connection or CONNECTED)
 
     def connection(self, station_id):
-        return dict(self.connection_value)
+        return dict(self.connection_value) if self.connection_value is not None else None
 
     def has(self, capability):
         return True
@@ -243,6 +243,15 @@ def test_ocpp16_stations_pass_through():
     backend.call(STATION, 'GetLocalListVersion', {})
     assert station.count('GetLocalListVersion') == 2
     assert backend.fact() == {}
+
+
+def test_an_offline_station_is_asked_directly():
+    station = FakeStation(connection=dict(CONNECTED, online=False))
+    station.connection_value = None
+    backend = _backend(station)
+    backend.call(STATION, 'GetLocalListVersion', {})
+    backend.call(STATION, 'GetLocalListVersion', {})
+    assert station.count('GetLocalListVersion') == 2
 
 
 def test_only_the_hosts_own_station_and_csms_share_the_snapshot():

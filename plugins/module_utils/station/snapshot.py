@@ -28,6 +28,7 @@ import copy
 import json
 import os
 
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.station import models
 from ansible_collections.evcs.provisioning.plugins.module_utils import station_settings
 
@@ -289,15 +290,17 @@ class SnapshotBackend(object):
         return other
 
     def snapshot(self):
-        """The station's snapshot (restored from the fact, or empty), or None for an OCPP 1.6 or unknown station."""
+        """The station's snapshot (restored from the fact, or empty), or None unless the CSMS has the station online on
+        OCPP 2.0.1."""
         if self._owner is not None:
             return self._owner.snapshot()
         if self._snapshot is None:
             try:
                 connection = self._backend.connection(self._station_id)
-            except Exception:  # pylint: disable=broad-except
+            except CsmsError:
                 connection = None
-            if (connection or {}).get('ocpp_version') == '1.6':
+            if (connection or {}).get('ocpp_version') != '2.0.1':
+                # OCPP 1.6, or a station the CSMS does not know to be online on 2.0.1: asked directly
                 self._snapshot = False
             else:
                 self._snapshot = Snapshot.restore(self._fact, self._station_id, self._run, connection_stamp(connection))
