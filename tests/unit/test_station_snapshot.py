@@ -276,3 +276,46 @@ def test_the_plan_holds_each_stage_variable_once():
                    'Connector||1|1|ConnectorType||Actual', 'SecurityCtrlr||||OrganizationName||Actual',
                    'ClockCtrlr||||TimeSource||Actual'):
         assert wanted in keys
+
+
+class _StatusCsms(object):
+    """The CSMS side commissioning reads for connector status: the connection, the StatusNotifications it kept."""
+
+    def __init__(self, received):
+        self.received = received
+        self.calls = []
+
+    def connection(self, station_id):
+        return {'online': True, 'connected_at': '2026-12-07T20:00:00.000Z'}
+
+    def messages(self, station_id, action, since=None, request_id=None):
+        assert since == '2026-12-07T20:00:00.000Z'
+        return [{'action': action, 'payload': {'evseId': evse, 'connectorId': connector}}
+                for evse, connector in self.received]
+
+    def connector_status(self, station_id):
+        return {(1, 1): {'status': 'Available'}, (1, 2): {'status': 'Occupied'}}
+
+    def now(self):
+        return '2026-12-07T20:10:00.000Z'
+
+    def call(self, station_id, action, payload, timeout=None):
+        self.calls.append(action)
+        return {'status': 'Accepted'}
+
+    def wait_for_message(self, station_id, action, since, timeout, request_id=None):
+        return [{}]
+
+
+def test_commissioning_trusts_a_status_reported_during_the_current_connection():
+    from ansible_collections.evcs.provisioning.plugins.module_utils import commissioning
+
+    params = {'connectors': [{'evse_id': 1, 'connector_id': 1}, {'evse_id': 1, 'connector_id': 2}], 'network_timeout': 1}
+    csms = _StatusCsms(received=[(1, 1), (1, 2)])
+    status = commissioning._fresh_connector_status(params, StationSession(csms, STATION))  # pylint: disable=protected-access
+    assert status == {(1, 1): 'Available', (1, 2): 'Occupied'} and csms.calls == []
+
+    # a connector the station has not reported since it connected is asked for
+    csms = _StatusCsms(received=[(1, 1)])
+    commissioning._fresh_connector_status(params, StationSession(csms, STATION))  # pylint: disable=protected-access
+    assert csms.calls == ['TriggerMessage', 'TriggerMessage']
