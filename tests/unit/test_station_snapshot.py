@@ -100,13 +100,15 @@ def _item(component, variable):
 
 
 def test_first_read_takes_every_declared_variable_and_later_tasks_read_nothing():
-    station = FakeStation(items_per_message=4)
+    station = FakeStation(items_per_message=8)
     first = _backend(station)
     values = current_values(_session(first), [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
     assert values == {'OCPPCommCtrlr.HeartbeatInterval': '300'}
     plan_size = len(_plan())
-    # the limits, then the declared variables in batches of ItemsPerMessage (the fake fails a larger request)
-    assert station.count('GetVariables') == 1 + -(-plan_size // 4)
+    assert 8 < plan_size <= 16
+    # the limits, then the declared variables in batches of ItemsPerMessage (the fake fails a larger request): one
+    # request more than the task's own variable needs
+    assert station.count('GetVariables') == 1 + 2
     fact = first.fact()[snap.SNAPSHOT_FACT]
     assert fact['run'] == RUN and fact['station_id'] == STATION and fact['planned']
 
@@ -119,7 +121,7 @@ def test_first_read_takes_every_declared_variable_and_later_tasks_read_nothing()
 
 
 def test_a_variable_nobody_declared_is_read_and_kept():
-    station = FakeStation()
+    station = FakeStation(items_per_message=16)
     fact = _backend(station).fact() or None
     backend = _backend(station, fact=fact)
     current_values(_session(backend), [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
@@ -319,3 +321,24 @@ def test_commissioning_trusts_a_status_reported_during_the_current_connection():
     csms = _StatusCsms(received=[(1, 1)])
     commissioning._fresh_connector_status(params, StationSession(csms, STATION))  # pylint: disable=protected-access
     assert csms.calls == ['TriggerMessage', 'TriggerMessage']
+
+
+def test_small_message_limits_never_cost_more_requests_than_the_stages_alone():
+    station = FakeStation(items_per_message=4)
+    backend = _backend(station)
+    session = _session(backend)
+    current_values(session, [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
+    # the limits, then the task's variable with three declared variables in the room left: the plan is not read whole
+    assert station.count('GetVariables') == 2
+    fact = backend.fact()[snap.SNAPSHOT_FACT]
+    assert not fact['planned']
+    assert len(station.calls[-1][1]['getVariableData']) == 4
+    station.calls = []
+    later = _backend(station, fact=fact)
+    # a later task's miss carries the rest of the declared variables once they fit in one request more
+    current_values(_session(later), [_item('SecurityCtrlr', 'OrganizationName')])
+    assert station.count('GetVariables') == 2 and later.fact()[snap.SNAPSHOT_FACT]['planned']
+    station.calls = []
+    last = _backend(station, fact=later.fact()[snap.SNAPSHOT_FACT])
+    current_values(_session(last), [_item('SmartChargingCtrlr', 'RateUnit'), _item('SecurityCtrlr', 'SecurityProfile')])
+    assert station.calls == []

@@ -361,15 +361,33 @@ class SnapshotBackend(object):
             if not snapshot.limits_known() and not limit_keys & set(entry_key(entry) for entry in wanted):
                 self._send(snapshot, [limit_entries()], args, kwargs)
             if snapshot.limits_known():
-                known = set(entry_key(entry) for entry in wanted) | set(snapshot.variables)
-                wanted += [entry for entry in self._planned() if entry_key(entry) not in known]
-                snapshot.planned = True
+                wanted = self._with_plan(snapshot, wanted)
         if snapshot.limits_known():
             batches = _batches(wanted, snapshot.limit('GetVariables', 'ItemsPerMessage'),
                                snapshot.limit('GetVariables', 'BytesPerMessage'))
         else:
             batches = [wanted]
         self._send(snapshot, batches, args, kwargs)
+
+    def _with_plan(self, snapshot, wanted):
+        """``wanted`` plus the declared variables not read yet: all of them when that costs at most one GetVariables
+        more than ``wanted`` alone (the snapshot is then complete); else only as many as fit in the requests ``wanted``
+        needs anyway, so that a run of a few stages on a station with small message limits never reads more than
+        the stages would alone."""
+        items = snapshot.limit('GetVariables', 'ItemsPerMessage')
+        size = snapshot.limit('GetVariables', 'BytesPerMessage')
+        known = set(entry_key(entry) for entry in wanted) | set(snapshot.variables)
+        rest = [entry for entry in self._planned() if entry_key(entry) not in known]
+        alone = len(_batches(wanted, items, size))
+        if len(_batches(wanted + rest, items, size)) <= alone + 1:
+            snapshot.planned = True
+            return wanted + rest
+        filled = list(wanted)
+        for entry in rest:
+            if len(_batches(filled + [entry], items, size)) > alone:
+                break
+            filled.append(entry)
+        return filled
 
     def _planned(self):
         try:
