@@ -340,5 +340,5 @@ def test_small_message_limits_never_cost_more_requests_than_the_stages_alone():
     assert station.count('GetVariables') == 2 and later.fact()[snap.SNAPSHOT_FACT]['planned']
     station.calls = []
     last = _backend(station, fact=later.fact()[snap.SNAPSHOT_FACT])
-    current_values(_session(last), [_item('SmartChargingCtrlr', 'RateUnit'), _item('SecurityCtrlr', 'SecurityProfile')])
+    _session(last).get([_item('SmartChargingCtrlr', 'RateUnit'), _item('SecurityCtrlr', 'SecurityProfile')])
     assert station.calls == []
