@@ -370,16 +370,15 @@ class SnapshotBackend(object):
         self._send(snapshot, batches, args, kwargs)
 
     def _with_plan(self, snapshot, wanted):
-        """``wanted`` plus the declared variables not read yet: all of them when that costs at most one GetVariables
-        more than ``wanted`` alone (the snapshot is then complete); else only as many as fit in the requests ``wanted``
-        needs anyway, so that a run of a few stages on a station with small message limits never reads more than
-        the stages would alone."""
+        """``wanted`` plus as many declared variables not read yet as fit in the requests ``wanted`` needs anyway (all
+        of them on a station with roomy message limits: the snapshot is then complete), so that a run never makes more
+        GetVariables than its stages would alone, whichever stages run."""
         items = snapshot.limit('GetVariables', 'ItemsPerMessage')
         size = snapshot.limit('GetVariables', 'BytesPerMessage')
         known = set(entry_key(entry) for entry in wanted) | set(snapshot.variables)
         rest = [entry for entry in self._planned() if entry_key(entry) not in known]
         alone = len(_batches(wanted, items, size))
-        if len(_batches(wanted + rest, items, size)) <= alone + 1:
+        if len(_batches(wanted + rest, items, size)) <= alone:
             snapshot.planned = True
             return wanted + rest
         filled = list(wanted)
