@@ -33,7 +33,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.charging_limit i
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CapabilityMissing, CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    csms_backend, lacks, station_argument_spec,
+    csms_backend, lacks, station_argument_spec, with_snapshot,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, normalise, normalise_item, render, value_type, variable_key, variable_spec,
@@ -93,7 +93,7 @@ def commissioning_check_argument_spec():
 def run_commissioning_check(params, context):
     """Read everything, evaluate the checklist, fail when a required item failed. Never writes."""
     try:
-        backend = csms_backend(params, warn=context.warn)
+        backend = with_snapshot(csms_backend(params, warn=context.warn), params, context)
     except CsmsError as exc:
         raise ModuleFailure('station %s: %s' % (params['station_id'], exc))
     session = StationSession.for_task(backend, params['station_id'], context)
@@ -249,10 +249,29 @@ def _station_reads(params, session):
     return reads
 
 
+def _reported_this_connection(params, backend, station_id):
+    """The connectors' status as the CSMS keeps it when the station reported every connector during its current
+    connection (it then reports each change while connected), else None. ``{(evse, connector): status}``."""
+    connection = backend.connection(station_id) or {}
+    if not connection.get('online') or not connection.get('connected_at'):
+        return None
+    reported = set()
+    for message in backend.messages(station_id, 'StatusNotification', since=connection['connected_at']):
+        payload = message.get('payload') or {}
+        reported.add((payload.get('evseId'), payload.get('connectorId')))
+    if any((connector['evse_id'], connector['connector_id']) not in reported for connector in params['connectors']):
+        return None
+    return dict((key, value.get('status')) for key, value in backend.connector_status(station_id).items())
+
+
 def _fresh_connector_status(params, session):
-    """Ask the station for each connector's status (TriggerMessage StatusNotification) and wait until the CSMS has it:
-    the status the CSMS kept may be old (a station sends none on a mere reconnect). ``{(evse, connector): status}``."""
+    """Each connector's status: as the CSMS keeps it when the station reported it during its current connection, else
+    asked for (TriggerMessage StatusNotification) and awaited: the status the CSMS kept from an earlier connection may
+    be old (a station sends none on a mere reconnect). ``{(evse, connector): status}``."""
     backend, station_id = session.backend, session.station_id
+    current = _reported_this_connection(params, backend, station_id)
+    if current is not None:
+        return current
     for connector in params['connectors']:
         since = backend.now()
         answer = session.call('TriggerMessage', {'requestedMessage': 'StatusNotification',

@@ -17,7 +17,8 @@ class ModuleFailure(Exception):
 class RunContext(object):
     """check_mode/diff flags, a warning sink, and secrets discovered at run time (masked in the result)."""
 
-    def __init__(self, check_mode=False, diff=False, warn=None, task_vars=None, host=None):
+    def __init__(self, check_mode=False, diff=False, warn=None, task_vars=None, host=None, station_id=None,
+                 snapshot_plan=None):
         self.check_mode = check_mode
         self.diff = diff
         self.task_vars = task_vars or {}
@@ -27,6 +28,16 @@ class RunContext(object):
         self.unverifiable = []
         self.no_log_values = set()
         self._warn = warn
+        #: the host's own station (the one whose snapshot the task's variables carry) and a callable that lists the
+        #: device-model variables the run declares for it (``station.snapshot``)
+        self.station_id = station_id
+        self.snapshot_plan = snapshot_plan
+        #: the ``SnapshotBackend`` the task talks to its station through (set by ``task_backend``)
+        self.snapshot_backend = None
+
+    def snapshot_facts(self):
+        """The host facts the task returns for the station snapshot (``{}`` when it used none)."""
+        return self.snapshot_backend.fact() if self.snapshot_backend is not None else {}
 
     def warn(self, message):
         self.warnings.append(message)

@@ -17,8 +17,10 @@ description:
     C(station_mtls) (the client certificate the station presented to the CSMS names the station; evidence: CN,
     issuer, serial); C(station_online) (connected, BootNotification C(Accepted), the expected security profile);
     C(heartbeat_recent) (a heartbeat or message within twice the heartbeat interval); C(device_model) (one
-    GetVariables read-back equals O(device_model)); C(certificate_validity) (days left above
-    O(certificate_min_days)); C(connectors_available) (every connector reports C(Available));
+    GetVariables read-back equals O(device_model); the run's station snapshot answers it when the earlier stages of the
+    run read or wrote those variables, see C(evcs_station_snapshot)); C(certificate_validity) (days left above
+    O(certificate_min_days)); C(connectors_available) (every connector reports C(Available): the status it reported during its current
+    connection, else asked for with TriggerMessage(StatusNotification));
     C(local_list_version) (GetLocalListVersion equals the expected version); C(load_management_cap)
     (the station's ChargingStationMaxProfiles, read back with GetChargingProfiles and the ReportChargingProfiles the CSMS
     collected, as M(evcs.provisioning.charging_limit) reads them: the one at the highest stack level holds O(charging_limit),

@@ -21,6 +21,10 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import (
     ModuleFailure, RunContext,
 )
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.snapshot import declared_variables
+
+#: the inventory variables the run's snapshot plan is built from (``station.snapshot.declared_variables``)
+_SNAPSHOT_INVENTORY = ('evcs_station', 'evcs_site', 'evcs_ocpp', 'evcs_network', 'evcs_station_model_dirs')
 
 
 #: connection options an action task does not give are taken from these inventory variables (``evcs_csms.url`` for
@@ -92,11 +96,16 @@ class StationActionBase(ActionBase):
             warn=self._display.warning,
             task_vars=task_vars or {},
             host=(task_vars or {}).get('inventory_hostname'),
+            station_id=self._host_station_id(task_vars or {}),
+            snapshot_plan=lambda: declared_variables(self._snapshot_inventory(task_vars or {})),
         )
         try:
             outcome = self.RUN(validation.validated_parameters, context)
         except ModuleFailure as failure:
             outcome = dict(failed=True, msg=str(failure), **failure.details)
+        snapshot_facts = context.snapshot_facts()
+        if snapshot_facts:
+            outcome.setdefault('ansible_facts', {}).update(snapshot_facts)
         no_log_values.update(context.no_log_values)
         outcome.setdefault('changed', False)
         if not context.diff:
@@ -118,6 +127,15 @@ class StationActionBase(ActionBase):
         if not isinstance(value, dict) or value.get(key) is None:
             return None
         return self._templar.template(value[key])
+
+    def _host_station_id(self, task_vars):
+        """The id of the host's own station: ``evcs_station.id``, else the inventory hostname."""
+        station_id = self._inventory_value(task_vars, 'evcs_station', 'id')
+        return station_id if station_id else task_vars.get('inventory_hostname')
+
+    def _snapshot_inventory(self, task_vars):
+        """The templated inventory variables the snapshot plan reads (only when a task takes a fresh snapshot)."""
+        return dict((name, self._templar.template(task_vars.get(name))) for name in _SNAPSHOT_INVENTORY)
 
     def _with_inventory_options(self, args, task_vars):
         """The task's arguments plus what the inventory says for the options it leaves out (INVENTORY_OPTIONS; the

@@ -142,6 +142,9 @@ class StationSession(SessionBase, ChargePoint):
     @on(Action.status_notification)
     def on_status_notification(self, timestamp, connector_status, evse_id, connector_id, **_):
         self._connector_status(evse_id, connector_id, connector_status, timestamp)
+        # kept in the message store as the 1.6 side keeps it: a CSMS shows what its stations sent (station_messages)
+        self._keep(Action.status_notification, {'timestamp': timestamp, 'connectorStatus': connector_status,
+                                                'evseId': evse_id, 'connectorId': connector_id})
         return call_result.StatusNotification()
 
     @on(Action.notify_report)

@@ -16,6 +16,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.registry import backend_class, backend_names
 from ansible_collections.evcs.provisioning.plugins.module_utils.identifiers import checked_station_id
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.protocol import OCPP_VERSIONS
+from ansible_collections.evcs.provisioning.plugins.module_utils.station import snapshot
 
 _ENV = {
     'csms_url': ('EVCS_CSMS_URL',),
@@ -108,9 +109,25 @@ def task_backend(params, context):
     if params.get('station_id') is not None:
         checked_station_id(params['station_id'])
     try:
-        return csms_backend(params, warn=context.warn, secret=context.add_secret)
+        backend = csms_backend(params, warn=context.warn, secret=context.add_secret)
     except CsmsError as exc:
         raise ModuleFailure(str(exc), error=exc.kind)
+    return with_snapshot(backend, params, context)
+
+
+def with_snapshot(backend, params, context):
+    """``backend`` answering the host station's reads from the run's snapshot (``station.snapshot``): only for the task's
+    first backend of the host's own station (a second CSMS, as in a move, or another station is talked to directly)."""
+    station_id = params.get('station_id')
+    if station_id is None or station_id != getattr(context, 'station_id', None):
+        return backend
+    csms = (backend.NAME, params.get('csms_url'))
+    first = context.snapshot_backend
+    if first is None:
+        context.snapshot_backend = snapshot.SnapshotBackend(
+            backend, station_id, fact=context.task_vars.get(snapshot.SNAPSHOT_FACT), plan=context.snapshot_plan, csms=csms)
+        return context.snapshot_backend
+    return first.sharing(backend) if first.csms == csms else backend
 
 
 def unverifiable(context, missing, what=None):
