@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from security_helpers import add_stations, write_inventory  # noqa: E402
+from security_helpers import REPO_ROOT, add_stations, write_inventory  # noqa: E402
 
 STATIONS = ["FLEET-CP-0001", "FLEET-CP-0002", "FLEET-CP-0003"]
 DRIFTED = STATIONS[1]
@@ -29,6 +30,9 @@ def provisioned(lab, run_playbook, tmp_path_factory):
     directory = tmp_path_factory.mktemp("fleet-verify")
     inventory = write_inventory(directory / "inventory",
                                 {station: {"serial_number": f"SN-{station}"} for station in STATIONS})
+    # the lab depot site declares its heartbeat interval (the CSMS record and the station agree on it after a boot)
+    shutil.copy(REPO_ROOT / "inventories" / "lab" / "group_vars" / "lab_depot.yml",
+                Path(inventory) / "group_vars" / "all" / "site.yml")
     add_stations(lab, STATIONS)
     rc, output, recap = run_playbook("playbooks/provision.yml", inventory=inventory,
                                      env={"EVCS_REPORT_DIR": str(directory / "reports")})
@@ -52,7 +56,7 @@ def _verify(run_playbook, provisioned, mode: str, audit: Path | None = None):
 def _drift_report(output: str) -> list[str]:
     """The lines of the drift table verify.yml prints (the debug task's msg list)."""
     section = output[output.index("TASK [Show every drifted field per station]"):]
-    lines = re.findall(r'^\s+"(.*)",?$', section[:section.index("TASK [", 10)], re.MULTILINE)
+    lines = [line.strip(" '\"") for line in re.findall(r"^\s+- (.*)$", section[:section.index("TASK [", 10)], re.MULTILINE)]
     assert lines, section[:2000]
     return lines
 
@@ -79,7 +83,7 @@ def test_fleet_verify_reports_what_per_host_verify_reports(lab, provisioned, run
     fleet_report = _drift_report(fleet_output)
     assert fleet_report == _drift_report(host_output)
     assert "3 station(s) checked, 1 drifted or failed" in fleet_report, fleet_report
-    assert any("OCPPCommCtrlr.HeartbeatInterval: 77 -> 300 (ocpp_result)" in line for line in fleet_report), fleet_report
+    assert any('OCPPCommCtrlr.HeartbeatInterval: "77" -> "300" (ocpp_result)' in line for line in fleet_report), fleet_report
     # the fleet task ran once for the batch: its stage calls are not per-host tasks
     assert "TASK [evcs.provisioning.ocpp" not in fleet_output and "TASK [Check the stations of the batch" in fleet_output
 
