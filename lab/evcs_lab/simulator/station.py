@@ -26,7 +26,8 @@ def heartbeat_wait(interval: float, first: bool, draw=random.random) -> float:
 
     Stations that boot together (a lab of thousands coming up, a CSMS restart) would otherwise send their heartbeats in
     lockstep, thousands in the same second, for as long as they run; real stations do not boot in the same
-    millisecond. Earlier than the interval is allowed: the interval is the longest silence (OCPP 2.0.1 use case G02, Heartbeat)."""
+    millisecond. Earlier than the interval is allowed: the interval is the longest silence (OCPP 2.0.1 use case G02,
+    Heartbeat)."""
     if not first:
         return interval
     return max(1.0, interval * draw())
