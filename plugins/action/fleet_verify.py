@@ -98,7 +98,10 @@ def _run(params, context):
             stations[host] = {'failure': 'Read the inventory: %s' % str(error).splitlines()[0]}
     reports = run_fleet(stations, params['names'], workers=params['workers'])
     drifted = [host for host, report in reports.items() if report['evcs_drift'] or report.get('evcs_verify_failure')]
-    return dict(changed=False, stations=reports, checked=len(reports), drifted=drifted,
+    seconds = sorted(report['seconds'] for report in reports.values() if 'seconds' in report)
+    timing = {'station_mean_s': round(sum(seconds) / len(seconds), 3), 'station_max_s': seconds[-1],
+              'workers': params['workers']} if seconds else {}
+    return dict(changed=False, stations=reports, checked=len(reports), drifted=drifted, timing=timing,
                 msg='%d station(s) checked, %d drifted or failed' % (len(reports), len(drifted)))
 
 

@@ -71,6 +71,10 @@ checked:
   description: How many stations were checked.
   returned: always
   type: int
+timing:
+  description: Seconds a station's check took (C(station_mean_s), C(station_max_s)) and the O(workers) used.
+  returned: always
+  type: dict
 drifted:
   description: The hosts that drifted or whose check failed.
   returned: always

@@ -18,6 +18,7 @@ stations then run on a thread pool, each worker keeping one CSMS client (HTTP ke
 from __future__ import annotations
 
 import threading
+import time
 
 from concurrent.futures import ThreadPoolExecutor
 
@@ -333,7 +334,10 @@ def run_fleet(stations, names, workers=DEFAULT_WORKERS, run=run_step):
         if not getattr(local, 'kept', None):
             local.kept = keep_backends()
             local.kept.__enter__()
-        return station_report(host, run_station(host, entry['calls'], entry.get('task_vars') or {}, run=run), names)
+        started = time.monotonic()
+        report = station_report(host, run_station(host, entry['calls'], entry.get('task_vars') or {}, run=run), names)
+        report['seconds'] = round(time.monotonic() - started, 3)
+        return report
 
     hosts = list(stations)
     with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
