@@ -40,12 +40,17 @@ options:
     description: Stations checked at the same time.
     type: int
     default: 16
+extends_documentation_fragment:
+  - evcs.provisioning.csms.ATTRIBUTES
 attributes:
   check_mode:
     support: full
     details: It always checks in check mode; it never writes.
   diff_mode:
     support: full
+  idempotent:
+    support: full
+    details: It never writes.
 notes:
   - Runs on the controller (action plugin); connection options come from each station's C(evcs_csms) as its stage
     tasks take them.

@@ -22,11 +22,16 @@ options:
     description: The registered result of M(evcs.provisioning.fleet_verify).
     type: dict
     required: true
+extends_documentation_fragment:
+  - evcs.provisioning.csms.ATTRIBUTES
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: full
+  idempotent:
+    support: full
+    details: It only reads a registered result.
 notes:
   - Runs on the controller (action plugin).
 '''
