@@ -10,9 +10,9 @@ from ansible_collections.evcs.provisioning.plugins.plugin_utils.station_action i
 
 
 def _run(params, context):
-    return host_outcome(params['result'], context.host)
+    return host_outcome(params['station'], context.host)
 
 
 class ActionModule(StationActionBase):
-    ARGUMENT_SPEC = dict(result=dict(type='dict', required=True))
+    ARGUMENT_SPEC = dict(station=dict(type='dict', required=True))
     RUN = staticmethod(_run)

@@ -39,7 +39,7 @@ options:
   workers:
     description: Stations checked at the same time.
     type: int
-    default: 16
+    default: 32
 extends_documentation_fragment:
   - evcs.provisioning.csms.ATTRIBUTES
 attributes:

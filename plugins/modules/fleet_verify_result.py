@@ -10,7 +10,8 @@ module: fleet_verify_result
 short_description: One station's part of a fleet verify, set on its own host
 version_added: 0.1.0
 description:
-  - Takes the station of the current host out of a registered M(evcs.provisioning.fleet_verify) result and sets the
+  - Takes the current host's part of a registered M(evcs.provisioning.fleet_verify) result (its C(stations) entry;
+    hand each host only its own part, not the whole result, which would be templated once per host) and sets the
     facts verify.yml's drift report reads (C(evcs_drift), C(evcs_unverifiable), C(evcs_verify_failure) when its check
     stopped, C(commission_result)).
   - Reports C(changed) with the stages' diffs where the station drifted, so the audit trail names the drifted fields per
@@ -18,8 +19,9 @@ description:
 author:
   - evcs.provisioning contributors (@evcs)
 options:
-  result:
-    description: The registered result of M(evcs.provisioning.fleet_verify).
+  station:
+    description: The host's entry of the C(stations) of a registered M(evcs.provisioning.fleet_verify) result; empty
+      when the host was not in that batch (it is then reported as not checked).
     type: dict
     required: true
 extends_documentation_fragment:
@@ -39,7 +41,7 @@ notes:
 EXAMPLES = r'''
 - name: Take each station's result
   evcs.provisioning.fleet_verify_result:
-    result: "{{ evcs_fleet_result }}"
+    station: "{{ evcs_fleet_result.stations[inventory_hostname] | default({}) }}"
 '''
 
 RETURN = r'''

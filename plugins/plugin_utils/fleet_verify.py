@@ -57,7 +57,7 @@ STAGES = ('backend', 'network', 'ocpp', 'load_management', 'commission')
 NOT_IN_FLEET = ('validate: station_capabilities', 'backend: sites, tariffs, id tokens', 'identity', 'security')
 #: the task that fails a station whose commissioning failed (its failure names the items, listed as drift instead)
 COMMISSION_FAILURE = 'Fail the station when a required item failed'
-DEFAULT_WORKERS = 16
+DEFAULT_WORKERS = 32
 
 
 class Step(object):
@@ -345,12 +345,14 @@ def run_fleet(stations, names, workers=DEFAULT_WORKERS, run=run_step):
     return dict(zip(hosts, reports))
 
 
-def host_outcome(batch, host):
-    """One host's task result from the fleet task's result ``batch``: its facts for the drift report (the variables
-    per-host verify sets), ``changed`` and the stages' diffs where it drifted (so the audit trail records the drifted
-    fields per station, as per-host verify's stage tasks do). Never failed: the report's assert fails the station."""
-    report = ((batch or {}).get('stations') or {}).get(host)
-    if report is None:
+def host_outcome(report, host):
+    """One host's task result from its part ``report`` of the fleet task's result (``stations[host]``; empty when the
+    host was not in the batch): its facts for the drift report (the variables per-host verify sets), ``changed`` and
+    the stages' diffs where it drifted (so the audit trail records the drifted fields per station, as per-host verify's
+    stage tasks do). Never failed: the report's assert fails the station.
+
+    Each host is handed only its own part: templating the whole batch result for every host would cost O(N^2)."""
+    if not report:
         report = {'evcs_drift': [], 'evcs_unverifiable': [],
                   'evcs_verify_failure': 'Fleet verify: %s was not in the checked batch' % host}
     facts = dict((key, value) for key, value in report.items() if key.startswith('evcs_') or key == 'commission_result')

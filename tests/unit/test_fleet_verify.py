@@ -186,10 +186,10 @@ def test_stations_run_concurrently_and_each_keeps_its_own_results():
 
 def test_host_outcome_sets_the_report_facts_and_the_diff_for_the_audit_trail():
     report = station_report('CP-1', {'results': {'ocpp_result': dict(DRIFT)}, 'failure': None}, NAMES)
-    outcome = host_outcome({'stations': {'CP-1': report}}, 'CP-1')
+    outcome = host_outcome(report, 'CP-1')
     assert outcome['changed'] is True and outcome['diff'] == [DRIFT['diff']]
     assert set(outcome['ansible_facts']) == {'evcs_drift', 'evcs_unverifiable'}
-    missing = host_outcome({'stations': {}}, 'CP-9')
+    missing = host_outcome({}, 'CP-9')
     assert missing['changed'] is False and 'not in the checked batch' in missing['ansible_facts']['evcs_verify_failure']
 
 
