@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,8 +38,9 @@ from inventory import REPO_ROOT, pin_lab_state, write_floor_playbook, write_inve
 from inventory import FLEET_VERSIONS, MIXED_16_EVERY, write_lab_stations  # noqa: E402
 from measure import (AuditLog, TreeSampler, enable_vault_audit, ocpp_counts, per_station, ratio, slope,  # noqa: E402
                      task_profile, vm_hwm_mb)
-from report import render  # noqa: E402
+from report import render, render_verify  # noqa: E402
 
+from evcs_lab.cli import generated_station  # noqa: E402
 from evcs_lab.clients import LabState  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -98,6 +100,23 @@ def fresh_lab(count: int, ocpp_version: str = DEFAULT_OCPP_VERSION):
         shutil.rmtree(home, ignore_errors=True)
 
 
+def register_stations(lab: LabState, pool) -> int:
+    """Register every station of the lab in its CSMS (an active record with the station's serial number), as an
+    operator's CSMS knows its fleet before it connects: a station without a record retries BootNotification every few
+    seconds (Pending), which at thousands of stations saturates the machine (issue 22). The record-activation trigger
+    of the CSMS boots the connected stations. Returns how many were registered."""
+    ids = list((lab.get("simulator") or {}).get("stations") or [])
+
+    def _one(station_id: str) -> None:
+        number = int(station_id.rsplit("-", 1)[1])
+        lab.csms.put_record("stations", station_id,
+                            {"status": "active", "serial_number": generated_station(number)["serial_number"]})
+    started = time.monotonic()
+    list(pool.map(_one, ids))
+    _log(f"{len(ids)} stations registered in the CSMS in {time.monotonic() - started:.1f}s")
+    return len(ids)
+
+
 def _lab_memory(lab: LabState) -> dict:
     processes = lab.get("processes") or {}
     return {name: vm_hwm_mb(pid) for name, pid in processes.items()}
@@ -134,7 +153,7 @@ def _callbacks() -> str:
 
 
 def run_playbook(lab: LabState, inventory: Path, playbook: Path, forks: int, log_file: Path, label: str,
-                 show_tasks: bool = True, extra_env: dict | None = None) -> dict:
+                 show_tasks: bool = True, extra_env: dict | None = None, extra_vars: dict | None = None) -> dict:
     """Run one playbook; its wall time, exit status, task profile and controller peak memory (``extra_env`` replaces
     the Ansible settings it names)."""
     tasks_file = log_file.with_suffix(".tasks.json")
@@ -142,6 +161,8 @@ def run_playbook(lab: LabState, inventory: Path, playbook: Path, forks: int, log
                               "ANSIBLE_CALLBACKS_ENABLED": _callbacks(), "EVCS_BENCH_TASKS_FILE": str(tasks_file),
                               "EVCS_AUDIT_FILE": str(log_file.with_suffix(".audit.jsonl")), **(extra_env or {})})
     argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), str(playbook)]
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
     started = time.monotonic()
     with log_file.open("w", encoding="utf-8") as log, subprocess.Popen(
             argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -177,11 +198,12 @@ def run_playbook(lab: LabState, inventory: Path, playbook: Path, forks: int, log
 
 
 def measured_run(lab: LabState, audit: AuditLog, inventory: Path, playbook: Path, forks: int, log_file: Path,
-                 label: str, show_tasks: bool = True, extra_env: dict | None = None) -> dict:
+                 label: str, show_tasks: bool = True, extra_env: dict | None = None,
+                 extra_vars: dict | None = None) -> dict:
     """``run_playbook`` with the OCPP calls and Vault requests it caused."""
     lab.csms.reset_stats()
     audit.mark()
-    result = run_playbook(lab, inventory, playbook, forks, log_file, label, show_tasks, extra_env)
+    result = run_playbook(lab, inventory, playbook, forks, log_file, label, show_tasks, extra_env, extra_vars)
     result["ocpp"] = ocpp_counts(lab.csms.stats())
     result["vault"] = audit.counts_since_mark()
     return result
@@ -235,6 +257,10 @@ def bench_size(count: int, forks: int, playbook: Path, work: Path, baseline_coun
         audit_file = lab.home / "vault" / "bench-audit.log"
         enable_vault_audit(lab.home / "vault" / "config.hcl", lab["processes"]["vault"], audit_file)
         audit = AuditLog(audit_file)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            register_stations(lab, pool)
+        if playbook.name == VERIFY.name:
+            return bench_verify(lab, audit, count, forks, inventory, work)
         runs = {}
         for name in ("provision", "rerun"):
             runs[name] = measured_run(lab, audit, inventory, playbook, forks, work / f"{count}-{name}.log",
@@ -252,6 +278,42 @@ def bench_size(count: int, forks: int, playbook: Path, work: Path, baseline_coun
         lab_memory = _lab_memory(lab)
     return {"row": _flatten(count, forks, runs, lab_memory), "runs": runs,
             "baseline": baseline.comparison(runs["rerun"], runs.get("baseline"), count)}
+
+
+VERIFY = REPO_ROOT / "playbooks" / "verify.yml"
+PROVISION = REPO_ROOT / "playbooks" / "provision.yml"
+VERIFY_MODES = ("host", "fleet")
+
+
+def bench_verify(lab: LabState, audit: AuditLog, count: int, forks: int, inventory: Path, work: Path) -> dict:
+    """verify.yml on ``count`` stations in a known state: provisioned through the collection first (provision.yml,
+    timed but not the figure), then verified per host and in fleet mode, the same stations, the same forks. Both
+    verify runs must find no drift (rc 0), or the row says so."""
+    runs = {"provision": measured_run(lab, audit, inventory, PROVISION, forks, work / f"{count}-provision.log",
+                                      f"N={count} provision (known state)", show_tasks=False)}
+    for mode in VERIFY_MODES:
+        runs[f"verify_{mode}"] = measured_run(lab, audit, inventory, VERIFY, forks, work / f"{count}-verify-{mode}.log",
+                                              f"N={count} verify ({mode})", show_tasks=False,
+                                              extra_vars={"evcs_verify_mode": mode})
+    return {"row": verify_row(count, forks, runs, _lab_memory(lab)), "runs": runs}
+
+
+def verify_row(count: int, forks: int, runs: dict, lab_memory: dict) -> dict:
+    """The figures of the verify table for one N."""
+    row = {"stations": count, "forks": forks, "provision_s": runs["provision"]["seconds"],
+           "provision_ok": runs["provision"]["rc"] == 0,
+           "all_ok": all(runs[f"verify_{mode}"]["rc"] == 0 for mode in VERIFY_MODES) and runs["provision"]["rc"] == 0,
+           "controller_peak_mb": max(runs[f"verify_{mode}"]["controller_peak_process_mb"] for mode in VERIFY_MODES),
+           "lab_peak_mb": round(sum(mb for name, mb in lab_memory.items() if name in ("csms", "simulator") and mb), 1)}
+    for mode in VERIFY_MODES:
+        run = runs[f"verify_{mode}"]
+        row.update({f"verify_{mode}_s": run["seconds"], f"verify_{mode}_cpu_s": run.get("controller_cpu_s"),
+                    f"verify_{mode}_rc": run["rc"], f"verify_{mode}_peak_mb": run["controller_peak_process_mb"],
+                    f"verify_{mode}_ocpp_reads_per_station": per_station(run["ocpp"]["reads"], count),
+                    f"verify_{mode}_ocpp_writes_per_station": per_station(run["ocpp"]["writes"], count)})
+    row["host_over_fleet"] = ratio(row["verify_host_s"], row["verify_fleet_s"])
+    row["host_over_fleet_cpu"] = ratio(row["verify_host_cpu_s"], row["verify_fleet_cpu_s"])
+    return row
 
 
 # -- command line --------------------------------------------------------------------------------------------------
@@ -320,13 +382,16 @@ def main(argv: list[str] | None = None) -> int:
         _log("interrupted: labs taken down; partial results follow")
         status = 130
     rows = [size["row"] for size in report["sizes"]]
-    report["slope"] = {key: slope(rows, key) for key in ("provision_s", "rerun_s", "floor_s")}
+    verify = playbook.name == VERIFY.name
+    keys = ("verify_host_s", "verify_fleet_s", "verify_host_cpu_s", "verify_fleet_cpu_s") if verify else (
+        "provision_s", "rerun_s", "floor_s")
+    report["slope"] = {key: slope(rows, key) for key in keys}
     report["finished_at"] = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
     output = results_dir / f"fleet-{stamp}.json"
     output.write_text(json.dumps(report, indent=2) + "\n")
-    print(render(report))
+    print(render_verify(report) if verify else render(report))
     print(f"\nall figures: {output}\nrun logs: {work}")
-    if not args.no_figure:
+    if not args.no_figure and not verify:
         print(plot.draw_report(report, output.with_suffix(".png")))
     if status == 0 and not all(row.get("all_ok") for row in rows):
         status = 1

@@ -99,3 +99,54 @@ def _baseline_lines(report: dict) -> list[str]:
     if found:
         return [line for comparison in found for line in render_comparison(comparison)]
     return render_comparison(None, report.get("baseline_count"))
+
+
+VERIFY_COLUMNS = (
+    ("N", "stations", "{}"),
+    ("forks", "forks", "{}"),
+    ("per-host verify s", "verify_host_s", "{:.1f}"),
+    ("fleet verify s", "verify_fleet_s", "{:.1f}"),
+    ("per-host/fleet", "host_over_fleet", "{:.2f}"),
+    ("ctrl CPU s host/fleet", ("verify_host_cpu_s", "verify_fleet_cpu_s"), "{:.0f}/{:.0f}"),
+    ("CPU per-host/fleet", "host_over_fleet_cpu", "{:.2f}"),
+    ("OCPP reads per st host/fleet", ("verify_host_ocpp_reads_per_station", "verify_fleet_ocpp_reads_per_station"),
+     "{:g}/{:g}"),
+    ("rc host/fleet", ("verify_host_rc", "verify_fleet_rc"), "{}/{}"),
+    ("peak MB ctrl host/fleet", ("verify_host_peak_mb", "verify_fleet_peak_mb"), "{:g}/{:g}"),
+)
+#: the fleet size the verify target names (issue 22): figures for it are a projection unless it was measured
+TARGET_STATIONS = 10000
+
+
+def projection(rows: list[dict], slopes: dict, key: str, target: int = TARGET_STATIONS) -> float | None:
+    """``key`` at ``target`` stations, extrapolated linearly from the largest N measured with its slope (a projection,
+    not a measurement)."""
+    measured = [row for row in rows if row.get(key) is not None]
+    gradient = (slopes.get(key) or {}).get("seconds_per_station")
+    if not measured or gradient is None:
+        return None
+    largest = max(measured, key=lambda row: row["stations"])
+    return round(largest[key] + gradient * (target - largest["stations"]), 1)
+
+
+def render_verify(report: dict) -> str:
+    """The verify benchmark: per-host against fleet mode, the per-station slope and the projection to 10,000."""
+    rows = [size["row"] for size in report["sizes"]]
+    table = _table([title for title, _, _ in VERIFY_COLUMNS],
+                   [[_cell(row, key, pattern) for _, key, pattern in VERIFY_COLUMNS] for row in rows])
+    lines = [f"verify.yml on {report.get('cpus')} CPUs: per-host mode against fleet mode, the same provisioned "
+             "stations (provision.yml first; both verify runs must exit 0: no drift)", "", table, ""]
+    slopes = report.get("slope") or {}
+    for key, label in (("verify_host_s", "per-host verify"), ("verify_fleet_s", "fleet verify"),
+                       ("verify_host_cpu_s", "per-host verify, controller CPU"),
+                       ("verify_fleet_cpu_s", "fleet verify, controller CPU")):
+        gradient = slopes.get(key)
+        if gradient:
+            projected = projection(rows, slopes, key)
+            lines.append(f"slope {label}: {gradient['seconds_per_station']} s per extra station "
+                         f"(N={gradient['from']}..{gradient['to']}); PROJECTION to N={TARGET_STATIONS}: "
+                         f"{projected} s (not measured)")
+    for row in rows:
+        if row.get("error") or not row.get("all_ok"):
+            lines.append(f"attention: N={row['stations']}: {row.get('error') or 'a run failed or found drift'}")
+    return "\n".join(lines)

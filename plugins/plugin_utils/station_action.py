@@ -76,45 +76,18 @@ class StationActionBase(ActionBase):
         result = super(StationActionBase, self).run(tmp, task_vars)
         del tmp
 
-        validator = ArgumentSpecValidator(
-            self.ARGUMENT_SPEC,
-            mutually_exclusive=self.MUTUALLY_EXCLUSIVE,
-            required_together=self.REQUIRED_TOGETHER,
-            required_one_of=self.REQUIRED_ONE_OF,
-            required_if=self.REQUIRED_IF,
-        )
-        arguments = self._with_inventory_options(self._task.args, task_vars or {})
-        validation = validator.validate(arguments)
-        no_log_values = _list_no_log_values(self.ARGUMENT_SPEC, arguments)
-        if validation.error_messages:
-            result.update(failed=True, msg=_mask('; '.join(validation.error_messages), no_log_values))
-            return result
-
+        task_vars = task_vars or {}
+        arguments = self._with_inventory_options(self._task.args, task_vars)
         context = RunContext(
             check_mode=bool(self._task.check_mode),
             diff=bool(self._task.diff),
             warn=self._display.warning,
-            task_vars=task_vars or {},
-            host=(task_vars or {}).get('inventory_hostname'),
-            station_id=self._host_station_id(task_vars or {}),
-            snapshot_plan=lambda: declared_variables(self._snapshot_inventory(task_vars or {})),
+            task_vars=task_vars,
+            host=task_vars.get('inventory_hostname'),
+            station_id=self._host_station_id(task_vars),
+            snapshot_plan=lambda: declared_variables(self._snapshot_inventory(task_vars)),
         )
-        try:
-            outcome = self.RUN(validation.validated_parameters, context)
-        except ModuleFailure as failure:
-            outcome = dict(failed=True, msg=str(failure), **failure.details)
-        snapshot_facts = context.snapshot_facts()
-        if snapshot_facts:
-            outcome.setdefault('ansible_facts', {}).update(snapshot_facts)
-        no_log_values.update(context.no_log_values)
-        outcome.setdefault('changed', False)
-        if not context.diff:
-            outcome.pop('diff', None)
-        if context.warnings:
-            outcome['warnings'] = list(context.warnings)
-        if context.unverifiable:
-            outcome['unverifiable'] = list(context.unverifiable)
-        result.update(remove_values(outcome, no_log_values))
+        result.update(run_module(self, arguments, context))
         return result
 
     def _inventory_value(self, task_vars, variable, key=None):
@@ -168,6 +141,40 @@ class StationActionBase(ActionBase):
             if environment is not None:
                 found['environment'] = environment
         return found
+
+
+def run_module(action, arguments, context):
+    """Validate ``arguments`` against ``action``'s ARGUMENT_SPEC (and its MUTUALLY_EXCLUSIVE/REQUIRED_* rules), call its
+    RUN with ``context`` and return the outcome with ``changed`` set, the diff only in diff mode, the warnings and
+    ``unverifiable`` lines, and every no_log value masked. ``action`` is an action class or instance (the fleet verify
+    runs the stages' own actions this way, so a stage and its fleet run can never differ)."""
+    validator = ArgumentSpecValidator(
+        action.ARGUMENT_SPEC,
+        mutually_exclusive=action.MUTUALLY_EXCLUSIVE,
+        required_together=action.REQUIRED_TOGETHER,
+        required_one_of=action.REQUIRED_ONE_OF,
+        required_if=action.REQUIRED_IF,
+    )
+    validation = validator.validate(arguments)
+    no_log_values = _list_no_log_values(action.ARGUMENT_SPEC, arguments)
+    if validation.error_messages:
+        return dict(failed=True, changed=False, msg=_mask('; '.join(validation.error_messages), no_log_values))
+    try:
+        outcome = action.RUN(validation.validated_parameters, context)
+    except ModuleFailure as failure:
+        outcome = dict(failed=True, msg=str(failure), **failure.details)
+    snapshot_facts = context.snapshot_facts()
+    if snapshot_facts:
+        outcome.setdefault('ansible_facts', {}).update(snapshot_facts)
+    no_log_values.update(context.no_log_values)
+    outcome.setdefault('changed', False)
+    if not context.diff:
+        outcome.pop('diff', None)
+    if context.warnings:
+        outcome['warnings'] = list(context.warnings)
+    if context.unverifiable:
+        outcome['unverifiable'] = list(context.unverifiable)
+    return remove_values(outcome, no_log_values)
 
 
 def _mask(text, no_log_values):

@@ -21,6 +21,18 @@ WALK_DELAY = 3.0
 BOOT_RETRY_DEFAULT = 10
 
 
+def heartbeat_wait(interval: float, first: bool, draw=random.random) -> float:
+    """Seconds until the next Heartbeat: the interval, but the first one after going online at a random share of it.
+
+    Stations that boot together (a lab of thousands coming up, a CSMS restart) would otherwise send their heartbeats in
+    lockstep, thousands in the same second, for as long as they run; real stations do not boot in the same
+    millisecond. Earlier than the interval is allowed: the interval is the longest silence (OCPP 2.0.1 use case G02,
+    Heartbeat)."""
+    if not first:
+        return interval
+    return max(1.0, interval * draw())
+
+
 class ConnectRefused(Exception):
     """The station itself cannot use a slot (missing trust anchor or client certificate)."""
 
@@ -224,8 +236,10 @@ class StationBase:
             await self._boot(protocol)
             await self.send_status_notifications(protocol, None)
         await self._back_online(protocol)
+        first = True
         while True:
-            await asyncio.sleep(self._heartbeat_seconds())
+            await asyncio.sleep(heartbeat_wait(self._heartbeat_seconds(), first))
+            first = False
             response = await protocol.call(self.calls.Heartbeat())
             if response is None:
                 return

@@ -7,6 +7,7 @@ one way a stage reports what its backend cannot do."""
 from __future__ import annotations
 
 import os
+import threading
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import env_fallback, _list_no_log_values
@@ -80,9 +81,42 @@ def backend_options(cls, options, secret=None):
     return validation.validated_parameters
 
 
+#: per thread, when a fleet run keeps its clients (``keep_backends``): one backend (HTTP keep-alive session) per connection
+_KEPT = threading.local()
+
+
+class keep_backends(object):  # pylint: disable=invalid-name  # used as a context manager, named like one
+    """Within ``with keep_backends():`` the calling thread reuses one backend per CSMS connection instead of building one
+    (a new HTTP session, a new TCP and TLS handshake) per stage: the fleet verify runs many stages per thread."""
+
+    def __enter__(self):
+        _KEPT.backends = {}
+        return self
+
+    def __exit__(self, *exc):
+        _KEPT.backends = None
+        return False
+
+
+def _connection_key(params):
+    return repr(sorted((key, repr(value)) for key, value in params.items() if key.startswith('csms_')))
+
+
 def csms_backend(params, warn=None, secret=None):
     """Build the backend ``csms_backend`` names. ``warn`` is called once when TLS verification is switched off or the
     URL is not https; ``secret`` receives the secret values of the backend's own options (to be masked)."""
+    kept = getattr(_KEPT, 'backends', None)
+    if kept is None:
+        return _new_backend(params, warn, secret)
+    key = _connection_key(params)
+    if key not in kept:
+        kept[key] = _new_backend(params, warn, secret)
+    elif secret is not None:
+        backend_options(backend_class(params.get('csms_backend') or backend_names()[0]), params.get('csms_options'), secret)
+    return kept[key]
+
+
+def _new_backend(params, warn=None, secret=None):
     name = params.get('csms_backend') or backend_names()[0]
     try:
         cls = backend_class(name)
