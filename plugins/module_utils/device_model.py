@@ -16,9 +16,8 @@ from decimal import Decimal, InvalidOperation
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import ModuleFailure
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import (
-    task_backend, station_argument_spec,
-)
+# the module, not its names: csms.connection -> station.snapshot -> this module is a cycle
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms import connection
 
 MASK = '********'
 WRITE_ONLY_CHANGED = '(write-only, changed)'
@@ -61,7 +60,7 @@ def _gather_spec():
 
 
 def device_model_argument_spec():
-    return station_argument_spec(
+    return connection.station_argument_spec(
         variables=dict(type='list', elements='dict', required=True, options=variable_spec()),
         gather=dict(type='list', elements='dict', default=[], options=_gather_spec()),
         state=dict(type='str', default='merged', choices=['merged', 'gathered']),
@@ -89,7 +88,11 @@ def variable_key(item):
     return key
 
 
-def _ocpp_component(component):
+def variable_entry(item):
+    """The GetVariables entry (schema spelling) of a variable in the collection's form (``component``, ``variable``,
+    ``attribute_type``): the one place that builds it (a SetVariables entry adds ``attributeValue``). ``attributeType``
+    is left out when it is Actual, the schema's default, so requests stay small."""
+    component = item['component']
     payload = {'name': component['name']}
     if component.get('instance'):
         payload['instance'] = component['instance']
@@ -97,14 +100,13 @@ def _ocpp_component(component):
         payload['evse'] = {'id': component['evse']}
         if component.get('connector') is not None:
             payload['evse']['connectorId'] = component['connector']
-    return payload
-
-
-def _ocpp_variable(variable):
-    payload = {'name': variable['name']}
-    if variable.get('instance'):
-        payload['instance'] = variable['instance']
-    return payload
+    variable = {'name': item['variable']['name']}
+    if item['variable'].get('instance'):
+        variable['instance'] = item['variable']['instance']
+    entry = {'component': payload, 'variable': variable}
+    if (item.get('attribute_type') or 'Actual') != 'Actual':
+        entry['attributeType'] = item['attribute_type']
+    return entry
 
 
 def _result_key(result):
@@ -228,11 +230,18 @@ def _limits_from_fact(fact, station_id):
     return limits
 
 
+def _backend_limits(backend):
+    """The message limits the task's backend already knows for its station (``station.snapshot.SnapshotBackend``: read
+    earlier in the run, or the validate role's capability fact), {} for any other backend."""
+    method = getattr(type(backend), 'message_limits', None)
+    return dict(method(backend) or {}) if method is not None else {}
+
+
 class StationSession(object):
     """One task's conversation with one station: its message limits and batched Get/SetVariables.
 
-    ``limits`` ({(action, name): number}) are the station's limits when an earlier task of the run read them;
-    None makes the first request read them.
+    ``limits`` ({(action, name): number}) are the station's limits when an earlier task of the run read them; else those
+    the backend knows (:func:`_backend_limits`); else the first request of a message type reads them.
     """
 
     def __init__(self, backend, station_id, limits=None):
@@ -279,16 +288,22 @@ class StationSession(object):
                 self.limits[(result['variable'].get('instance'), result['variable']['name'])] = number
         self.limits_known = self.limits_read = True
 
+    def _known_limits(self):
+        limits = _backend_limits(self.backend)
+        limits.update(self.limits)
+        return limits
+
     def _batches(self, action, entries):
-        if not self.limits_known:
+        limits = self._known_limits()
+        if not self.limits_known and any((action, name) not in limits for name in _LIMIT_NAMES):
             self.read_limits()
-        return split_batches(action, entries, self.limits.get((action, 'ItemsPerMessage')),
-                             self.limits.get((action, 'BytesPerMessage')))
+            limits = self._known_limits()
+        return split_batches(action, entries, limits.get((action, 'ItemsPerMessage')),
+                             limits.get((action, 'BytesPerMessage')))
 
     def get(self, items):
         """GetVariables for ``items``; returns {key: result} with the station's result dicts."""
-        entries = [{'component': _ocpp_component(item['component']), 'variable': _ocpp_variable(item['variable']),
-                    'attributeType': item['attribute_type']} for item in items]
+        entries = [variable_entry(item) for item in items]
         results = {}
         for batch in self._batches('GetVariables', entries):
             for result in self.call('GetVariables', {'getVariableData': batch}).get('getVariableResult', []):
@@ -297,8 +312,7 @@ class StationSession(object):
 
     def set(self, items):
         """SetVariables for ``items`` (value already in OCPP string form); returns {key: result}."""
-        entries = [{'component': _ocpp_component(item['component']), 'variable': _ocpp_variable(item['variable']),
-                    'attributeType': item['attribute_type'], 'attributeValue': item['rendered']} for item in items]
+        entries = [dict(variable_entry(item), attributeValue=item['rendered']) for item in items]
         results = {}
         for batch in self._batches('SetVariables', entries):
             for result in self.call('SetVariables', {'setVariableData': batch}).get('setVariableResult', []):
@@ -442,7 +456,7 @@ def run_device_model(params, context):
         if item['write_only'] and item.get('value') is not None:
             context.add_secret(render(item['value'], value_type(item)))
     gather = [normalise_item(item) for item in params['gather']]
-    session = StationSession.for_task(task_backend(params, context), params['station_id'], context)
+    session = StationSession.for_task(connection.task_backend(params, context), params['station_id'], context)
     # one GetVariables (split only at the station's limits) reads what is set and what is gathered beside it
     current = current_values(session, items + gather)
     if params['state'] == 'gathered':

@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import copy
+import json
+
+import pytest
 
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import RunContext
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CallError, CsmsError
 from ansible_collections.evcs.provisioning.plugins.module_utils.csms.connection import with_snapshot
 from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import (
     StationSession, current_values, normalise_item,
@@ -22,10 +26,10 @@ class FakeStation(object):
 
     NAME = 'fake'
 
-    def __init__(self, items_per_message=4, connection=None):
+    def __init__(self, items_per_message=4, connection=None, bytes_per_message=8192):
         self.values = {
             ('DeviceDataCtrlr', 'ItemsPerMessage', 'GetVariables'): str(items_per_message),
-            ('DeviceDataCtrlr', 'BytesPerMessage', 'GetVariables'): '8192',
+            ('DeviceDataCtrlr', 'BytesPerMessage', 'GetVariables'): str(bytes_per_message),
             ('DeviceDataCtrlr', 'ItemsPerMessage', 'SetVariables'): str(items_per_message),
             ('DeviceDataCtrlr', 'BytesPerMessage', 'SetVariables'): '8192',
             ('OCPPCommCtrlr', 'HeartbeatInterval', None): '300',
@@ -33,7 +37,10 @@ class FakeStation(object):
             ('SecurityCtrlr', 'SecurityProfile', None): '2',
             ('SecurityCtrlr', 'OrganizationName', None): 'Operator',
             ('SecurityCtrlr', 'BasicAuthPassword', None): 'secret-password',
+            ('LocalAuthListCtrlr', 'Entries', None): '2',
         }
+        #: what the CSMS remembers of the local list it sent (None: no record)
+        self.memory = None
         self.calls = []
         self.connection_value = dict(connection or CONNECTED)
 
@@ -43,11 +50,21 @@ class FakeStation(object):
     def has(self, capability):
         return True
 
+    def local_list_memory(self, station_id):
+        if self.memory is None:
+            raise CsmsError('no record', kind='not_found')
+        return copy.deepcopy(self.memory)
+
     def call(self, station_id, action, payload, timeout=None):
         self.calls.append((action, copy.deepcopy(payload)))
         if action == 'GetVariables':
+            # OCPP 2.0.1 B06.FR.16/17: a request above the station's limits is answered with a CALLERROR
             limit = int(self.values[('DeviceDataCtrlr', 'ItemsPerMessage', 'GetVariables')])
-            assert len(payload['getVariableData']) <= limit, 'more items than ItemsPerMessage'
+            size = int(self.values[('DeviceDataCtrlr', 'BytesPerMessage', 'GetVariables')])
+            if len(payload['getVariableData']) > limit:
+                raise CallError(station_id, action, details={'code': 'OccurrenceConstraintViolation'})
+            if len(json.dumps(payload, separators=(',', ':'))) > size:
+                raise CallError(station_id, action, details={'code': 'FormatViolation'})
             return {'getVariableResult': [self._get(entry) for entry in payload['getVariableData']]}
         if action == 'SetVariables':
             results = []
@@ -82,13 +99,23 @@ class FakeStation(object):
     def count(self, action):
         return sum(1 for name, _payload in self.calls if name == action)
 
+    def sizes(self):
+        """The number of items of each GetVariables sent."""
+        return [len(payload['getVariableData']) for name, payload in self.calls if name == 'GetVariables']
+
 
 def _plan():
     return snap.declared_variables({'evcs_station': {'id': STATION}, 'evcs_ocpp': {'heartbeat_interval': 300}})
 
 
-def _backend(station, fact=None, plan=_plan, run=RUN):
-    return snap.SnapshotBackend(station, STATION, fact=fact, plan=plan, run=run)
+def _backend(station, fact=None, plan=_plan, run=RUN, limits=None):
+    return snap.SnapshotBackend(station, STATION, fact=fact, plan=plan, run=run, limits=limits)
+
+
+def _capabilities(items, size=8192, station_id=STATION):
+    """The validate role's capability fact (station_capabilities) with the GetVariables limits."""
+    return {snap.CAPABILITIES_FACT: {'station_id': station_id, 'limits': {
+        'ItemsPerMessage': {'GetVariables': items, 'SetVariables': items}, 'BytesPerMessage': {'GetVariables': size}}}}
 
 
 def _session(backend):
@@ -105,9 +132,9 @@ def test_first_read_takes_every_declared_variable_and_later_tasks_read_nothing()
     values = current_values(_session(first), [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
     assert values == {'OCPPCommCtrlr.HeartbeatInterval': '300'}
     plan_size = len(_plan())
-    assert plan_size <= 16
-    # the limits, then the declared variables with the task's own (the fake fails more than ItemsPerMessage)
-    assert station.count('GetVariables') == 1 + 1
+    assert plan_size + 4 <= 16
+    # one request: the message limits ride along with the declared variables
+    assert station.sizes() == [plan_size + 4]
     fact = first.fact()[snap.SNAPSHOT_FACT]
     assert fact['run'] == RUN and fact['station_id'] == STATION and fact['planned']
 
@@ -327,13 +354,161 @@ def test_small_message_limits_never_cost_more_requests_than_the_stages_alone():
     backend = _backend(station)
     session = _session(backend)
     current_values(session, [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
-    # the limits, then the task's variable with three declared variables in the room left: the plan is not read whole
-    assert station.count('GetVariables') == 2
+    # the limits are not known: the first request carries them with every declared variable, the station refuses it for
+    # its size (B06.FR.16), the limits alone, then the rest in requests of at most 4 items
+    sizes = station.sizes()
+    assert sizes[0] > 4 and sizes[1] == 4 and all(size <= 4 for size in sizes[2:]), sizes
+    fact = backend.fact()[snap.SNAPSHOT_FACT]
+    assert fact['planned']
+
+    # with the limits known (the validate role's capability fact), the task's variable with three declared variables
+    # in the room left: the plan is not read whole, never a request of its own
+    station = FakeStation(items_per_message=4)
+    backend = _backend(station, limits=snap.capability_limits(_capabilities(4), STATION))
+    session = _session(backend)
+    current_values(session, [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
+    assert station.sizes() == [4]
     fact = backend.fact()[snap.SNAPSHOT_FACT]
     assert not fact['planned']
-    assert len(station.calls[-1][1]['getVariableData']) == 4
     station.calls = []
-    later = _backend(station, fact=fact)
+    later = _backend(station, fact=fact, limits=snap.capability_limits(_capabilities(4), STATION))
     # a later task's miss carries more declared variables in its room, never an extra request
     current_values(_session(later), [_item('SecurityCtrlr', 'OrganizationName')])
     assert station.count('GetVariables') == 1 and len(station.calls[0][1]['getVariableData']) == 4
+
+
+# -- message limits without a read of their own (issue 22) ------------------------------------------------------------
+def test_known_limits_need_no_read_and_are_never_exceeded():
+    station = FakeStation(items_per_message=16)
+    backend = _backend(station, limits=snap.capability_limits(_capabilities(16), STATION))
+    session = _session(backend)
+    current_values(session, [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
+    assert station.sizes() == [len(_plan())]
+    asked = [entry['component']['name'] for entry in station.calls[0][1]['getVariableData']]
+    assert 'DeviceDataCtrlr' not in asked, 'the limits the capability fact holds are not read again'
+    # the session took the limits from the snapshot backend: nothing else was read
+    assert session.calls == {'GetVariables': 1}
+
+
+def test_another_stations_capability_fact_is_not_used():
+    assert snap.capability_limits(_capabilities(16, station_id='CP-2'), STATION) == {}
+    assert snap.capability_limits({}, STATION) == {}
+    assert snap.capability_limits(_capabilities(16), STATION)[('GetVariables', 'ItemsPerMessage')] == 16
+
+
+def test_a_plan_larger_than_the_known_limit_is_split_at_it():
+    station = FakeStation(items_per_message=3)
+    backend = _backend(station, limits=snap.capability_limits(_capabilities(3), STATION))
+    backend.snapshot().planned = False
+    current_values(_session(backend), [_item('OCPPCommCtrlr', 'HeartbeatInterval'), _item('SecurityCtrlr',
+                                                                                        'SecurityProfile')])
+    assert station.sizes() and max(station.sizes()) <= 3
+
+
+def test_a_station_that_refuses_for_bytes_is_split_at_what_it_reports():
+    # the items limit is roomy, the bytes limit small: B06.FR.17 (FormatViolation), then the limits alone
+    station = FakeStation(items_per_message=100, bytes_per_message=700)
+    backend = _backend(station)
+    values = current_values(_session(backend), [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
+    assert values == {'OCPPCommCtrlr.HeartbeatInterval': '300'}
+    requests = [payload for name, payload in station.calls if name == 'GetVariables']
+    assert len(requests) >= 3
+    limits_alone = requests[1]['getVariableData']
+    assert all(entry['component']['name'] == 'DeviceDataCtrlr' for entry in limits_alone)
+    assert all(len(json.dumps(payload, separators=(',', ':'))) <= 700 for payload in requests[2:])
+    assert backend.message_limits()[('GetVariables', 'BytesPerMessage')] == 700
+
+
+def test_a_capability_cache_of_other_limits_is_corrected_by_the_station():
+    # the cache says 16 (another firmware), the station allows 4: refused once, then what the station reports wins
+    station = FakeStation(items_per_message=4)
+    backend = _backend(station, limits=snap.capability_limits(_capabilities(16), STATION))
+    current_values(_session(backend), [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
+    sizes = station.sizes()
+    assert sizes[0] > 4 and all(size <= 4 for size in sizes[1:]), sizes
+    assert backend.message_limits()[('GetVariables', 'ItemsPerMessage')] == 4
+
+
+def test_a_refusal_not_for_size_is_not_retried():
+    class Refusing(FakeStation):
+        def call(self, station_id, action, payload, timeout=None):
+            if action == 'GetVariables':
+                self.calls.append((action, payload))
+                raise CallError(station_id, action, details={'code': 'InternalError'})
+            return super().call(station_id, action, payload, timeout)
+
+    station = Refusing()
+    with pytest.raises(CallError):
+        _backend(station).call(STATION, 'GetVariables', {'getVariableData': [HEARTBEAT_ENTRY]})
+    assert station.count('GetVariables') == 1
+
+
+HEARTBEAT_ENTRY = {'component': {'name': 'OCPPCommCtrlr'}, 'variable': {'name': 'HeartbeatInterval'}}
+
+
+def test_one_helper_builds_the_getvariables_entry():
+    from ansible_collections.evcs.provisioning.plugins.module_utils.device_model import variable_entry
+
+    item = normalise_item({'component': {'name': 'Connector', 'evse': 1, 'connector': 2},
+                           'variable': {'name': 'ConnectorType'}})
+    assert variable_entry(item) == {'component': {'name': 'Connector', 'evse': {'id': 1, 'connectorId': 2}},
+                                    'variable': {'name': 'ConnectorType'}}
+    assert variable_entry(dict(item, attribute_type='Target'))['attributeType'] == 'Target'
+    station = FakeStation(items_per_message=16)
+    backend = _backend(station, plan=lambda: [])
+    _session(backend).get([item])
+    assert station.calls[-1][1]['getVariableData'][-1] == variable_entry(item)
+
+
+# -- the local list version from the CSMS's memory and the station's entry count --------------------------------------
+def _list_memory(version=4, entries=2):
+    return {'version': version, 'hash': 'h', 'entries': dict(('ISO14443:T%d' % n, 'Accepted') for n in range(entries))}
+
+
+def test_the_local_list_version_comes_from_the_csms_memory_when_the_station_counts_the_same_entries():
+    station = FakeStation(items_per_message=16)
+    station.memory = _list_memory(version=7, entries=2)
+    backend = _backend(station, limits=snap.capability_limits(_capabilities(16), STATION))
+    assert backend.call(STATION, 'GetLocalListVersion', {}) == {'versionNumber': 7}
+    # one GetVariables: the declared variables, with LocalAuthListCtrlr.Entries among them; no GetLocalListVersion
+    assert station.count('GetLocalListVersion') == 0 and station.count('GetVariables') == 1
+    later = _backend(station, fact=backend.fact()[snap.SNAPSHOT_FACT])
+    station.calls = []
+    assert later.call(STATION, 'GetLocalListVersion', {}) == {'versionNumber': 7}
+    assert station.calls == []
+
+
+@pytest.mark.parametrize('memory, entries_on_station', [
+    (_list_memory(entries=2), '0'),          # the list was wiped on the station
+    (_list_memory(entries=2), '5'),          # another party sent a list of another size
+    (None, '2'),                             # the CSMS remembers no list
+    (_list_memory(version=0, entries=0), '0'),
+])
+def test_the_station_is_asked_for_its_local_list_version_when_the_count_or_memory_does_not_hold(memory, entries_on_station):
+    station = FakeStation(items_per_message=16)
+    station.memory = memory
+    station.values[('LocalAuthListCtrlr', 'Entries', None)] = entries_on_station
+    backend = _backend(station, limits=snap.capability_limits(_capabilities(16), STATION))
+    assert backend.call(STATION, 'GetLocalListVersion', {}) == {'versionNumber': 4}
+    assert station.count('GetLocalListVersion') == 1
+
+
+def test_a_station_without_the_entries_variable_is_asked():
+    station = FakeStation(items_per_message=16)
+    station.memory = _list_memory()
+    del station.values[('LocalAuthListCtrlr', 'Entries', None)]
+    backend = _backend(station, limits=snap.capability_limits(_capabilities(16), STATION))
+    assert backend.call(STATION, 'GetLocalListVersion', {}) == {'versionNumber': 4}
+    assert station.count('GetLocalListVersion') == 1
+
+
+def test_after_a_sendlocallist_the_station_is_asked_again():
+    station = FakeStation(items_per_message=16)
+    station.memory = _list_memory(version=4)
+    backend = _backend(station, limits=snap.capability_limits(_capabilities(16), STATION))
+    backend.call(STATION, 'GetLocalListVersion', {})
+    backend.call(STATION, 'SendLocalList', {'versionNumber': 5, 'updateType': 'Full'})
+    station.memory = _list_memory(version=5)
+    station.calls = []
+    backend.call(STATION, 'GetLocalListVersion', {})
+    assert [name for name, _payload in station.calls] == ['GetLocalListVersion']

@@ -159,7 +159,8 @@ def with_snapshot(backend, params, context):
     first = context.snapshot_backend
     if first is None:
         context.snapshot_backend = snapshot.SnapshotBackend(
-            backend, station_id, fact=context.task_vars.get(snapshot.SNAPSHOT_FACT), plan=context.snapshot_plan, csms=csms)
+            backend, station_id, fact=context.task_vars.get(snapshot.SNAPSHOT_FACT), plan=context.snapshot_plan, csms=csms,
+            limits=snapshot.capability_limits(context.task_vars, station_id))
         return context.snapshot_backend
     return first.sharing(backend) if first.csms == csms else backend
 

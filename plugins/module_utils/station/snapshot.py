@@ -28,7 +28,8 @@ import copy
 import json
 import os
 
-from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils.csms.base import CallError, CsmsError
+from ansible_collections.evcs.provisioning.plugins.module_utils import device_model
 from ansible_collections.evcs.provisioning.plugins.module_utils.station import models
 from ansible_collections.evcs.provisioning.plugins.module_utils import station_settings
 
@@ -38,19 +39,29 @@ SNAPSHOT_FACT = 'evcs_station_snapshot'
 LAYOUT = 1
 _LIMIT_ACTIONS = ('GetVariables', 'SetVariables')
 _LIMIT_NAMES = ('ItemsPerMessage', 'BytesPerMessage')
-_FRAME_OVERHEAD = 64
+#: the validate role's host fact (``station_capabilities``): the message limits of the station's vendor/model/firmware
+#: from its station model file and the capability cache (``limits``: {name: {action: number}})
+CAPABILITIES_FACT = 'evcs_capabilities'
+#: the CALLERROR codes a station answers a request larger than its limits with (OCPP 2.0.1 B06.FR.16: more items than
+#: ItemsPerMessage, OccurrenceConstraintViolation; B06.FR.17: more bytes than BytesPerMessage, FormatViolation; the
+#: OCPP-J 1.6 spellings too, which some 2.0.1 implementations still send)
+_TOO_LARGE = ('OccurrenceConstraintViolation', 'OccurenceConstraintViolation', 'FormatViolation', 'FormationViolation')
 
-#: variables the stages compare besides the inventory's settings (the security profile, the slots, the downgrade
-#: switch, the organization of the certificate, smart charging's switch and rate units): one table, so the first read of
-#: a run holds them (what only a write needs, such as the local list's message limits, is read by that write)
+#: variables the stages compare besides the inventory's settings (the security profile, the slots, the organization of
+#: the certificate, smart charging's switch and rate units, the local list's number of entries): one table, so the first
+#: read of a run holds them (what only a write or a refusal needs, such as the local list's message limits or the
+#: security profile's downgrade switch, is read by that write)
 STAGE_VARIABLES = (
     ('SecurityCtrlr', 'SecurityProfile'),
     ('SecurityCtrlr', 'OrganizationName'),
-    ('SecurityCtrlr', 'AllowSecurityProfileDowngrade'),
     ('OCPPCommCtrlr', 'NetworkConfigurationPriority'),
     ('SmartChargingCtrlr', 'Enabled'),
     ('SmartChargingCtrlr', 'RateUnit'),
+    ('LocalAuthListCtrlr', 'Entries'),
 )
+#: the number of entries in the station's local authorization list: with the version the CSMS remembers sending, it
+#: answers GetLocalListVersion without asking the station (see :meth:`SnapshotBackend._remembered_list_version`)
+LOCAL_LIST_ENTRIES = ('LocalAuthListCtrlr', 'Entries')
 
 #: writes that change something a cached read holds: action -> the reads it makes stale (None: every read)
 _STALE_AFTER = {
@@ -74,6 +85,26 @@ _CACHED_READS = ('GetLocalListVersion', 'GetInstalledCertificateIds', 'GetChargi
 # -- what a run reads -------------------------------------------------------------------------------------------------
 def _variable(component, variable, instance=None):
     return {'component': {'name': component}, 'variable': dict({'name': variable}, **({'instance': instance} if instance else {}))}
+
+
+def capability_limits(task_vars, station_id):
+    """{(action, name): number}: the message limits the validate role's capability fact holds for ``station_id`` (its
+    station model's ``items_per_message`` and the capability cache of its vendor/model/firmware), {} when none."""
+    fact = (task_vars or {}).get(CAPABILITIES_FACT)
+    if not isinstance(fact, dict) or fact.get('station_id') != station_id:
+        return {}
+    limits = {}
+    for name, per_action in (fact.get('limits') or {}).items():
+        if name not in _LIMIT_NAMES or not isinstance(per_action, dict):
+            continue
+        for action, number in per_action.items():
+            try:
+                number = int(number)
+            except (TypeError, ValueError):
+                continue
+            if number > 0:
+                limits[(action, name)] = number
+    return limits
 
 
 def limit_entries():
@@ -100,7 +131,7 @@ def declared_variables(inventory):
     for item in items:
         if item.get('write_only'):
             continue
-        entry = _entry(item)
+        entry = device_model.variable_entry(item)
         key = entry_key(entry)
         if key not in seen:
             seen.add(key)
@@ -116,25 +147,6 @@ def _merged(base, override):
         else:
             merged[key] = value
     return merged
-
-
-def _entry(item):
-    """A GetVariables entry (schema spelling) of a variable in the collection's form."""
-    component = item['component']
-    payload = {'name': component['name']}
-    if component.get('instance'):
-        payload['instance'] = component['instance']
-    if component.get('evse') is not None:
-        payload['evse'] = {'id': component['evse']}
-        if component.get('connector') is not None:
-            payload['evse']['connectorId'] = component['connector']
-    variable = {'name': item['variable']['name']}
-    if item['variable'].get('instance'):
-        variable['instance'] = item['variable']['instance']
-    entry = {'component': payload, 'variable': variable}
-    if item.get('attribute_type', 'Actual') != 'Actual':
-        entry['attributeType'] = item['attribute_type']
-    return entry
 
 
 def entry_key(entry):
@@ -205,8 +217,9 @@ class Snapshot(object):
             return None
         return number if number > 0 else None
 
-    def limits_known(self):
-        return entry_key(limit_entries()[0]) in self.variables
+    def limits_read(self):
+        """Whether the station reported its GetVariables limits in this run (then a refusal is not for size)."""
+        return all(entry_key(_variable('DeviceDataCtrlr', name, 'GetVariables')) in self.variables for name in _LIMIT_NAMES)
 
     def record(self, results):
         for result in results:
@@ -242,35 +255,23 @@ def _stored(result):
                            'attributeStatusInfo'))
 
 
-def _batches(entries, items_limit, bytes_limit):
-    batches, current = [], []
-    for entry in entries:
-        candidate = current + [entry]
-        size = len(json.dumps({'getVariableData': candidate}, separators=(',', ':'))) + len('GetVariables') + _FRAME_OVERHEAD
-        if current and ((items_limit and len(candidate) > items_limit) or (bytes_limit and size > bytes_limit)):
-            batches.append(current)
-            current = [entry]
-        else:
-            current = candidate
-    if current:
-        batches.append(current)
-    return batches
-
-
 # -- the backend every stage talks through ----------------------------------------------------------------------------
 class SnapshotBackend(object):
     """The task's CSMS backend, answering the reads of ``station_id`` from its snapshot where it can.
 
     ``plan`` (a callable returning GetVariables entries, see :func:`declared_variables`) is read with the first
-    GetVariables of a run that misses; ``fact`` is the :data:`SNAPSHOT_FACT` the task's variables hold."""
+    GetVariables of a run that misses; ``fact`` is the :data:`SNAPSHOT_FACT` the task's variables hold; ``limits``
+    ({(action, name): number}, :func:`capability_limits`) the station's message limits where the run knows them
+    without asking (what the station reports in this run wins)."""
 
-    def __init__(self, backend, station_id, fact=None, plan=None, run=None, csms=None):
+    def __init__(self, backend, station_id, fact=None, plan=None, run=None, csms=None, limits=None):
         #: which CSMS this is (a second backend of the same CSMS in the same task shares the snapshot)
         self.csms = csms
         self._backend = backend
         self._station_id = station_id
         self._fact = fact
         self._plan = plan
+        self._known = dict(limits or {})
         self._run = run if run is not None else run_id()
         self._snapshot = None
         self._owner = None
@@ -285,7 +286,8 @@ class SnapshotBackend(object):
 
     def sharing(self, backend):
         """Another backend object of the same CSMS, talking through this one's snapshot."""
-        other = SnapshotBackend(backend, self._station_id, fact=self._fact, plan=self._plan, run=self._run, csms=self.csms)
+        other = SnapshotBackend(backend, self._station_id, fact=self._fact, plan=self._plan, run=self._run, csms=self.csms,
+                                limits=self._known)
         other._owner, other._request_ids = self, self._request_ids  # pylint: disable=protected-access
         return other
 
@@ -305,6 +307,26 @@ class SnapshotBackend(object):
             else:
                 self._snapshot = Snapshot.restore(self._fact, self._station_id, self._run, connection_stamp(connection))
         return self._snapshot or None
+
+    def message_limits(self):
+        """{(action, name): number}: the station's message limits as the run knows them (reported by the station in this
+        run, else :func:`capability_limits`); {} for a station this backend does not keep a snapshot of.
+        ``device_model.StationSession`` asks this before it reads the limits itself."""
+        snapshot = self.snapshot()
+        if snapshot is None or not snapshot.valid:
+            return {}
+        limits = dict(self._known)
+        for action in _LIMIT_ACTIONS:
+            for name in _LIMIT_NAMES:
+                number = snapshot.limit(action, name)
+                if number:
+                    limits[(action, name)] = number
+        return limits
+
+    def _limits(self, snapshot):
+        """(ItemsPerMessage, BytesPerMessage) of GetVariables, None where not known."""
+        return tuple(snapshot.limit('GetVariables', name) or self._known.get(('GetVariables', name))
+                     for name in _LIMIT_NAMES)
 
     def fact(self):
         """``{SNAPSHOT_FACT: ...}`` when this task used or changed the snapshot, else {}."""
@@ -356,34 +378,30 @@ class SnapshotBackend(object):
     def _read(self, snapshot, missing, args, kwargs):
         """Read ``missing`` (with the run's declared variables on the first miss), split at the station's limits."""
         wanted = list(missing)
-        limit_keys = set(entry_key(entry) for entry in limit_entries())
         if not snapshot.planned and self._plan is not None:
-            if not snapshot.limits_known() and not limit_keys & set(entry_key(entry) for entry in wanted):
-                self._send(snapshot, [limit_entries()], args, kwargs)
-            if snapshot.limits_known():
-                wanted = self._with_plan(snapshot, wanted)
-        if snapshot.limits_known():
-            batches = _batches(wanted, snapshot.limit('GetVariables', 'ItemsPerMessage'),
-                               snapshot.limit('GetVariables', 'BytesPerMessage'))
-        else:
-            batches = [wanted]
-        self._send(snapshot, batches, args, kwargs)
+            wanted = self._with_plan(snapshot, wanted)
+        self._send(snapshot, wanted, args, kwargs)
 
     def _with_plan(self, snapshot, wanted):
-        """``wanted`` plus as many declared variables not read yet as fit in the requests ``wanted`` needs anyway (all
-        of them on a station with roomy message limits: the snapshot is then complete), so that a run never makes more
-        GetVariables than its stages would alone, whichever stages run."""
-        items = snapshot.limit('GetVariables', 'ItemsPerMessage')
-        size = snapshot.limit('GetVariables', 'BytesPerMessage')
+        """``wanted`` plus the declared variables not read yet. When the GetVariables limits are not known, the limits
+        ride along with all of them (one request; a station that refuses it for its size is answered in
+        :meth:`_send`). When they are known, the declared variables fill as much of the room of the requests ``wanted``
+        needs anyway (all of them on a station with roomy limits: the snapshot is then complete), so that a run never
+        makes more GetVariables than its stages would alone, whichever stages run."""
+        items, size = self._limits(snapshot)
         known = set(entry_key(entry) for entry in wanted) | set(snapshot.variables)
         rest = [entry for entry in self._planned() if entry_key(entry) not in known]
-        alone = len(_batches(wanted, items, size))
-        if len(_batches(wanted + rest, items, size)) <= alone:
+        if items is None or size is None:
+            snapshot.planned = True
+            limits = [entry for entry in limit_entries() if entry_key(entry) not in known]
+            return limits + wanted + rest
+        alone = len(device_model.split_batches('GetVariables', wanted, items, size))
+        if len(device_model.split_batches('GetVariables', wanted + rest, items, size)) <= alone:
             snapshot.planned = True
             return wanted + rest
         filled = list(wanted)
         for entry in rest:
-            if len(_batches(filled + [entry], items, size)) > alone:
+            if len(device_model.split_batches('GetVariables', filled + [entry], items, size)) > alone:
                 break
             filled.append(entry)
         return filled
@@ -395,10 +413,34 @@ class SnapshotBackend(object):
             # the plan only saves reads: a station whose inventory it cannot read is read stage by stage
             return []
 
-    def _send(self, snapshot, batches, args, kwargs):
-        for batch in batches:
-            answer = self._backend.call(self._station_id, 'GetVariables', {'getVariableData': batch}, *args, **kwargs)
+    def _send(self, snapshot, entries, args, kwargs):
+        """GetVariables of ``entries`` in requests that fit the station's limits as known. A station that refuses a
+        request for its size (:data:`_TOO_LARGE`; a limit not known yet, or a capability cache of another firmware) is
+        asked for its limits alone, once, and the rest is split at what it reports."""
+        pending, asked = list(entries), False
+        while pending:
+            items, size = self._limits(snapshot)
+            batch = device_model.split_batches('GetVariables', pending, items, size)[0]
+            try:
+                answer = self._backend.call(self._station_id, 'GetVariables', {'getVariableData': batch}, *args, **kwargs)
+            except CallError as error:
+                if asked or snapshot.limits_read() or (error.details or {}).get('code') not in _TOO_LARGE:
+                    raise
+                asked = True
+                self._read_limits(snapshot, error, args, kwargs)
+                continue
             snapshot.record(answer.get('getVariableResult') or [])
+            pending = pending[len(batch):]
+
+    def _read_limits(self, snapshot, refusal, args, kwargs):
+        limits = [entry for entry in limit_entries() if entry_key(entry) not in snapshot.variables]
+        answer = self._backend.call(self._station_id, 'GetVariables', {'getVariableData': limits}, *args, **kwargs)
+        snapshot.record(answer.get('getVariableResult') or [])
+        if not snapshot.limit('GetVariables', 'ItemsPerMessage') and not snapshot.limit('GetVariables', 'BytesPerMessage'):
+            raise CsmsError('station %s refused a GetVariables for its size (%s) and does not report '
+                            'DeviceDataCtrlr.ItemsPerMessage/BytesPerMessage[GetVariables]: give the model\'s limits in '
+                            'its station model file (items_per_message) or check the station\'s device model'
+                            % (self._station_id, (refusal.details or {}).get('code')), kind='call_error')
 
     def _cached_read(self, snapshot, action, payload, args, kwargs):
         if action == 'GetInstalledCertificateIds':
@@ -419,14 +461,44 @@ class SnapshotBackend(object):
         key = json.dumps(payload, sort_keys=True)
         cached = snapshot.reads.setdefault(action, {})
         if key not in cached:
-            cached[key] = self._backend.call(self._station_id, action, payload, *args, **kwargs)
+            remembered = self._remembered_list_version(snapshot, args, kwargs) if action == 'GetLocalListVersion' else None
+            cached[key] = remembered or self._backend.call(self._station_id, action, payload, *args, **kwargs)
             snapshot.changed = True
         return copy.deepcopy(cached[key])
+
+    def _remembered_list_version(self, snapshot, args, kwargs):
+        """GetLocalListVersion's answer without asking the station, when that is sound: the CSMS remembers the version
+        and the entries it last sent the station (capability ``local_list``), and the station's
+        ``LocalAuthListCtrlr.Entries`` in this run's GetVariables (the declared variables carry it) counts as many
+        entries. A wiped list (0 entries), one another party sent with another number of entries, a station that does
+        not report the variable, or no memory: None, and the station is asked. Not seen this way: another party's list
+        of exactly as many entries (docs/VERIFY.md)."""
+        if not self._backend.has('local_list'):
+            return None
+        try:
+            memory = self._backend.local_list_memory(self._station_id) or {}
+        except CsmsError:
+            return None
+        version, entries = memory.get('version'), memory.get('entries')
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1 or not isinstance(entries, dict):
+            return None
+        key = entry_key(_variable(*LOCAL_LIST_ENTRIES))
+        if key not in snapshot.variables and not snapshot.planned and self._plan is not None:
+            # the first read of the run: the declared variables (which hold the entries' count) are read now
+            self._get_variables(snapshot, {'getVariableData': [_variable(*LOCAL_LIST_ENTRIES)]}, args, kwargs)
+        result = snapshot.variables.get(key) or {}
+        if result.get('attributeStatus') != 'Accepted' or str(result.get('attributeValue')).strip() != str(len(entries)):
+            return None
+        return {'versionNumber': version}
 
     def _write(self, snapshot, action, payload, args, kwargs):
         answer = self._backend.call(self._station_id, action, payload, *args, **kwargs)
         if action == 'SetVariables':
             self._read_back(snapshot, payload, answer, args, kwargs)
+        elif action == 'SendLocalList':
+            # the next GetLocalListVersion asks the station (a write re-reads what it changed)
+            snapshot.drop(_STALE_AFTER[action])
+            snapshot.forget([entry_key(_variable(*LOCAL_LIST_ENTRIES))])
         elif action in _STALE_AFTER:
             snapshot.drop(_STALE_AFTER[action])
         else:
@@ -445,9 +517,7 @@ class SnapshotBackend(object):
                     and (snapshot.variables.get(entry_key(entry)) or {}).get('attributeStatus') == 'Accepted']
         snapshot.forget(entry_key(entry) for entry in written)
         if readable:
-            batches = _batches(readable, snapshot.limit('GetVariables', 'ItemsPerMessage'),
-                               snapshot.limit('GetVariables', 'BytesPerMessage'))
-            self._send(snapshot, batches, args, kwargs)
+            self._send(snapshot, readable, args, kwargs)
 
 
 def _certificates_of(answer, certificate_types):
