@@ -100,17 +100,26 @@ class _Station(object):
         self.profile = _integer(values.get('SecurityProfile'))
         self.priority = [int(slot) for slot in (values.get('NetworkConfigurationPriority') or '').split(',')
                          if slot.strip().isdigit()]
-        self.downgrade_allowed = str(values.get('AllowSecurityProfileDowngrade')).lower() == 'true'
+        self._downgrade_allowed = None
         self.memory = self.source.has('network_profile_memory')
         self.slots = dict(_read(self.source.sent_network_profiles, self.station_id,
                                 what='the network profiles the CSMS sent the station') or {}) if self.memory else {}
         self.connection = self.connection_on(self.target)
         self.source_connection = self.connection if self.target is self.source else self.connection_on(self.source)
 
-    def _variables(self):
-        results = self.session.get([normalise_item(item) for item in (_PROFILE, _PRIORITY, _DOWNGRADE)])
+    def _variables(self, items=(_PROFILE, _PRIORITY)):
+        results = self.session.get([normalise_item(item) for item in items])
         return dict((key.split('.')[-1], result.get('attributeValue')) for key, result in results.items()
                     if result.get('attributeStatus') == 'Accepted')
+
+    @property
+    def downgrade_allowed(self):
+        """SecurityCtrlr.AllowSecurityProfileDowngrade, read only when a downgrade is in question (a run that keeps or
+        raises the profile never needs it, so the run's first read does not carry it)."""
+        if self._downgrade_allowed is None:
+            value = self._variables((_DOWNGRADE,)).get('AllowSecurityProfileDowngrade')
+            self._downgrade_allowed = str(value).lower() == 'true'
+        return self._downgrade_allowed
 
     @property
     def active_slot(self):
@@ -501,7 +510,8 @@ def run_security_profile(params, context):
         result.update(slot=active, prerequisites={}, connection=_seen(station.connection))
         return result
 
-    refusal = downgrade_refusal(station_id, station.profile, wanted, station.downgrade_allowed)
+    downgrading = station.profile is not None and wanted < station.profile
+    refusal = downgrade_refusal(station_id, station.profile, wanted, station.downgrade_allowed if downgrading else False)
     if refusal and not params['allow_downgrade']:
         raise ModuleFailure(refusal + ' (or set allow_downgrade: true, which is audited)', refused='downgrade')
     if refusal:

@@ -9,7 +9,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from ocpp.charge_point import snake_to_camel_case
-from ocpp.exceptions import OccurrenceConstraintViolationError
+from ocpp.exceptions import FormatViolationError, OccurrenceConstraintViolationError
 from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
@@ -113,11 +113,23 @@ class StationProtocol(StationCalls, MonitoringHandlers, ChargePoint):
     def _reboots_on(self, msg) -> bool:
         return msg.action == Action.reset and (msg.payload or {}).get("evseId") is None
 
+    async def route_message(self, raw_msg):
+        # the size of the frame as it arrived, for BytesPerMessage (messages are handled one at a time)
+        self._frame_bytes = len(raw_msg.encode("utf-8") if isinstance(raw_msg, str) else raw_msg)
+        return await super().route_message(raw_msg)
+
     def _check_items(self, items: list, message: str) -> None:
+        """OCPP 2.0.1 B06.FR.16/17 (GetVariables) and B05's alike for SetVariables: a request with more items than
+        ItemsPerMessage is answered with CALLERROR OccurrenceConstraintViolation, one of more bytes than BytesPerMessage
+        (the whole OCPP-J frame) with CALLERROR FormatViolation."""
         limit = int(self.state.value("DeviceDataCtrlr", "ItemsPerMessage", message) or 0)
         if limit and len(items) > limit:
             raise OccurrenceConstraintViolationError(
                 description=f"{len(items)} items, ItemsPerMessage[{message}] is {limit}")
+        size = int(self.state.value("DeviceDataCtrlr", "BytesPerMessage", message) or 0)
+        received = getattr(self, "_frame_bytes", 0)
+        if size and received > size:
+            raise FormatViolationError(description=f"{received} bytes, BytesPerMessage[{message}] is {size}")
 
     # --- device model ----------------------------------------------------------------------------------
 

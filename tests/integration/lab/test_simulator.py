@@ -130,6 +130,18 @@ def test_too_many_items_is_a_call_error(csms, simulator):
     assert error.value.code == "OccurrenceConstraintViolation"
 
 
+def test_too_many_bytes_is_a_call_error(csms, simulator):
+    """B06.FR.17 (and SetVariables alike): a request larger than BytesPerMessage (8192 on the spec model, the whole
+    frame) is answered FormatViolation, even within ItemsPerMessage; one that fits is answered."""
+    entry = {"component": {"name": "C" * 50, "instance": "I" * 50}, "variable": {"name": "V" * 50},
+             "attribute_value": "x" * 1000}
+    with pytest.raises(OCPPError) as error:
+        csms.call(STATIONS[0], call.SetVariables(set_variable_data=[entry] * 8), suppress=False)
+    assert error.value.code == "FormatViolation"
+    answer = csms.call(STATIONS[0], call.SetVariables(set_variable_data=[entry] * 2))
+    assert [result["attribute_status"] for result in answer.set_variable_result] == ["UnknownComponent"] * 2
+
+
 def test_set_network_profile_scheme_must_match_profile(csms, simulator):
     connection = {"ocpp_version": "OCPP20", "ocpp_transport": "JSON", "message_timeout": 30,
                   "security_profile": 1, "ocpp_interface": "Wired0"}
