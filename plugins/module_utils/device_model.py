@@ -4,9 +4,11 @@
 """OCPP 2.0.1 device model variables: batched GetVariables -> compare -> batched SetVariables of the differences.
 
 The station's own message limits (``DeviceDataCtrlr.ItemsPerMessage`` / ``BytesPerMessage`` for the
-``GetVariables`` and ``SetVariables`` instances) are read once per run and host: the first task that reads them
-returns them as the host fact ``evcs_device_data_limits`` and later tasks of the run take them from there (the
-action plugins pass task variables in ``RunContext.task_vars``). Every request is split to fit them.
+``GetVariables`` and ``SetVariables`` instances) are read at most once per run and host: the host's own station takes
+them from its run snapshot (``station.snapshot``: the validate role's capability fact, or what the station reported in
+the run's first GetVariables, which carries them); otherwise the first task that reads them returns them as the host
+fact ``evcs_device_data_limits`` and later tasks of the run take them from there (the action plugins pass task
+variables in ``RunContext.task_vars``). Every request is split to fit them.
 """
 
 from __future__ import annotations

@@ -21,7 +21,9 @@ description:
     run read or wrote those variables, see C(evcs_station_snapshot)); C(certificate_validity) (days left above
     O(certificate_min_days)); C(connectors_available) (every connector reports C(Available): the status it reported during its current
     connection, else asked for with TriggerMessage(StatusNotification));
-    C(local_list_version) (GetLocalListVersion equals the expected version); C(load_management_cap)
+    C(local_list_version) (GetLocalListVersion equals the expected version; on OCPP 2.0.1 the run's snapshot answers
+    it with the version the CSMS remembers when the station's C(LocalAuthListCtrlr.Entries) counts the entries the CSMS
+    sent, and asks the station otherwise); C(load_management_cap)
     (the station's ChargingStationMaxProfiles, read back with GetChargingProfiles and the ReportChargingProfiles the CSMS
     collected, as M(evcs.provisioning.charging_limit) reads them: the one at the highest stack level holds O(charging_limit),
     converted to the unit the station took)); C(staging_password_refused) (the CSMS no longer admits the station with

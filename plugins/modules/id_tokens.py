@@ -18,7 +18,9 @@ description:
     changed and removed entries after that; on VersionMismatch the version is read again and a Full update sent.
     The version advances only when the station answers Accepted. Requests are split to the station's
     C(LocalAuthListCtrlr.ItemsPerMessage) and C(BytesPerMessage). The CSMS remembers the applied list (version,
-    hash, entries) with the station's record."
+    hash, entries) with the station's record. On OCPP 2.0.1, when the station's C(LocalAuthListCtrlr.Entries) (read
+    with the run's other device-model variables) counts the entries the CSMS remembers, that version stands for the
+    station's and GetLocalListVersion is not sent."
   - A CSMS backend without id-token records or without a local list (docs/BACKENDS.md) reports that part as not
     verifiable (a warning and RV(unverifiable)) and does the rest.
   - Runs on the controller as an action plugin.

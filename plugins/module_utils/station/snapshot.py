@@ -7,6 +7,10 @@ The first task of a run that reads from a station reads, in as few GetVariables 
 every device-model variable any stage declares for it (:func:`declared_variables`, the one place that lists them), and
 keeps the station's answers in a snapshot; later reads of the run (device-model variables, GetLocalListVersion, the
 installed certificate ids, the ChargingStationMaxProfiles the station reports) are answered from the snapshot.
+The message limits are not read on their own: they come from the validate role's capability fact
+(:func:`capability_limits`), else ride along in the first GetVariables, and a station that refuses a request for its
+size (OCPP 2.0.1 B06.FR.16/17) is asked for them alone, once. GetLocalListVersion is answered with the version the CSMS
+remembers sending while the station's ``LocalAuthListCtrlr.Entries`` counts the entries it sent.
 Across Ansible tasks the only carrier is a host fact, :data:`SNAPSHOT_FACT`: the action base passes it from the task's
 variables into the module's context and returns the updated one. Write-only variables are never read, so no secret
 value is ever in it.
