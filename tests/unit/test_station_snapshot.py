@@ -355,11 +355,9 @@ def test_small_message_limits_never_cost_more_requests_than_the_stages_alone():
     session = _session(backend)
     current_values(session, [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
     # the limits are not known: the first request carries them with every declared variable, the station refuses it for
-    # its size (B06.FR.16), the limits alone, then the rest in requests of at most 4 items
+    # its size (B06.FR.16), the limits alone, then the task's variable with what fits beside it
     sizes = station.sizes()
-    assert sizes[0] > 4 and sizes[1] == 4 and all(size <= 4 for size in sizes[2:]), sizes
-    fact = backend.fact()[snap.SNAPSHOT_FACT]
-    assert fact['planned']
+    assert sizes[0] > 4 and sizes[1:] == [4, 4], sizes
 
     # with the limits known (the validate role's capability fact), the task's variable with three declared variables
     # in the room left: the plan is not read whole, never a request of its own
@@ -512,3 +510,14 @@ def test_after_a_sendlocallist_the_station_is_asked_again():
     station.calls = []
     backend.call(STATION, 'GetLocalListVersion', {})
     assert [name for name, _payload in station.calls] == ['GetLocalListVersion']
+
+
+def test_after_a_refusal_the_plan_only_fills_the_room_the_stage_needs():
+    # limits unknown, a plan larger than the station's 4 items: refused once, the limits alone, then the task's own
+    # variable with the declared variables that fit beside it, not the whole plan
+    station = FakeStation(items_per_message=4)
+    backend = _backend(station)
+    current_values(_session(backend), [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
+    sizes = station.sizes()
+    assert len(sizes) == 3 and sizes[0] > 4 and sizes[1:] == [4, 4], sizes
+    assert not backend.fact()[snap.SNAPSHOT_FACT]['planned']

@@ -381,10 +381,15 @@ class SnapshotBackend(object):
 
     def _read(self, snapshot, missing, args, kwargs):
         """Read ``missing`` (with the run's declared variables on the first miss), split at the station's limits."""
-        wanted = list(missing)
-        if not snapshot.planned and self._plan is not None:
-            wanted = self._with_plan(snapshot, wanted)
-        self._send(snapshot, wanted, args, kwargs)
+        if snapshot.planned or self._plan is None:
+            self._send(snapshot, list(missing), args, kwargs)
+            return
+
+        def _replanned():
+            # the station refused the request for its size and reported its limits: plan again within them
+            snapshot.planned = False
+            return self._with_plan(snapshot, [entry for entry in missing if entry_key(entry) not in snapshot.variables])
+        self._send(snapshot, self._with_plan(snapshot, list(missing)), args, kwargs, replan=_replanned)
 
     def _with_plan(self, snapshot, wanted):
         """``wanted`` plus the declared variables not read yet. When the GetVariables limits are not known, the limits
@@ -417,10 +422,10 @@ class SnapshotBackend(object):
             # the plan only saves reads: a station whose inventory it cannot read is read stage by stage
             return []
 
-    def _send(self, snapshot, entries, args, kwargs):
+    def _send(self, snapshot, entries, args, kwargs, replan=None):
         """GetVariables of ``entries`` in requests that fit the station's limits as known. A station that refuses a
         request for its size (:data:`_TOO_LARGE`; a limit not known yet, or a capability cache of another firmware) is
-        asked for its limits alone, once, and the rest is split at what it reports."""
+        asked for its limits alone, once, and the rest (``replan()`` when given) is split at what it reports."""
         pending, asked = list(entries), False
         while pending:
             items, size = self._limits(snapshot)
@@ -432,6 +437,8 @@ class SnapshotBackend(object):
                     raise
                 asked = True
                 self._read_limits(snapshot, error, args, kwargs)
+                pending = replan() if replan is not None else [entry for entry in pending
+                                                                 if entry_key(entry) not in snapshot.variables]
                 continue
             snapshot.record(answer.get('getVariableResult') or [])
             pending = pending[len(batch):]
