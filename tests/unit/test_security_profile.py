@@ -73,3 +73,22 @@ def test_password_fits_ocpp_and_kv_path_names_environment():
     password = new_password(32)
     assert len(password) == 32 and password != new_password(32)
     assert kv_path({"environment": "production", "station_id": "CP1"}) == "evcs/production/stations/CP1"
+
+
+def test_the_downgrade_switch_is_read_only_when_a_downgrade_asks_for_it():
+    """AllowSecurityProfileDowngrade is not among the run's declared variables (issue 22: one GetVariables a station):
+    the security stage reads it itself, once, and only for a downgrade."""
+    from ansible_collections.evcs.provisioning.plugins.module_utils import security_profile
+
+    asked = []
+
+    class _Session(object):
+        def get(self, items):
+            asked.append([item['variable']['name'] for item in items])
+            return {'SecurityCtrlr.AllowSecurityProfileDowngrade': {'attributeStatus': 'Accepted', 'attributeValue': 'true'}}
+
+    station = object.__new__(security_profile._Station)  # pylint: disable=protected-access
+    station.session, station._downgrade_allowed = _Session(), None  # pylint: disable=protected-access
+    assert asked == []
+    assert station.downgrade_allowed is True and station.downgrade_allowed is True
+    assert asked == [['AllowSecurityProfileDowngrade']]
