@@ -437,8 +437,10 @@ class SnapshotBackend(object):
                     raise
                 asked = True
                 self._read_limits(snapshot, error, args, kwargs)
-                pending = replan() if replan is not None else [entry for entry in pending
-                                                                 if entry_key(entry) not in snapshot.variables]
+                if replan is not None:
+                    pending = replan()
+                else:
+                    pending = [entry for entry in pending if entry_key(entry) not in snapshot.variables]
                 continue
             snapshot.record(answer.get('getVariableResult') or [])
             pending = pending[len(batch):]
