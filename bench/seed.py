@@ -70,7 +70,6 @@ def seed(inventory: Path, workers: int = 32, log=print) -> dict:
     # pylint: disable=import-outside-toplevel
     from ansible_collections.evcs.provisioning.plugins.action.basic_auth_password import ActionModule as _Password
     from ansible_collections.evcs.provisioning.plugins.action.fleet_verify import _options, fleet_calls
-    from ansible_collections.evcs.provisioning.plugins.module_utils.context import RunContext
     from ansible_collections.evcs.provisioning.plugins.plugin_utils import fleet_verify
     from ansible_collections.evcs.provisioning.plugins.plugin_utils.station_action import run_module
 
@@ -90,8 +89,8 @@ def seed(inventory: Path, workers: int = 32, log=print) -> dict:
     log(f"seed: the stage calls of {len(stations)} stations built in {templating:.1f}s; applying with {workers} workers")
 
     def _apply(step, arguments, task_vars):
-        context = RunContext(check_mode=False, diff=False, task_vars=task_vars, host=task_vars.get("inventory_hostname"))
-        return run_module(actions[step.module], arguments, context)
+        return run_module(actions[step.module], arguments,
+                          fleet_verify.step_context(step, arguments, task_vars, check_mode=False))
 
     reports = fleet_verify.run_fleet(stations, [], workers=workers, run=_apply)
     failed = {host: report.get("evcs_verify_failure") or "commissioning: %s" % (
