@@ -349,7 +349,7 @@ def verify_row(count: int, forks: int, runs: dict, lab_memory: dict, modes=VERIF
         run = runs[f"verify_{mode}"]
         row.update({f"verify_{mode}_s": run["seconds"], f"verify_{mode}_cpu_s": run.get("controller_cpu_s"),
                     f"verify_{mode}_rc": run["rc"], f"verify_{mode}_peak_mb": run["controller_peak_process_mb"],
-                    f"verify_{mode}_peak_tree_mb": run["controller_peak_tree_mb"],
+                    f"verify_{mode}_peak_tree_mb": run.get("controller_peak_tree_mb"),
                     f"verify_{mode}_load": run.get("load_start_end"),
                     f"verify_{mode}_ocpp_reads_per_station": per_station(run["ocpp"]["reads"], count),
                     f"verify_{mode}_ocpp_writes_per_station": per_station(run["ocpp"]["writes"], count)})
