@@ -27,7 +27,7 @@ options:
   fail_on_drift:
     description:
       - Fail the host when its station drifted or could not be checked, with the message per-host verify's report gives
-        (C(drift on <station>: <fields>: see the list above)), so this one per-host task makes the recap and the exit
+        (C(drift on <station>), then the drifted fields), so this one per-host task makes the recap and the exit
         code; verify.yml's fleet mode sets it (its report is made once from the fleet result, before this task).
     type: bool
     default: false
