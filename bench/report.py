@@ -104,19 +104,19 @@ def _baseline_lines(report: dict) -> list[str]:
 VERIFY_COLUMNS = (
     ("N", "stations", "{}"),
     ("forks", "forks", "{}"),
+    ("known state", ("known_state", "known_state_s"), "{} {:.0f} s"),
     ("per-host verify s", "verify_host_s", "{:.1f}"),
     ("fleet verify s", "verify_fleet_s", "{:.1f}"),
     ("per-host/fleet", "host_over_fleet", "{:.2f}"),
-    ("ctrl CPU s host/fleet", ("verify_host_cpu_s", "verify_fleet_cpu_s"), "{:.0f}/{:.0f}"),
-    ("CPU per-host/fleet", "host_over_fleet_cpu", "{:.2f}"),
-    ("OCPP reads per st host/fleet", ("verify_host_ocpp_reads_per_station", "verify_fleet_ocpp_reads_per_station"),
-     "{:g}/{:g}"),
+    ("ctrl CPU s host", "verify_host_cpu_s", "{:.0f}"),
+    ("ctrl CPU s fleet", "verify_fleet_cpu_s", "{:.0f}"),
+    ("OCPP reads per st host", "verify_host_ocpp_reads_per_station", "{:g}"),
+    ("OCPP reads per st fleet", "verify_fleet_ocpp_reads_per_station", "{:g}"),
     ("rc host/fleet", ("verify_host_rc", "verify_fleet_rc"), "{}/{}"),
-    ("peak MB ctrl host/fleet", ("verify_host_peak_mb", "verify_fleet_peak_mb"), "{:g}/{:g}"),
+    ("rc fleet", "verify_fleet_rc", "{}"),
+    ("peak MB ctrl fleet", "verify_fleet_peak_mb", "{:g}"),
     ("peak MB ctrl+workers fleet", "verify_fleet_peak_tree_mb", "{:g}"),
-    ("known state", ("known_state", "known_state_s"), "{} {:.0f} s"),
     ("idle lab CPU %", "lab_idle_cpu_percent", "{:g}"),
-    ("load avg start/end (fleet)", "verify_fleet_load", "{}"),
 )
 #: the fleet size the verify target names (issue 22): figures for it are a projection unless it was measured
 TARGET_STATIONS = 10000
