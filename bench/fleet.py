@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # pylint: disable=wrong-import-position
 import baseline  # noqa: E402
 import plot  # noqa: E402
-from inventory import REPO_ROOT, pin_lab_state, write_floor_playbook, write_inventory  # noqa: E402
+from inventory import REPO_ROOT, pin_lab_endpoints, pin_lab_state, write_floor_playbook, write_inventory  # noqa: E402
 from inventory import FLEET_VERSIONS, MIXED_16_EVERY, write_lab_stations  # noqa: E402
 from measure import (AuditLog, TreeSampler, enable_vault_audit, ocpp_counts, per_station, ratio, slope,  # noqa: E402
                      task_profile, vm_hwm_mb)
@@ -48,6 +48,11 @@ RESULTS_DIR = BENCH_DIR / "results"
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 DEFAULT_COUNTS = (10, 100, 500)
 MAX_DEFAULT_FORKS = 50
+#: the largest fleet the bench starts (the verify target of issue 22: 10,000 stations)
+MAX_STATIONS = 10000
+#: the largest N at which the verify benchmark also runs the per-host verify (and so provisions per host first): per
+#: host costs seconds a station (bench/README.md), hours at 10,000
+DEFAULT_HOST_VERIFY_MAX = 50
 LAB_DOWN_TIMEOUT = 120
 PLAYBOOK_STOP_TIMEOUT = 15
 #: the OCPP version of a fleet's stations (``--ocpp-version``): the lab's and the inventory's
@@ -247,7 +252,7 @@ def baseline_run(lab: LabState, audit: AuditLog, inventory: Path, forks: int, wo
 
 
 def bench_size(count: int, forks: int, playbook: Path, work: Path, baseline_count: int = 0,
-               ocpp_version: str = DEFAULT_OCPP_VERSION) -> dict:
+               ocpp_version: str = DEFAULT_OCPP_VERSION, host_verify_max: int = DEFAULT_HOST_VERIFY_MAX) -> dict:
     """Measure the three runs on a fresh lab of ``count`` stations of ``ocpp_version`` (and the plain baseline at
     ``baseline_count``)."""
     inventory = write_inventory(work / f"inventory-{count}", count, ocpp_version=ocpp_version)
@@ -257,10 +262,13 @@ def bench_size(count: int, forks: int, playbook: Path, work: Path, baseline_coun
         audit_file = lab.home / "vault" / "bench-audit.log"
         enable_vault_audit(lab.home / "vault" / "config.hcl", lab["processes"]["vault"], audit_file)
         audit = AuditLog(audit_file)
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        # the verify benchmark's fleets are large (up to 10,000): registering waits on each station's boot
+        with ThreadPoolExecutor(max_workers=64 if playbook.name == VERIFY.name else 8) as pool:
             register_stations(lab, pool)
         if playbook.name == VERIFY.name:
-            return bench_verify(lab, audit, count, forks, inventory, work)
+            # a production inventory holds its CSMS and Vault endpoints as values, not templates of the lab's state
+            pin_lab_endpoints(inventory, lab.home / "state.json")
+            return bench_verify(lab, audit, count, forks, inventory, work, host_verify_max)
         runs = {}
         for name in ("provision", "rerun"):
             runs[name] = measured_run(lab, audit, inventory, playbook, forks, work / f"{count}-{name}.log",
@@ -283,36 +291,70 @@ def bench_size(count: int, forks: int, playbook: Path, work: Path, baseline_coun
 VERIFY = REPO_ROOT / "playbooks" / "verify.yml"
 PROVISION = REPO_ROOT / "playbooks" / "provision.yml"
 VERIFY_MODES = ("host", "fleet")
+#: stations seeded at once (bench/seed.py): a seeded station waits on its own Reset and reconnect (the password), so the
+#: seed is bound by waiting, not by the controller's CPU
+SEED_WORKERS = 256
+#: seconds the idle lab's CPU is sampled before the verify of a large fleet (the lab must stay cheap when idle)
+LAB_IDLE_SAMPLE_S = 20
 
 
-def bench_verify(lab: LabState, audit: AuditLog, count: int, forks: int, inventory: Path, work: Path) -> dict:
-    """verify.yml on ``count`` stations in a known state: provisioned through the collection first (provision.yml,
-    timed but not the figure), then verified per host and in fleet mode, the same stations, the same forks. Both
-    verify runs must find no drift (rc 0), or the row says so."""
-    runs = {"provision": measured_run(lab, audit, inventory, PROVISION, forks, work / f"{count}-provision.log",
-                                      f"N={count} provision (known state)", show_tasks=False)}
-    for mode in VERIFY_MODES:
+def _load() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def bench_verify(lab: LabState, audit: AuditLog, count: int, forks: int, inventory: Path, work: Path,
+                 host_verify_max: int = DEFAULT_HOST_VERIFY_MAX) -> dict:
+    """verify.yml on ``count`` stations in a known state, then verified in fleet mode (and per host up to
+    ``host_verify_max`` stations: the same stations, the same forks). The known state: up to ``host_verify_max``
+    stations provisioned per host (provision.yml, timed but not the figure); above, seeded through the collection's
+    own stage calls in apply mode from a thread pool (bench/seed.py: what the fleet verify checks). Every verify run
+    must find no drift (rc 0), or the row says so."""
+    import seed  # pylint: disable=import-outside-toplevel
+    from lab_idle import sample  # pylint: disable=import-outside-toplevel
+
+    modes = VERIFY_MODES if count <= host_verify_max else ("fleet",)
+    runs = {}
+    if "host" in modes:
+        runs["provision"] = measured_run(lab, audit, inventory, PROVISION, forks, work / f"{count}-provision.log",
+                                         f"N={count} provision (known state)", show_tasks=False)
+    else:
+        _log(f"N={count}: seeding the known state through the stage calls (bench/seed.py); per-host verify skipped "
+             f"above N={host_verify_max}")
+        runs["seed"] = seed.seed(inventory, workers=SEED_WORKERS, log=_log)
+        runs["seed"]["rc"] = 1 if runs["seed"]["failed"] else 0
+        runs["seed"]["failed"] = dict(list(runs["seed"]["failed"].items())[:20])
+    processes = dict((name, pid) for name, pid in (lab.get("processes") or {}).items() if pid)
+    lab_idle = sample(processes, LAB_IDLE_SAMPLE_S)
+    _log(f"N={count}: idle lab CPU {sum(lab_idle.values()):.1f}% of one core ({lab_idle})")
+    for mode in modes:
+        load = _load()
         runs[f"verify_{mode}"] = measured_run(lab, audit, inventory, VERIFY, forks, work / f"{count}-verify-{mode}.log",
                                               f"N={count} verify ({mode})", show_tasks=False,
                                               extra_vars={"evcs_verify_mode": mode})
-    return {"row": verify_row(count, forks, runs, _lab_memory(lab)), "runs": runs}
+        runs[f"verify_{mode}"]["load_start_end"] = [load, _load()]
+    row = verify_row(count, forks, runs, _lab_memory(lab), modes)
+    row["lab_idle_cpu_percent"] = round(sum(lab_idle.values()), 1)
+    return {"row": row, "runs": runs, "lab_idle_cpu_percent": lab_idle}
 
 
-def verify_row(count: int, forks: int, runs: dict, lab_memory: dict) -> dict:
+def verify_row(count: int, forks: int, runs: dict, lab_memory: dict, modes=VERIFY_MODES) -> dict:
     """The figures of the verify table for one N."""
-    row = {"stations": count, "forks": forks, "provision_s": runs["provision"]["seconds"],
-           "provision_ok": runs["provision"]["rc"] == 0,
-           "all_ok": all(runs[f"verify_{mode}"]["rc"] == 0 for mode in VERIFY_MODES) and runs["provision"]["rc"] == 0,
-           "controller_peak_mb": max(runs[f"verify_{mode}"]["controller_peak_process_mb"] for mode in VERIFY_MODES),
+    known = runs.get("provision") or runs.get("seed")
+    row = {"stations": count, "forks": forks, "known_state": "provision" if "provision" in runs else "seed",
+           "known_state_s": known["seconds"], "provision_ok": known["rc"] == 0,
+           "all_ok": all(runs[f"verify_{mode}"]["rc"] == 0 for mode in modes) and known["rc"] == 0,
+           "controller_peak_mb": max(runs[f"verify_{mode}"]["controller_peak_process_mb"] for mode in modes),
            "lab_peak_mb": round(sum(mb for name, mb in lab_memory.items() if name in ("csms", "simulator") and mb), 1)}
-    for mode in VERIFY_MODES:
+    for mode in modes:
         run = runs[f"verify_{mode}"]
         row.update({f"verify_{mode}_s": run["seconds"], f"verify_{mode}_cpu_s": run.get("controller_cpu_s"),
                     f"verify_{mode}_rc": run["rc"], f"verify_{mode}_peak_mb": run["controller_peak_process_mb"],
+                    f"verify_{mode}_peak_tree_mb": run.get("controller_peak_tree_mb"),
+                    f"verify_{mode}_load": run.get("load_start_end"),
                     f"verify_{mode}_ocpp_reads_per_station": per_station(run["ocpp"]["reads"], count),
                     f"verify_{mode}_ocpp_writes_per_station": per_station(run["ocpp"]["writes"], count)})
-    row["host_over_fleet"] = ratio(row["verify_host_s"], row["verify_fleet_s"])
-    row["host_over_fleet_cpu"] = ratio(row["verify_host_cpu_s"], row["verify_fleet_cpu_s"])
+    row["host_over_fleet"] = ratio(row.get("verify_host_s"), row["verify_fleet_s"])
+    row["host_over_fleet_cpu"] = ratio(row.get("verify_host_cpu_s"), row["verify_fleet_cpu_s"])
     return row
 
 
@@ -322,8 +364,8 @@ def _counts(text: str) -> list[int]:
         counts = [int(part) for part in text.split(",") if part.strip()]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected comma-separated station counts, got {text!r}") from exc
-    if not counts or any(count < 1 or count > 9999 for count in counts):
-        raise argparse.ArgumentTypeError("station counts must be between 1 and 9999")
+    if not counts or any(count < 1 or count > MAX_STATIONS for count in counts):
+        raise argparse.ArgumentTypeError(f"station counts must be between 1 and {MAX_STATIONS}")
     return counts
 
 
@@ -340,6 +382,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--baseline-count", type=int, default=baseline.DEFAULT_COUNT,
                         help="the N at which the plain ansible.builtin.uri playbook is measured against the re-run "
                              f"(default {baseline.DEFAULT_COUNT}; 0: not at all; a 2.0.1 fleet only)")
+    parser.add_argument("--host-verify-max", type=int, default=DEFAULT_HOST_VERIFY_MAX,
+                        help="with verify.yml: the largest N also verified per host (provisioned per host first); "
+                             "larger fleets are seeded through the stage calls (bench/seed.py) and verified in fleet "
+                             "mode only (default %(default)s)")
     parser.add_argument("--no-figure", action="store_true", help="do not draw the PNG figure beside the JSON")
     parser.add_argument("--ocpp-version", choices=FLEET_VERSIONS, default=DEFAULT_OCPP_VERSION,
                         help="the OCPP version of the fleet's stations (1.6: OCPP 1.6J charge points of the lab's v16 "
@@ -366,14 +412,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _raise_interrupt)  # also when started in the background, where SIGINT is ignored
     report = {"started_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
               "playbook": str(playbook.relative_to(REPO_ROOT)), "cpus": os.cpu_count(), "sizes": [],
-              "baseline_count": baseline_count, "ocpp_version": args.ocpp_version}
+              "baseline_count": baseline_count, "ocpp_version": args.ocpp_version, "load_start": _load()}
     status = 0
     try:
         for count in counts:
             forks = args.forks or min(count, MAX_DEFAULT_FORKS)
             try:
                 report["sizes"].append(bench_size(count, forks, playbook, work, baseline_count,
-                                                  ocpp_version=args.ocpp_version))
+                                                  ocpp_version=args.ocpp_version,
+                                                  host_verify_max=args.host_verify_max))
             except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
                 _log(f"N={count}: FAILED: {exc}")
                 report["sizes"].append({"row": {"stations": count, "forks": forks, "error": str(exc)}})
@@ -386,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = ("verify_host_s", "verify_fleet_s", "verify_host_cpu_s", "verify_fleet_cpu_s") if verify else (
         "provision_s", "rerun_s", "floor_s")
     report["slope"] = {key: slope(rows, key) for key in keys}
+    report["load_end"] = _load()
     report["finished_at"] = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
     output = results_dir / f"fleet-{stamp}.json"
     output.write_text(json.dumps(report, indent=2) + "\n")

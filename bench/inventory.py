@@ -196,6 +196,32 @@ def pin_lab_state(directory: Path, state_file: Path) -> Path:
     return path
 
 
+def pin_lab_endpoints(directory: Path, state_file: Path) -> Path:
+    """``pin_lab_state`` and also ``evcs_csms`` and ``evcs_vault`` as literal values (``inventories/lab``'s templates of
+    them rendered once with the running lab's state), as a production inventory holds its CSMS and Vault endpoints: the
+    verify benchmark at thousands of stations must not measure the lab's indirection (Ansible renders those ~20
+    templates for every host it reads, about 50 ms a host on these cores)."""
+    from ansible.parsing.dataloader import DataLoader  # pylint: disable=import-outside-toplevel
+    from ansible.template import Templar, trust_as_template  # pylint: disable=import-outside-toplevel
+
+    state = json.loads(state_file.read_text())
+    lab = yaml.safe_load((LAB_INVENTORY / "group_vars" / "all" / "lab.yml").read_text())
+
+    def _trusted(value):
+        if isinstance(value, dict):
+            return {key: _trusted(item) for key, item in value.items()}
+        return trust_as_template(value) if isinstance(value, str) else value
+
+    templar = Templar(loader=DataLoader(), variables={"evcs_lab_state": state})
+    pinned = {"evcs_lab_state": state}
+    for name in ("evcs_csms", "evcs_vault"):
+        pinned[name] = json.loads(json.dumps(templar.template(_trusted(lab[name]))))
+    path = directory / "group_vars" / "all" / "zz_lab_state.yml"
+    path.touch(mode=0o600)
+    path.write_text("---\n" + yaml.safe_dump(pinned, sort_keys=False))
+    return path
+
+
 def floor_playbook(tasks_per_host: int, tasks_on_controller: int = 0) -> list[dict]:
     """The Ansible floor: as many ``set_fact`` tasks per station (and on localhost) as the measured run executed."""
     def _tasks(count: int) -> list[dict]:

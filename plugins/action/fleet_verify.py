@@ -71,13 +71,10 @@ def _plans(hostvars, hosts, host_vars):
     return plans
 
 
-def _run(params, context):
-    task_vars = context.task_vars
-    hostvars = task_vars.get('hostvars') or {}
-    hosts = params.get('hosts')
-    if hosts is None:
-        hosts = list(task_vars.get('ansible_play_batch') or [])
-    inventory = list((task_vars.get('groups') or {}).get('all') or hosts)
+def fleet_calls(hostvars, hosts, inventory):
+    """``{host: {'calls': [(step, arguments)], 'task_vars': {...}} or {'failure': 'task: msg'}}``: the stage calls of
+    each of ``hosts`` (``run_fleet``'s input), built from ``hostvars`` (an Ansible ``HostVars``) on the calling thread;
+    ``inventory`` is every host of the inventory (the sites' load plans count them all)."""
     plans = site_load_plans(hostvars, inventory, plan_load)
     stations = {}
     for host in hosts:
@@ -96,6 +93,17 @@ def _run(params, context):
             stations[host] = {'failure': '%s: %s' % failure.args}
         except AnsibleError as error:
             stations[host] = {'failure': 'Read the inventory: %s' % str(error).splitlines()[0]}
+    return stations
+
+
+def _run(params, context):
+    task_vars = context.task_vars
+    hostvars = task_vars.get('hostvars') or {}
+    hosts = params.get('hosts')
+    if hosts is None:
+        hosts = list(task_vars.get('ansible_play_batch') or [])
+    inventory = list((task_vars.get('groups') or {}).get('all') or hosts)
+    stations = fleet_calls(hostvars, hosts, inventory)
     reports = run_fleet(stations, params['names'], workers=params['workers'])
     drifted = [host for host, report in reports.items() if report['evcs_drift'] or report.get('evcs_verify_failure')]
     seconds = sorted(report['seconds'] for report in reports.values() if 'seconds' in report)

@@ -10,9 +10,9 @@ from ansible_collections.evcs.provisioning.plugins.plugin_utils.station_action i
 
 
 def _run(params, context):
-    return host_outcome(params['station'], context.host)
+    return host_outcome(params['station'], context.host, fail_on_drift=params['fail_on_drift'])
 
 
 class ActionModule(StationActionBase):
-    ARGUMENT_SPEC = dict(station=dict(type='dict', required=True))
+    ARGUMENT_SPEC = dict(station=dict(type='dict', required=True), fail_on_drift=dict(type='bool', default=False))
     RUN = staticmethod(_run)

@@ -19,7 +19,8 @@ description:
 positional: hosts, title, generated
 options:
   _input:
-    description: C(hostvars).
+    description: C(hostvars), or the C(stations) of a registered M(evcs.provisioning.fleet_verify) result (each
+      station's part carries the same variables; verify.yml's fleet mode makes its report from it, once).
     type: raw
     required: true
   hosts:

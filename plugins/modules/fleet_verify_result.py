@@ -15,7 +15,7 @@ description:
     facts verify.yml's drift report reads (C(evcs_drift), C(evcs_unverifiable), C(evcs_verify_failure) when its check
     stopped, C(commission_result)).
   - Reports C(changed) with the stages' diffs where the station drifted, so the audit trail names the drifted fields per
-    station. It never fails; the report's assert fails a station that drifted or could not be checked.
+    station. It fails only with O(fail_on_drift).
 author:
   - evcs.provisioning contributors (@evcs)
 options:
@@ -24,6 +24,13 @@ options:
       when the host was not in that batch (it is then reported as not checked).
     type: dict
     required: true
+  fail_on_drift:
+    description:
+      - Fail the host when its station drifted or could not be checked, with the message per-host verify's report gives
+        (C(drift on <station>), then the drifted fields), so this one per-host task makes the recap and the exit
+        code; verify.yml's fleet mode sets it (its report is made once from the fleet result, before this task).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - evcs.provisioning.csms.ATTRIBUTES
 attributes:
@@ -42,6 +49,7 @@ EXAMPLES = r'''
 - name: Take each station's result
   evcs.provisioning.fleet_verify_result:
     station: "{{ evcs_fleet_result.stations[inventory_hostname] | default({}) }}"
+    fail_on_drift: true
 '''
 
 RETURN = r'''

@@ -39,7 +39,8 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.station.models i
 from ansible_collections.evcs.provisioning.plugins.module_utils.station_settings import (
     hardware_variables, merged, network_problems, network_variables, ocpp_variables, station_connectors,
 )
-from ansible_collections.evcs.provisioning.plugins.plugin_utils.station_action import run_module
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.snapshot import declared_variables
+from ansible_collections.evcs.provisioning.plugins.plugin_utils.station_action import SNAPSHOT_INVENTORY, run_module
 
 #: the stage actions a fleet verify runs, by the module name a role task uses
 ACTIONS = {
@@ -269,10 +270,21 @@ def resolve_arguments(step, host_vars, resolver):
     return resolver(ACTIONS[step.module], step.args, host_vars)
 
 
+def step_context(step, arguments, task_vars, check_mode=True):
+    """The context of one stage call of a station, as the action base builds it for a role task: the station's own id
+    and the snapshot plan of its inventory, so the station's calls share one snapshot (``station.snapshot``: the first
+    call reads every declared variable in as few GetVariables as the station allows, the later ones are answered from
+    it; ``run_station`` carries the snapshot fact from one call to the next as a host fact carries it between tasks)."""
+    station_id = arguments.get('station_id') or task_vars.get('inventory_hostname')
+    return RunContext(check_mode=check_mode, diff=check_mode, task_vars=task_vars,
+                      host=task_vars.get('inventory_hostname'), station_id=station_id,
+                      snapshot_plan=lambda: declared_variables(
+                          dict((name, task_vars.get(name)) for name in SNAPSHOT_INVENTORY)))
+
+
 def run_step(step, arguments, task_vars):
     """One stage call in check mode with diff, exactly as its action plugin runs it (argument spec, masking)."""
-    context = RunContext(check_mode=True, diff=True, task_vars=task_vars, host=task_vars.get('inventory_hostname'))
-    return run_module(ACTIONS[step.module], arguments, context)
+    return run_module(ACTIONS[step.module], arguments, step_context(step, arguments, task_vars))
 
 
 def run_station(host, calls, task_vars, run=run_step):
@@ -304,9 +316,15 @@ def run_station(host, calls, task_vars, run=run_step):
     return {'results': results, 'failure': None}
 
 
-def station_report(host, outcome, names):
+#: the facts a station's part of the fleet result sets on its host (what verify.yml's report reads per host)
+HOST_FACTS = ('evcs_drift', 'evcs_unverifiable', 'evcs_verify_failure', 'commission_result')
+
+
+def station_report(host, outcome, names, host_vars=None):
     """What verify.yml's report reads of a host: ``evcs_drift``, ``evcs_unverifiable``, ``evcs_verify_failure`` (only
-    when the check stopped), and the commissioning result (the HTML and commissioning reports read it)."""
+    when the check stopped), and the commissioning result (the HTML and commissioning reports read it); plus, from its
+    inventory ``host_vars``, what the HTML fleet report shows of it (``fleet_report`` reads the fleet result's stations
+    as it reads hostvars: the station's and site's ids and names, its security profile, its environment)."""
     results = outcome['results']
     report = {
         'inventory_hostname': host,
@@ -318,6 +336,12 @@ def station_report(host, outcome, names):
         report['evcs_verify_failure'] = outcome['failure']
     if 'commission_result' in results:
         report['commission_result'] = results['commission_result']
+    if host_vars:
+        station, site = _dict(host_vars.get('evcs_station')), _dict(host_vars.get('evcs_site'))
+        report['evcs_station'] = dict((key, station[key]) for key in ('id', 'security_profile') if key in station)
+        report['evcs_site'] = dict((key, site[key]) for key in ('id', 'name') if key in site)
+        if host_vars.get('evcs_environment') is not None:
+            report['evcs_environment'] = host_vars['evcs_environment']
     return report
 
 
@@ -330,12 +354,13 @@ def run_fleet(stations, names, workers=DEFAULT_WORKERS, run=run_step):
     def _one(host):
         entry = stations[host]
         if entry.get('failure'):
-            return station_report(host, {'results': {}, 'failure': entry['failure']}, names)
+            return station_report(host, {'results': {}, 'failure': entry['failure']}, names, entry.get('task_vars'))
         if not getattr(local, 'kept', None):
             local.kept = keep_backends()
             local.kept.__enter__()
         started = time.monotonic()
-        report = station_report(host, run_station(host, entry['calls'], entry.get('task_vars') or {}, run=run), names)
+        report = station_report(host, run_station(host, entry['calls'], entry.get('task_vars') or {}, run=run), names,
+                                entry.get('task_vars'))
         report['seconds'] = round(time.monotonic() - started, 3)
         return report
 
@@ -345,18 +370,31 @@ def run_fleet(stations, names, workers=DEFAULT_WORKERS, run=run_step):
     return dict(zip(hosts, reports))
 
 
-def host_outcome(report, host):
+def host_outcome(report, host, fail_on_drift=False):
     """One host's task result from its part ``report`` of the fleet task's result (``stations[host]``; empty when the
     host was not in the batch): its facts for the drift report (the variables per-host verify sets), ``changed`` and
     the stages' diffs where it drifted (so the audit trail records the drifted fields per station, as per-host verify's
-    stage tasks do). Never failed: the report's assert fails the station.
+    stage tasks do). With ``fail_on_drift`` a station that drifted or could not be checked fails, with per-host verify's
+    message (verify.yml's fleet mode: its only per-host task); else it never fails.
 
     Each host is handed only its own part: templating the whole batch result for every host would cost O(N^2)."""
     if not report:
         report = {'evcs_drift': [], 'evcs_unverifiable': [],
                   'evcs_verify_failure': 'Fleet verify: %s was not in the checked batch' % host}
-    facts = dict((key, value) for key, value in report.items() if key.startswith('evcs_') or key == 'commission_result')
+    facts = dict((key, report[key]) for key in HOST_FACTS if key in report)
     outcome = dict(changed=bool(report.get('evcs_drift')), ansible_facts=facts)
     if report.get('diff'):
         outcome['diff'] = report['diff']
+    if fail_on_drift:
+        failure = report.get('evcs_verify_failure')
+        fields = []
+        for entry in report.get('evcs_drift') or []:
+            if entry.get('field') not in fields:
+                fields.append(entry.get('field'))
+        if fields or failure:
+            outcome.update(failed=True, msg='drift on %s: %s%s: see the list above' % (
+                host, ', '.join(str(field) for field in fields) or 'the check failed',
+                (' (%s)' % failure) if failure else ''))
+        else:
+            outcome['msg'] = 'no drift on %s' % host
     return outcome

@@ -24,7 +24,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.context import (
 from ansible_collections.evcs.provisioning.plugins.module_utils.station.snapshot import declared_variables
 
 #: the inventory variables the run's snapshot plan is built from (``station.snapshot.declared_variables``)
-_SNAPSHOT_INVENTORY = ('evcs_station', 'evcs_site', 'evcs_ocpp', 'evcs_network', 'evcs_station_model_dirs')
+SNAPSHOT_INVENTORY = ('evcs_station', 'evcs_site', 'evcs_ocpp', 'evcs_network', 'evcs_station_model_dirs')
 
 
 #: connection options an action task does not give are taken from these inventory variables (``evcs_csms.url`` for
@@ -108,7 +108,7 @@ class StationActionBase(ActionBase):
 
     def _snapshot_inventory(self, task_vars):
         """The templated inventory variables the snapshot plan reads (only when a task takes a fresh snapshot)."""
-        return dict((name, self._templar.template(task_vars.get(name))) for name in _SNAPSHOT_INVENTORY)
+        return dict((name, self._templar.template(task_vars.get(name))) for name in SNAPSHOT_INVENTORY)
 
     def _with_inventory_options(self, args, task_vars):
         """The task's arguments plus what the inventory says for the options it leaves out (INVENTORY_OPTIONS; the

@@ -100,3 +100,38 @@ def test_fleet_verify_reports_what_per_host_verify_reports(lab, provisioned, run
 def test_fleet_verify_refuses_an_unknown_mode(provisioned, run_playbook):
     rc, output, _recap = _verify(run_playbook, provisioned, "fast")
     assert rc != 0 and "evcs_verify_mode=fast is not a verify mode" in output, output[-3000:]
+
+
+def _reads(lab, stations) -> dict:
+    """``{action: calls}`` of the CSMS-initiated reads (Get*) of ``stations`` since the last stats reset."""
+    counts: dict = {}
+    for station, per_action in (lab.csms.stats().get("stations") or {}).items():
+        if station in stations:
+            for action, calls in per_action.items():
+                if action.startswith("Get"):
+                    counts[action] = counts.get(action, 0) + calls
+    return counts
+
+
+def test_fleet_verify_reads_each_station_once_through_its_snapshot(lab, provisioned, run_playbook):
+    """The stage calls of one station share its snapshot, as the per-host tasks do through the host fact: the device
+    model is read in one GetVariables batch for every stage (the lab's stations take every declared variable in one
+    message), not once per stage; a drifted station is still reported."""
+    lab.csms.reset_stats()
+    rc, output, _recap = _verify(run_playbook, provisioned, "fleet")
+    assert rc == 0, output[-4000:]
+    reads = _reads(lab, STATIONS)
+    # one snapshot a station: its message limits and then every declared variable in one GetVariables (the lab's
+    # stations take them in one message), the local list version and the charging profiles once; without it each
+    # stage read again (8 reads a station on main, bench/README.md)
+    assert reads.get("GetVariables", 0) <= 2 * len(STATIONS), reads
+    assert sum(reads.values()) <= 4 * len(STATIONS), reads
+
+    _heartbeat(lab, "77")
+    try:
+        rc, output, recap = _verify(run_playbook, provisioned, "fleet")
+    finally:
+        _heartbeat(lab, "300")
+    assert rc != 0 and recap[DRIFTED]["failed"] == 1, output[-4000:]
+    assert all(recap[station]["failed"] == 0 for station in STATIONS if station != DRIFTED), recap
+    assert f"drift on {DRIFTED}: OCPPCommCtrlr.HeartbeatInterval" in output, output[-4000:]

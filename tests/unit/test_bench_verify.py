@@ -47,6 +47,23 @@ def test_the_slope_and_the_projection_to_10000_are_labelled_as_such():
     assert "attention: N=10" in failed
 
 
+def _seeded_row(count, fleet_s):
+    runs = {"seed": {"seconds": 5.0, "rc": 0}, "verify_fleet": dict(_run(fleet_s, fleet_s / 4, 4 * count),
+                                                                    controller_peak_tree_mb=300.0)}
+    return fleet.verify_row(count, 50, runs, {"csms": 50.0, "simulator": 60.0}, modes=("fleet",))
+
+
+def test_a_seeded_fleet_is_verified_in_fleet_mode_only_and_10000_is_measured_not_projected():
+    rows = [_seeded_row(1000, 100.0), _seeded_row(10000, 700.0)]
+    assert rows[1]["known_state"] == "seed" and "verify_host_s" not in rows[1] and rows[1]["all_ok"]
+    assert rows[1]["verify_fleet_peak_tree_mb"] == 300.0 and rows[1]["host_over_fleet"] is None
+    slopes = {key: measure.slope(rows, key) for key in ("verify_host_s", "verify_fleet_s")}
+    assert slopes["verify_fleet_s"] == {"from": 1000, "to": 10000, "seconds_per_station": round(600.0 / 9000, 4)}
+    text = report.render_verify({"cpus": 2, "sizes": [{"row": row} for row in rows], "slope": slopes})
+    assert "N=10000 MEASURED" in text and "PROJECTION" not in text
+    assert any(line.startswith("| 10000 ") and "700.0" in line and "seed 5 s" in line for line in text.splitlines())
+
+
 def test_the_bench_registers_every_lab_station_with_its_serial():
     class _Csms:
         def __init__(self):

@@ -193,6 +193,39 @@ def test_host_outcome_sets_the_report_facts_and_the_diff_for_the_audit_trail():
     assert missing['changed'] is False and 'not in the checked batch' in missing['ansible_facts']['evcs_verify_failure']
 
 
+def test_with_fail_on_drift_the_one_per_host_task_fails_a_drifted_or_unchecked_station():
+    drifted = host_outcome(station_report('CP-1', {'results': {'ocpp_result': dict(DRIFT)}, 'failure': None}, NAMES),
+                           'CP-1', fail_on_drift=True)
+    fields = ', '.join(sorted(set(entry['field'] for entry in result_changes({'ocpp_result': DRIFT}, NAMES))))
+    assert drifted['failed'] is True and drifted['msg'] == 'drift on CP-1: %s: see the list above' % fields
+    assert drifted['ansible_facts']['evcs_drift'] and drifted['diff'] == [DRIFT['diff']]
+    stopped = host_outcome(station_report('CP-2', {'results': {}, 'failure': 'Write the station record: refused'},
+                                          NAMES), 'CP-2', fail_on_drift=True)
+    assert stopped['failed'] is True and '(Write the station record: refused)' in stopped['msg']
+    assert host_outcome({}, 'CP-9', fail_on_drift=True)['failed'] is True
+    clean = host_outcome(station_report('CP-3', {'results': {}, 'failure': None}, NAMES), 'CP-3', fail_on_drift=True)
+    assert 'failed' not in clean and clean['msg'] == 'no drift on CP-3'
+
+
+def test_the_report_carries_what_the_html_report_shows_and_no_inventory_becomes_a_fact():
+    report = station_report('CP-1', {'results': {}, 'failure': None}, NAMES,
+                            dict(_host_vars(), evcs_environment='lab'))
+    assert report['evcs_station'] == {'id': 'CP-1', 'security_profile': 1}
+    assert report['evcs_site'] == {'id': 'depot'} and report['evcs_environment'] == 'lab'
+    assert set(host_outcome(report, 'CP-1')['ansible_facts']) == {'evcs_drift', 'evcs_unverifiable'}
+
+
+def test_a_station_s_calls_share_its_snapshot():
+    """Every stage call of a station gets the station's own id and the snapshot plan of its inventory, as a role task
+    does, so the first call's snapshot answers the later calls' reads (the fact run_station hands on)."""
+    step = Step('Set', 'device_model', {'station_id': 'CP-1'})
+    context = fleet_verify.step_context(step, {'station_id': 'CP-1'}, dict(_host_vars(), inventory_hostname='cp1'))
+    assert context.station_id == 'CP-1' and context.check_mode and context.diff
+    planned = context.snapshot_plan()
+    assert planned and all('component' in entry and 'variable' in entry for entry in planned)
+    assert not fleet_verify.step_context(step, {'station_id': 'CP-1'}, {}, check_mode=False).check_mode
+
+
 def test_kept_backends_are_one_client_per_connection_per_thread(monkeypatch):
     built = []
     monkeypatch.setattr(connection, '_new_backend', lambda params, warn=None, secret=None: built.append(1) or object())

@@ -54,7 +54,9 @@ class Simulator:
 
     def start(self) -> None:
         definitions = self._known_definitions()
-        spread = min(5.0, len(definitions) * 0.005)
+        # first connections spread over 5 ms a station (at most 60 s): 10,000 stations at once overran the simulator's
+        # own event loop on a loaded machine (every handshake timed out, and each retry added to the load)
+        spread = min(60.0, len(definitions) * 0.005)
         for definition in definitions:
             self._add(definition, random.uniform(0, spread))
         LOG.info("started %d stations", len(definitions))

@@ -19,15 +19,16 @@ SECURITY_PROFILE = variable_key("SecurityCtrlr", "SecurityProfile")
 PRIORITY = variable_key("OCPPCommCtrlr", "NetworkConfigurationPriority")
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write `data` to `path` through a temporary file in the same directory and a rename."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o600, durable: bool = True) -> None:
+    """Write `data` to `path` through a temporary file in the same directory and a rename (`durable`: fsync first)."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.fchmod(handle, mode)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -152,8 +153,10 @@ class StationState:
             "boot_reason": self.boot_reason,
         }
 
-    def save(self) -> None:
-        atomic_write(self.json_path, json.dumps(self._document(), indent=1).encode())
+    def save(self, durable: bool = True) -> None:
+        """Persist the station (``durable``: fsync it; a record of a failed connection is not worth one: thousands of
+        stations retrying at once would stall the simulator's event loop on the disk, issue 22)."""
+        atomic_write(self.json_path, json.dumps(self._document(), indent=1).encode(), durable=durable)
 
     # --- derived values --------------------------------------------------------------------------------
 

@@ -176,7 +176,7 @@ class StationBase:
                 max_size=2 ** 22)
         except (OSError, InvalidHandshake, InvalidURI, ConnectRefused, asyncio.TimeoutError, ssl.SSLError) as error:
             self.state.record_connect(url, security_profile, f"failed: {type(error).__name__}: {error}")
-            self.state.save()
+            self.state.save(durable=False)
             self._connect_failed(error)
             self.log.info("%s: %s (profile %s) failed: %s", self.station_id, url, security_profile, error)
             return None
