@@ -16,8 +16,10 @@ It is a benchmark, not a test: nothing asserts a time.
 from __future__ import annotations
 
 import argparse
+import configparser
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -57,6 +59,9 @@ LAB_DOWN_TIMEOUT = 120
 PLAYBOOK_STOP_TIMEOUT = 15
 #: the OCPP version of a fleet's stations (``--ocpp-version``): the lab's and the inventory's
 DEFAULT_OCPP_VERSION = "2.0.1"
+#: options of the whole benchmark run: Ansible settings for every run (``--ansible-env``), the re-run variants
+#: (``--rerun-variant``) and whether the controller is profiled (``--profile``)
+SETTINGS = {"ansible_env": {}, "variants": {}, "profile": False}
 
 
 def _log(message: str) -> None:
@@ -150,11 +155,21 @@ def _stop(process: subprocess.Popen) -> None:
             continue
 
 
-def _callbacks() -> str:
+def configured_callbacks() -> str:
+    """``callbacks_enabled`` of the repository's ansible.cfg, read from it (so the benchmark runs what a user of the
+    collection runs: the audit trail, the preload and the run's one Vault login, ``vault_tokens``)."""
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(REPO_ROOT / "ansible.cfg")
+    return config.get("defaults", "callbacks_enabled", fallback="")
+
+
+def _callbacks(profile: bool = False) -> str:
     """The callbacks of the repository's ansible.cfg (the environment variable replaces that list) plus the bench's
-    own task timer; EVCS_BENCH_CALLBACKS replaces the first part (e.g. to measure without the preload)."""
-    configured = os.environ.get("EVCS_BENCH_CALLBACKS", "evcs.provisioning.audit,evcs.provisioning.preload")
-    return ",".join([name for name in configured.split(",") if name.strip()] + ["bench_tasks"])
+    own task timer (and its profiler with ``profile``); EVCS_BENCH_CALLBACKS replaces the first part (e.g. to measure
+    without the preload)."""
+    configured = os.environ.get("EVCS_BENCH_CALLBACKS", configured_callbacks())
+    bench = ["bench_tasks"] + (["bench_profile"] if profile else [])
+    return ",".join([name.strip() for name in configured.split(",") if name.strip()] + bench)
 
 
 def run_playbook(lab: LabState, inventory: Path, playbook: Path, forks: int, log_file: Path, label: str,
@@ -162,9 +177,12 @@ def run_playbook(lab: LabState, inventory: Path, playbook: Path, forks: int, log
     """Run one playbook; its wall time, exit status, task profile and controller peak memory (``extra_env`` replaces
     the Ansible settings it names)."""
     tasks_file = log_file.with_suffix(".tasks.json")
+    profile = {"EVCS_BENCH_PROFILE_DIR": str(log_file.with_suffix(".profile"))} if SETTINGS["profile"] else {}
     env = _lab_env(lab.home, {"ANSIBLE_CALLBACK_PLUGINS": str(BENCH_DIR / "callback_plugins"),
-                              "ANSIBLE_CALLBACKS_ENABLED": _callbacks(), "EVCS_BENCH_TASKS_FILE": str(tasks_file),
-                              "EVCS_AUDIT_FILE": str(log_file.with_suffix(".audit.jsonl")), **(extra_env or {})})
+                              "ANSIBLE_CALLBACKS_ENABLED": _callbacks(bool(profile)),
+                              "EVCS_BENCH_TASKS_FILE": str(tasks_file),
+                              "EVCS_AUDIT_FILE": str(log_file.with_suffix(".audit.jsonl")), **profile,
+                              **SETTINGS["ansible_env"], **(extra_env or {})})
     argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), str(playbook)]
     if extra_vars:
         argv += ["-e", json.dumps(extra_vars)]
@@ -283,9 +301,47 @@ def bench_size(count: int, forks: int, playbook: Path, work: Path, baseline_coun
                                      f"N={count} floor", show_tasks=False)
         if count == baseline_count:
             runs["baseline"] = baseline_run(lab, audit, inventory, forks, work, count)
+        for variant, settings in SETTINGS["variants"].items():
+            # "forks" is ansible-playbook's -f, everything else an environment variable
+            settings = dict(settings)
+            variant_forks = int(settings.pop("forks", forks))
+            runs[f"rerun_{variant}"] = measured_run(lab, audit, inventory, playbook, variant_forks,
+                                                    work / f"{count}-rerun-{variant}.log",
+                                                    f"N={count} re-run [{variant}]", show_tasks=False,
+                                                    extra_env=settings)
         lab_memory = _lab_memory(lab)
     return {"row": _flatten(count, forks, runs, lab_memory), "runs": runs,
-            "baseline": baseline.comparison(runs["rerun"], runs.get("baseline"), count)}
+            "baseline": baseline.comparison(runs["rerun"], runs.get("baseline"), count),
+            "variants": variant_rows(runs, count)}
+
+
+def variant_rows(runs: dict, count: int) -> list[dict]:
+    """The re-run and each ``--rerun-variant`` of it side by side: wall time, controller CPU, changed, rc."""
+    rows = []
+    for name, run in runs.items():
+        if name == "rerun" or name.startswith("rerun_"):
+            rows.append({"variant": "as configured" if name == "rerun" else name[len("rerun_"):],
+                         "settings": SETTINGS["variants"].get(name[len("rerun_"):], {}), "seconds": run["seconds"],
+                         "controller_cpu_s": run.get("controller_cpu_s"), "changed": run["changed"], "rc": run["rc"],
+                         "cpu_per_station_s": per_station(run.get("controller_cpu_s") or 0, count)})
+    return rows
+
+
+def render_variants(report: dict) -> str:
+    """The re-run variants' table (Markdown), or nothing when none was measured."""
+    lines = []
+    for size in report["sizes"]:
+        rows = size.get("variants") or []
+        if len(rows) < 2:
+            continue
+        lines += [f"\nre-run variants, N={size['row']['stations']} (forks {size['row']['forks']}):",
+                  "| variant | settings | re-run s | ctrl CPU s | CPU s per station | changed | rc |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for row in rows:
+            settings = " ".join(f"{key}={value}" for key, value in row["settings"].items()) or "-"
+            lines.append(f"| {row['variant']} | {settings} | {row['seconds']} | {row['controller_cpu_s']} | "
+                         f"{row['cpu_per_station_s']} | {row['changed']} | {row['rc']} |")
+    return "\n".join(lines)
 
 
 VERIFY = REPO_ROOT / "playbooks" / "verify.yml"
@@ -387,11 +443,39 @@ def _parser() -> argparse.ArgumentParser:
                              "larger fleets are seeded through the stage calls (bench/seed.py) and verified in fleet "
                              "mode only (default %(default)s)")
     parser.add_argument("--no-figure", action="store_true", help="do not draw the PNG figure beside the JSON")
+    parser.add_argument("--ansible-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an Ansible setting (environment variable) for every run, e.g. ANSIBLE_STRATEGY=free "
+                             "(repeatable)")
+    parser.add_argument("--rerun-variant", action="append", default=[], metavar="LABEL:NAME=VALUE[,NAME=VALUE]",
+                        help="after the floor, run the re-run again with these settings and print it beside the "
+                             "re-run, e.g. free:ANSIBLE_STRATEGY=free or f10:forks=10 (forks: ansible-playbook -f; "
+                             "repeatable)")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the controller (main process and every worker) into <run log>.profile/; "
+                             "read with bench/profile_report.py")
     parser.add_argument("--ocpp-version", choices=FLEET_VERSIONS, default=DEFAULT_OCPP_VERSION,
                         help="the OCPP version of the fleet's stations (1.6: OCPP 1.6J charge points of the lab's v16 "
                              f"model, declared ocpp_version 1.6; mixed: every {MIXED_16_EVERY}th station 1.6, the rest "
                              "2.0.1; default 2.0.1)")
     return parser
+
+
+def _settings(pairs: list[str]) -> dict:
+    settings = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name.strip():
+            raise SystemExit(f"bench/fleet.py: expected NAME=VALUE, got {pair!r}")
+        settings[name.strip()] = value
+    return settings
+
+
+def _variant(text: str) -> tuple[str, dict]:
+    label, separator, pairs = text.partition(":")
+    if not separator or not label.strip():
+        raise SystemExit(f"bench/fleet.py: expected LABEL:NAME=VALUE[,NAME=VALUE], got {text!r}")
+    # a value may hold commas (a callback list): a comma starts a new pair only before NAME=
+    return label.strip(), _settings(re.split(r",(?=[A-Za-z_][A-Za-z0-9_]*=)", pairs))
 
 
 def _raise_interrupt(signum, frame):
@@ -400,6 +484,8 @@ def _raise_interrupt(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    SETTINGS.update(ansible_env=_settings(args.ansible_env), profile=args.profile,
+                    variants=dict(_variant(text) for text in args.rerun_variant))
     counts = [args.count] if args.count else args.counts
     # the plain uri baseline reads 2.0.1 device-model variables (GetVariables): a 2.0.1 fleet's only
     baseline_count = args.baseline_count if args.ocpp_version == DEFAULT_OCPP_VERSION else 0
@@ -412,7 +498,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _raise_interrupt)  # also when started in the background, where SIGINT is ignored
     report = {"started_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
               "playbook": str(playbook.relative_to(REPO_ROOT)), "cpus": os.cpu_count(), "sizes": [],
-              "baseline_count": baseline_count, "ocpp_version": args.ocpp_version, "load_start": _load()}
+              "baseline_count": baseline_count, "ocpp_version": args.ocpp_version, "load_start": _load(),
+              "ansible_env": SETTINGS["ansible_env"], "callbacks": _callbacks(args.profile)}
     status = 0
     try:
         for count in counts:
@@ -438,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     output = results_dir / f"fleet-{stamp}.json"
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(render_verify(report) if verify else render(report))
+    print(render_variants(report))
     print(f"\nall figures: {output}\nrun logs: {work}")
     if not args.no_figure and not verify:
         print(plot.draw_report(report, output.with_suffix(".png")))

@@ -16,8 +16,9 @@ description:
     C(hvac), C(cryptography) and the collection's C(module_utils)), which costs about 0.1 to 0.3 seconds of CPU per
     task and host.
   - This plugin imports them once, when the run starts, in the controller process. Every forked worker inherits
-    them already imported, and the collection's filter plugins already loaded. It prints nothing and changes no
-    result.
+    them already imported, the collection's filter plugins already loaded and the collection's station model files
+    already read (the models of C(evcs_station_model_dirs) are still read by each task that needs them). It prints
+    nothing and changes no result.
   - Enable it with C(callbacks_enabled = evcs.provisioning.preload) in C(ansible.cfg) or
     E(ANSIBLE_CALLBACKS_ENABLED). Without it the collection works the same, only slower on large fleets.
   - A library that is missing is not an error here; the task that needs it reports it.
@@ -52,9 +53,11 @@ _MODULES = (
 
 
 #: the collection's filter plugins, which every worker's template engine would otherwise load again
-_FILTERS = ('commissioning_report', 'csms_connection', 'hardware_variables', 'load_plan', 'network_problems',
-            'network_variables', 'ocpp_variables', 'redact', 'result_changes', 'site_load_plans', 'site_stations',
-            'station_connectors')
+_FILTERS = ('commissioning_report', 'configuration_key_problems', 'csms_connection', 'hardware_variables', 'load_plan',
+            'logging_variables', 'network_problems', 'network_variables', 'ocpp_configuration_keys', 'ocpp_variables',
+            'redact', 'result_changes', 'site_load_plans', 'site_stations', 'station_connectors', 'station_model')
+
+_MODELS = 'ansible_collections.evcs.provisioning.plugins.module_utils.station.models'
 
 
 def preload(names=_MODULES, filters=_FILTERS):
@@ -71,6 +74,11 @@ def preload(names=_MODULES, filters=_FILTERS):
             filter_loader.get('evcs.provisioning.%s' % name)
         except Exception as error:  # pylint: disable=broad-except
             missing['filter %s' % name] = '%s: %s' % (type(error).__name__, error)
+    # the collection's station model files, read once here instead of in every task that templates a station's model
+    try:
+        importlib.import_module(_MODELS).preload_models()
+    except Exception as error:  # pylint: disable=broad-except
+        missing['station models'] = '%s: %s' % (type(error).__name__, error)
     return missing
 
 

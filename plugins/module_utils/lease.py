@@ -42,6 +42,8 @@ def station_lease_argument_spec():
         wait_timeout=dict(type='int', default=120),
         run_id=dict(type='str'),
         purpose=dict(type='str', default=''),
+        held=dict(type='dict'),
+        renew_margin=dict(type='int'),
     )
     return spec
 
@@ -164,13 +166,29 @@ def _release(kv, path, me):
     return dict(action='none')
 
 
+def _still_held(held, me, margin, now):
+    """Whether ``held`` (the lease as this run last wrote it) is this run's, not released, and lasts more than
+    ``margin`` seconds from ``now``: then no other run can have taken it (a lease changes hands only once it is
+    released or expired), and renewing it now would only move its expiry."""
+    if not isinstance(held, dict) or held.get('run_id') != me['run_id'] or held.get('released_at'):
+        return False
+    expires = _parse(held.get('expires_at'))
+    return expires is not None and expires - now > datetime.timedelta(seconds=margin)
+
+
 def run_station_lease(params, context, sleep=time.sleep):
-    """Take, renew (state=present) or release (state=absent) the station's lease."""
+    """Take, renew (state=present) or release (state=absent) the station's lease; keep it without asking Vault when
+    ``held`` shows this run holds it for longer than ``renew_margin`` (default half the ``ttl``)."""
     me = run_identity(params.get('run_id'))
     path = lease_path(params['environment'], params['station_id'])
     result = dict(changed=False, station_id=params['station_id'], path=path, run_id=me['run_id'])
     if context.check_mode:
         result.update(action='none', msg='check mode takes no lease: it writes nothing')
+        return result
+    margin = params.get('renew_margin')
+    margin = params['ttl'] // 2 if margin is None else margin
+    if params['state'] == 'present' and _still_held(params.get('held'), me, margin, _now()):
+        result.update(action='kept', waited=False, lease=dict(params['held']), vault_requests={})
         return result
     try:
         kv = VaultKv(vault_session(params, context.warn), params.get('vault_kv_mount') or 'secret')

@@ -69,6 +69,17 @@ options:
     description: What the run does (for example the playbook's name), shown to a run that waits.
     type: str
     default: ''
+  held:
+    description:
+      - The lease as this run's previous O(state=present) task returned it (its RV(lease)), for a renewal between
+        stages. When it is this run's, not released, and expires more than O(renew_margin) seconds from now, the task
+        keeps it without asking Vault (RV(action=kept)); a lease changes hands only once it is released or expired, so
+        no other run can hold it, and the renewal would only move its expiry. Otherwise the task renews it as without
+        this option.
+    type: dict
+  renew_margin:
+    description: With O(held), renew only when the lease expires within this many seconds. Default half the O(ttl).
+    type: int
 notes:
   - The Vault policy needs C(read), C(create) and C(update) on
     C(<vault_kv_mount>/data/evcs/<environment>/stations/*).
@@ -83,6 +94,12 @@ EXAMPLES = r'''
     purpose: provision.yml
     wait_timeout: 300
 
+- name: Renew it between stages, asking Vault only when less than half its ttl is left
+  evcs.provisioning.station_lease:
+    purpose: provision.yml
+    held: "{{ evcs_lease.lease }}"
+  register: evcs_lease_renewal
+
 - name: Release it at the end, whatever happened
   evcs.provisioning.station_lease:
     state: absent
@@ -90,7 +107,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 action:
-  description: C(acquired), C(renewed), C(released) or C(none) (check mode, or a lease this run does not hold).
+  description:
+    - C(acquired), C(renewed), C(released) or C(none) (check mode, or a lease this run does not hold).
+    - C(kept) when O(held) showed this run holds the lease for longer than O(renew_margin) (no Vault request).
   returned: always
   type: str
 path:
@@ -111,8 +130,8 @@ lease:
   returned: when state=present and not in check mode
   type: dict
 vault_requests:
-  description: What the task asked Vault, by kind (login, list, read, write).
-  returned: when the lease was taken, renewed or released
+  description: What the task asked Vault, by kind (login, list, read, write); empty when the lease was kept.
+  returned: when the lease was taken, renewed, kept or released
   type: dict
   sample: {login: 0, list: 0, read: 1, write: 1}
 holder:

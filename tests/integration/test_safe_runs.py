@@ -384,6 +384,32 @@ def test_the_lease_of_a_run_that_died_expires(lab, inventory):
     assert _lease(lab, LEASED)["run_id"] != held["run_id"]
 
 
+def test_a_run_renews_the_lease_only_when_it_runs_short(lab, inventory):
+    """provision.yml renews the lease between stages only when less than half its ttl is left (issue 22: two Vault
+    writes a station on every run for nothing): a run well within the ttl writes the lease twice (taken, released), a
+    run whose ttl runs out between the stages renews it each time (four writes), and both release it."""
+    before = _lease_version(lab, LEASED)
+    rc, output, recap = _run(lab, inventory, "playbooks/provision.yml", "--limit", LEASED)
+    assert rc == 0 and recap[LEASED]["failed"] == 0, output[-3000:]
+    assert _lease_version(lab, LEASED) == before + 2, output[-3000:]
+    assert _lease(lab, LEASED)["released_at"]
+    rc, output, recap = _run(lab, inventory, "playbooks/provision.yml", "--limit", LEASED,
+                             extra_vars={"evcs_lease_ttl": 2})
+    assert rc == 0 and recap[LEASED]["failed"] == 0, output[-3000:]
+    assert _lease_version(lab, LEASED) == before + 6, output[-3000:]
+    assert _lease(lab, LEASED)["released_at"]
+
+
+def _lease_version(lab, station_id, environment="lab"):
+    """How many times the station's lease was written (its KV v2 version; 0 before the first)."""
+    try:
+        answer = _root_vault(lab).secrets.kv.v2.read_secret_metadata(
+            path=f"evcs/{environment}/stations/{station_id}/lease", mount_point=lab["vault"]["kv_mount"])
+    except hvac.exceptions.InvalidPath:
+        return 0
+    return int(answer["data"]["current_version"])
+
+
 def _holder(lab, station_id):
     """The run id of the run that holds the station's lease now, else None."""
     try:

@@ -154,6 +154,21 @@ def test_each_line_is_on_disk_before_the_next_event(audit):
     assert [line['status'] for line in _lines(path)] == ['skipped', 'unreachable']
 
 
+def test_changes_and_failures_are_synced_at_once_unchanged_results_with_the_next(audit, monkeypatch):
+    """An unchanged result is flushed (an interrupted run keeps it) and reaches the disk with the next synced line; a
+    change, a failure and the run's end are synced when they are written."""
+    from ansible_collections.evcs.provisioning.plugins.callback import audit as audit_module
+    callback, path = audit
+    synced = []
+    monkeypatch.setattr(audit_module.os, 'fsync', lambda fd: synced.append(len(_lines(path))))
+    callback.v2_runner_on_ok(_result('evcs.provisioning.station', {'changed': False}))
+    callback.v2_runner_on_skipped(_result('evcs.provisioning.station', {'skipped': True}))
+    assert synced == [] and [line['status'] for line in _lines(path)] == ['ok', 'skipped']
+    callback.v2_runner_on_ok(_result('evcs.provisioning.station', {'changed': True}))
+    callback.v2_runner_on_failed(_result('evcs.provisioning.station', {'failed': True, 'msg': 'refused'}))
+    assert synced == [3, 4]
+
+
 def test_disabled_callback_writes_nothing(tmp_path):
     callback = callback_loader.get('evcs.provisioning.audit')
     callback.set_options(direct={'audit_file': str(tmp_path / 'audit.jsonl'), 'enabled': False})

@@ -128,3 +128,27 @@ def test_a_release_that_vault_refuses_only_warns(monkeypatch):
     assert result['action'] == 'none' and 'expires by itself' in context.warnings[0]
     with pytest.raises(ModuleFailure, match='could not be taken, so nothing was changed'):
         lease.run_station_lease(dict(PARAMS, run_id='run-a'), context)
+
+
+def test_a_renewal_keeps_a_lease_this_run_holds_for_long_enough_without_asking_vault(session):
+    """Issue 22: provision.yml renewed every station's lease twice per run (a read and a write each, 500 stations:
+    2,000 Vault requests); a lease this run holds for more than the margin is kept, so nothing changes hands."""
+    taken = _run('run-a', ttl=900)
+    before = dict(session.requests, writes=session.writes)
+    kept = _run('run-a', ttl=900, held=taken['lease'])
+    assert kept['action'] == 'kept' and kept['lease'] == taken['lease'] and kept['vault_requests'] == {}
+    assert dict(session.requests, writes=session.writes) == before
+    # another run's record, a released one, or one that expires within the margin is renewed through Vault as before
+    soon = dict(taken['lease'], expires_at=lease._stamp(lease._now() + datetime.timedelta(seconds=100)))
+    assert _run('run-a', ttl=900, held=soon)['action'] == 'renewed'
+    assert _run('run-a', ttl=900, held=soon, renew_margin=50)['action'] == 'kept'
+    assert _run('run-a', ttl=900, held=dict(taken['lease'], released_at='x'))['action'] == 'renewed'
+    assert session.writes == before['writes'] + 2
+
+
+def test_another_runs_lease_record_is_never_kept(session, monkeypatch):
+    clock = iter(range(0, 10000, 3))
+    monkeypatch.setattr(lease.time, 'monotonic', lambda: next(clock))
+    taken = _run('run-a', ttl=900)
+    with pytest.raises(ModuleFailure, match='being worked on by run run-a'):
+        _run('run-b', ttl=900, held=taken['lease'])

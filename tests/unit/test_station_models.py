@@ -88,3 +88,27 @@ def test_a_model_file_with_an_incomplete_logging_map_is_refused():
     with pytest.raises(station_models.ModelError, match='logging.level.values lacks warning, error'):
         station_models.normalise_model({'name': 'x', 'logging': {'level': {'component': {'name': 'C'}, 'variable': 'V',
                                                                            'values': {'debug': 'D', 'info': 'I'}}}})
+
+
+def test_preloaded_models_are_not_read_again_in_a_forked_worker(monkeypatch):
+    """The preload callback reads every model file once in the controller; a worker forked afterwards selects and
+    loads models from that cache without opening a file (issue 22: each task parsed them all again)."""
+    from ansible_collections.evcs.provisioning.plugins.module_utils.station import models
+    monkeypatch.setattr(models, "_CACHE", {})
+    loaded = models.preload_models()
+    assert {"generic", "everest", "evcs-sim-ac22", "evcs-sim-q"} <= set(loaded)
+
+    def _no_read(path):
+        raise AssertionError("model file %s read again" % path)
+    monkeypatch.setattr(models, "_read", _no_read)
+    assert models.station_model({"vendor": "EVCS Sim", "model": "SimCharger Q", "firmware_version": "3.2.1"})["name"] \
+        == "evcs-sim-q"
+
+
+def test_a_model_file_that_cannot_be_read_is_left_to_the_task_that_uses_it(tmp_path, monkeypatch):
+    from ansible_collections.evcs.provisioning.plugins.module_utils.station import models
+    monkeypatch.setattr(models, "_CACHE", {})
+    (tmp_path / "broken.yml").write_text("name: [unclosed\n")
+    assert "broken" not in models.preload_models([str(tmp_path)])
+    with pytest.raises(ModelError, match="broken.yml cannot be read"):
+        load_model("broken", [str(tmp_path)])

@@ -87,7 +87,7 @@ def _read(path):
         raise ModelError('PyYAML is needed on the controller to read station model files')
     try:
         with open(path) as handle:
-            data = yaml.safe_load(handle)
+            data = yaml.load(handle, Loader=_SAFE_LOADER)  # nosec B506 - a safe loader
     except (IOError, OSError, yaml.YAMLError) as error:
         raise ModelError('station model file %s cannot be read: %s' % (path, error))
     if not isinstance(data, dict) or not data.get('name'):
@@ -96,6 +96,8 @@ def _read(path):
 
 
 _FOUND = {}
+#: libyaml's safe loader where PyYAML was built with it (several times faster than the pure-Python one, same result)
+_SAFE_LOADER = (getattr(yaml, 'CSafeLoader', None) or yaml.SafeLoader) if HAS_YAML else None
 
 
 def available_models(extra_dirs=None):
@@ -129,6 +131,20 @@ def load_model(name, extra_dirs=None):
     if path not in _CACHE:
         _CACHE[path] = normalise_model(_read(path), path)
     return _CACHE[path]
+
+
+def preload_models(extra_dirs=None):
+    """Read and normalise every model file once, in this process (the controller, before it forks its workers: each
+    task's worker then finds them in ``_CACHE`` instead of parsing the files again, about 50 ms a task). A file that
+    cannot be read is left for the task that uses it to report. The names loaded."""
+    loaded = []
+    for name in sorted(available_models(extra_dirs)):
+        try:
+            load_model(name, extra_dirs)
+        except ModelError:
+            continue
+        loaded.append(name)
+    return loaded
 
 
 def normalise_model(data, where='model'):
