@@ -27,6 +27,7 @@ from ansible_collections.evcs.provisioning.plugins.action.commissioning_check im
 from ansible_collections.evcs.provisioning.plugins.action.configuration_keys import ActionModule as _ConfigurationKeys
 from ansible_collections.evcs.provisioning.plugins.action.device_model import ActionModule as _DeviceModel
 from ansible_collections.evcs.provisioning.plugins.action.station import ActionModule as _StationRecord
+from ansible_collections.evcs.provisioning.plugins.action.station_capabilities import ActionModule as _Capabilities
 from ansible_collections.evcs.provisioning.plugins.action.variable_monitoring import ActionModule as _Monitoring
 from ansible_collections.evcs.provisioning.plugins.filter.result_changes import result_changes
 from ansible_collections.evcs.provisioning.plugins.filter.result_unverifiable import result_unverifiable
@@ -45,6 +46,7 @@ from ansible_collections.evcs.provisioning.plugins.plugin_utils.station_action i
 #: the stage actions a fleet verify runs, by the module name a role task uses
 ACTIONS = {
     'station': _StationRecord,
+    'station_capabilities': _Capabilities,
     'device_model': _DeviceModel,
     'configuration_keys': _ConfigurationKeys,
     'variable_monitoring': _Monitoring,
@@ -55,7 +57,7 @@ ACTIONS = {
 STAGES = ('backend', 'network', 'ocpp', 'load_management', 'commission')
 #: per-host verify stages the fleet mode does not run: Vault-backed identity and security checks, the CSMS's site,
 #: tariff and id-token records, and capability discovery (validate); per-host verify covers them
-NOT_IN_FLEET = ('validate: station_capabilities', 'backend: sites, tariffs, id tokens', 'identity', 'security')
+NOT_IN_FLEET = ('validate: capability discovery (GetBaseReport)', 'backend: sites, tariffs, id tokens', 'identity', 'security')
 #: the task that fails a station whose commissioning failed (its failure names the items, listed as drift instead)
 COMMISSION_FAILURE = 'Fail the station when a required item failed'
 DEFAULT_WORKERS = 32
@@ -116,13 +118,26 @@ def station_steps(host, host_vars, plans):
         raise StationFailure('Station model', 'station %s: %s: set evcs_station.station_model to a known model'
                              % (station.get('id', '?'), error))
     version = ocpp_version_of(station, site)
-    steps = _backend_steps(station, site, host_vars, station_id)
+    steps = _capability_steps(station, host, model, model_dirs, version, station_id)
+    steps += _backend_steps(station, site, host_vars, station_id)
     steps += _network_steps(station, csms, host_vars, station_id, model, version)
     steps += _ocpp_steps(station, site, host_vars, station_id, model, model_dirs, version)
     limit = _load_management_steps(station, site, host_vars, station_id, model, plans)
     steps += limit[0]
     steps.append(_commission_step(station, csms, host_vars, station_id, model, version, limit[1]))
     return steps
+
+
+def _capability_steps(station, host, model, model_dirs, version, station_id):
+    """The validate role's capability fact of a 2.0.1 station from the capability cache and the station model only
+    (``discover: never``: no request to the station): its message limits let the station's snapshot read every
+    declared variable in one GetVariables, as in a per-host run."""
+    if version == '1.6' or not station.get('vendor') or not station.get('model'):
+        return []
+    args = _drop_none(dict(station_id=station_id, host=host, vendor=station.get('vendor'), model=station.get('model'),
+                           firmware_version=station.get('firmware_version'), station_model=model['name'],
+                           model_dirs=model_dirs, discover='never'))
+    return [Step("Check the declared variables against the station's capabilities", 'station_capabilities', args)]
 
 
 def _backend_steps(station, site, host_vars, station_id):

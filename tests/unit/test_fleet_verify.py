@@ -40,11 +40,13 @@ def _by_module(steps):
 
 def test_the_steps_are_verify_yml_stages_in_order_with_the_roles_arguments():
     steps = station_steps('CP-1', _host_vars(), PLANS)
-    assert [step.module for step in steps] == ['station', 'device_model', 'device_model', 'charging_limit',
-                                               'commissioning_check']
-    assert [step.register for step in steps] == [None, 'network_variables', 'ocpp_result', 'load_management_limit',
+    assert [step.module for step in steps] == ['station_capabilities', 'station', 'device_model', 'device_model',
+                                               'charging_limit', 'commissioning_check']
+    assert [step.register for step in steps] == [None, None, 'network_variables', 'ocpp_result', 'load_management_limit',
                                                  'commission_result']
     by = _by_module(steps)
+    # the capability fact from the cache and the model only: the station is never asked for its report
+    assert by['station_capabilities'].args['discover'] == 'never'
     assert by['station'].args['serial_number'] == 'SN-1' and by['station'].args['heartbeat_interval'] == 300
     assert by['station'].args['location_id'] == 'depot' and by['station'].args['status'] == 'active'
     ocpp = by['device_model'].args
