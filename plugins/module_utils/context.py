@@ -18,7 +18,7 @@ class RunContext(object):
     """check_mode/diff flags, a warning sink, and secrets discovered at run time (masked in the result)."""
 
     def __init__(self, check_mode=False, diff=False, warn=None, task_vars=None, host=None, station_id=None,
-                 snapshot_plan=None):
+                 snapshot_plan=None, snapshot_limits=None):
         self.check_mode = check_mode
         self.diff = diff
         self.task_vars = task_vars or {}
@@ -32,6 +32,9 @@ class RunContext(object):
         #: device-model variables the run declares for it (``station.snapshot``)
         self.station_id = station_id
         self.snapshot_plan = snapshot_plan
+        #: a callable giving the station's message limits its model file declares, for a run without the capability
+        #: fact (``station.snapshot.model_limits``)
+        self.snapshot_limits = snapshot_limits
         #: the ``SnapshotBackend`` the task talks to its station through (set by ``task_backend``)
         self.snapshot_backend = None
 

@@ -21,7 +21,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.evcs.provisioning.plugins.module_utils.context import (
     ModuleFailure, RunContext,
 )
-from ansible_collections.evcs.provisioning.plugins.module_utils.station.snapshot import declared_variables
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.snapshot import declared_variables, model_limits
 
 #: the inventory variables the run's snapshot plan is built from (``station.snapshot.declared_variables``)
 SNAPSHOT_INVENTORY = ('evcs_station', 'evcs_site', 'evcs_ocpp', 'evcs_network', 'evcs_station_model_dirs')
@@ -86,6 +86,7 @@ class StationActionBase(ActionBase):
             host=task_vars.get('inventory_hostname'),
             station_id=self._host_station_id(task_vars),
             snapshot_plan=lambda: declared_variables(self._snapshot_inventory(task_vars)),
+            snapshot_limits=lambda: model_limits(self._snapshot_inventory(task_vars)),
         )
         result.update(run_module(self, arguments, context))
         return result

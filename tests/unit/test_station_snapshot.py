@@ -388,6 +388,21 @@ def test_known_limits_need_no_read_and_are_never_exceeded():
     assert session.calls == {'GetVariables': 1}
 
 
+def test_the_model_files_item_limit_is_used_without_the_capability_fact():
+    """A run without the validate role (a playbook of a few stages) takes the message limits from the station model file
+    (the lab's quirky model: 4 items, 8192 bytes) and splits at them, instead of a first request the station refuses
+    for its size."""
+    limits = snap.model_limits({'evcs_station': {'id': STATION, 'station_model': 'evcs-sim-q'}})
+    assert limits[('GetVariables', 'ItemsPerMessage')] == 4 and limits[('GetVariables', 'BytesPerMessage')] == 8192
+    assert snap.model_limits({'evcs_station': {'id': STATION, 'station_model': 'generic'}}) == {}
+    station = FakeStation(items_per_message=4)
+    backend = _backend(station, limits=limits)
+    current_values(_session(backend), [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
+    asked = [entry['component']['name'] for _name, payload in station.calls for entry in payload['getVariableData']]
+    assert 'DeviceDataCtrlr' not in asked, 'no limit rode along: the item limit was known and never exceeded'
+    assert max(station.sizes()) <= 4 and station.count('GetVariables') == len(station.sizes())
+
+
 def test_another_stations_capability_fact_is_not_used():
     assert snap.capability_limits(_capabilities(16, station_id='CP-2'), STATION) == {}
     assert snap.capability_limits({}, STATION) == {}

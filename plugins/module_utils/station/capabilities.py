@@ -43,7 +43,7 @@ from ansible_collections.evcs.provisioning.plugins.module_utils.device_model imp
     MASK, StationSession, normalise_item, render, value_type, variable_spec,
 )
 from ansible_collections.evcs.provisioning.plugins.module_utils.station import capabilities16
-from ansible_collections.evcs.provisioning.plugins.module_utils.station.models import ModelError, load_model
+from ansible_collections.evcs.provisioning.plugins.module_utils.station.models import ModelError, load_model, message_limits
 
 CACHE_ENV = 'EVCS_CAPABILITY_CACHE'
 DEFAULT_CACHE = os.path.join('~', '.cache', 'evcs-provisioning', 'capabilities')
@@ -145,7 +145,7 @@ def summarise(variables, values, model):
     rate = variables.get('SmartChargingCtrlr.RateUnit') or {}
     rate_units = [unit.strip() for unit in str(values.get('SmartChargingCtrlr.RateUnit') or rate.get('values_list') or '')
                   .split(',') if unit.strip()] or list(model.get('rate_units') or ['A', 'W'])
-    limits = dict(model.get('items_per_message') and {'ItemsPerMessage': model['items_per_message']} or {})
+    limits = message_limits(model)
     for name in _LIMITS:
         for action in ('GetVariables', 'SetVariables', 'GetReport'):
             value = _number(values.get(capability_key('DeviceDataCtrlr', None, name, action)))

@@ -16,7 +16,8 @@ A model file (YAML, one per vendor/model, ``station_models/<name>.yml`` in this 
   (``enabled``, ``addressing``, ``ipv4_address``, ``ipv4_gateway``, ``dns``, ``wifi_ssid``, ``wifi_passphrase``,
   ``apn``, ``apn_username``, ``apn_password``, ``vpn_enabled``, ``iccid``); a setting the model does not map is
   refused by validate, naming the host, the field, the model and the fix;
-- quirks: ``rate_units``, ``charging_station_max_profile`` (false: not supported), ``items_per_message``,
+- quirks: ``rate_units``, ``charging_station_max_profile`` (false: not supported), ``items_per_message`` and
+  ``bytes_per_message`` (the station's DeviceDataCtrlr message limits per message type),
   ``reboot_required`` (variable keys that need a reboot);
 - ``logging``: ``level`` (component, variable and the station's value of each of debug, info, warning, error) where
   the station has a log level the inventory may set (``evcs_station.logging.level``); OCPP standardizes none;
@@ -164,6 +165,7 @@ def normalise_model(data, where='model'):
         'rate_units': list(data.get('rate_units') or ['A', 'W']),
         'charging_station_max_profile': bool(data.get('charging_station_max_profile', True)),
         'items_per_message': dict(data.get('items_per_message') or {}),
+        'bytes_per_message': dict(data.get('bytes_per_message') or {}),
         'reboot_required': list(data.get('reboot_required') or []),
         'variables': list(data.get('variables') or []),
         'logging': _logging_map(data.get('logging') or {}, where),
@@ -244,6 +246,15 @@ def _matches(rule, vendor, model, firmware):
         if bounds.get('max') and version > _version(bounds['max']):
             return False
     return bool(rule.get('vendor') or rule.get('model'))
+
+
+#: the model file's message-limit quirks, by the DeviceDataCtrlr variable each gives per message type
+MESSAGE_LIMITS = (('ItemsPerMessage', 'items_per_message'), ('BytesPerMessage', 'bytes_per_message'))
+
+
+def message_limits(model):
+    """{DeviceDataCtrlr variable: {message type: number}}: the message limits the station model declares."""
+    return dict((name, dict(model.get(key) or {})) for name, key in MESSAGE_LIMITS if model.get(key))
 
 
 def model_name(station, site=None, extra_dirs=None):

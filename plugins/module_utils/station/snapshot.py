@@ -93,12 +93,30 @@ def _variable(component, variable, instance=None):
 
 def capability_limits(task_vars, station_id):
     """{(action, name): number}: the message limits the validate role's capability fact holds for ``station_id`` (its
-    station model's ``items_per_message`` and the capability cache of its vendor/model/firmware), {} when none."""
+    station model's ``items_per_message``/``bytes_per_message`` and the capability cache of its vendor/model/firmware),
+    {} when none."""
     fact = (task_vars or {}).get(CAPABILITIES_FACT)
     if not isinstance(fact, dict) or fact.get('station_id') != station_id:
         return {}
+    return _limits_of(fact.get('limits'))
+
+
+def model_limits(inventory):
+    """{(action, name): number}: the message limits the station's model file declares (``items_per_message``,
+    ``bytes_per_message``), for a run without the capability fact (a playbook of a few stages); {} when it declares
+    none."""
+    station = inventory.get('evcs_station') or {}
+    try:
+        model = models.station_model(station, inventory.get('evcs_site') or {},
+                                     inventory.get('evcs_station_model_dirs') or [])
+    except models.ModelError:
+        return {}
+    return _limits_of(models.message_limits(model))
+
+
+def _limits_of(per_name):
     limits = {}
-    for name, per_action in (fact.get('limits') or {}).items():
+    for name, per_action in (per_name or {}).items():
         if name not in _LIMIT_NAMES or not isinstance(per_action, dict):
             continue
         for action, number in per_action.items():
