@@ -403,6 +403,23 @@ def test_the_model_files_item_limit_is_used_without_the_capability_fact():
     assert max(station.sizes()) <= 4 and station.count('GetVariables') == len(station.sizes())
 
 
+def test_the_model_files_limits_are_looked_up_only_when_a_limit_is_needed():
+    """The station model's limits come from a callable (templating the host's inventory): not called for an OCPP 1.6
+    station, which keeps no snapshot, and called once for a 2.0.1 station whose limits the run does not know."""
+    looked_up = []
+
+    def _model_limits():
+        looked_up.append(1)
+        return {('GetVariables', 'ItemsPerMessage'): 4, ('GetVariables', 'BytesPerMessage'): 8192}
+    station16 = FakeStation(connection=dict(CONNECTED, ocpp_version='1.6'))
+    _backend(station16, limits=_model_limits).call(STATION, 'GetLocalListVersion', {})
+    assert looked_up == []
+    station = FakeStation(items_per_message=4)
+    backend = _backend(station, limits=_model_limits)
+    current_values(_session(backend), [_item('OCPPCommCtrlr', 'HeartbeatInterval')])
+    assert looked_up == [1] and max(station.sizes()) <= 4
+
+
 def test_another_stations_capability_fact_is_not_used():
     assert snap.capability_limits(_capabilities(16, station_id='CP-2'), STATION) == {}
     assert snap.capability_limits({}, STATION) == {}

@@ -158,9 +158,8 @@ def with_snapshot(backend, params, context):
     csms = (backend.NAME, params.get('csms_url'))
     first = context.snapshot_backend
     if first is None:
-        limits = snapshot.capability_limits(context.task_vars, station_id)
-        if not limits and getattr(context, 'snapshot_limits', None) is not None:
-            limits = context.snapshot_limits()
+        # the capability fact's limits, else the station model file's, read only if a limit is needed (never for 1.6)
+        limits = snapshot.capability_limits(context.task_vars, station_id) or getattr(context, 'snapshot_limits', None)
         context.snapshot_backend = snapshot.SnapshotBackend(
             backend, station_id, fact=context.task_vars.get(snapshot.SNAPSHOT_FACT), plan=context.snapshot_plan, csms=csms,
             limits=limits)

@@ -283,8 +283,9 @@ class SnapshotBackend(object):
 
     ``plan`` (a callable returning GetVariables entries, see :func:`declared_variables`) is read with the first
     GetVariables of a run that misses; ``fact`` is the :data:`SNAPSHOT_FACT` the task's variables hold; ``limits``
-    ({(action, name): number}, :func:`capability_limits`) the station's message limits where the run knows them
-    without asking (what the station reports in this run wins)."""
+    ({(action, name): number}, :func:`capability_limits`, or a callable giving them, :func:`model_limits`, called only
+    when a limit the station has not reported in this run is needed) the station's message limits where the run knows
+    them without asking (what the station reports in this run wins)."""
 
     def __init__(self, backend, station_id, fact=None, plan=None, run=None, csms=None, limits=None):
         #: which CSMS this is (a second backend of the same CSMS in the same task shares the snapshot)
@@ -293,7 +294,7 @@ class SnapshotBackend(object):
         self._station_id = station_id
         self._fact = fact
         self._plan = plan
-        self._known = dict(limits or {})
+        self._known = limits if callable(limits) else dict(limits or {})
         self._run = run if run is not None else run_id()
         self._snapshot = None
         self._owner = None
@@ -337,17 +338,27 @@ class SnapshotBackend(object):
         snapshot = self.snapshot()
         if snapshot is None or not snapshot.valid:
             return {}
-        limits = dict(self._known)
+        reported = {}
         for action in _LIMIT_ACTIONS:
             for name in _LIMIT_NAMES:
                 number = snapshot.limit(action, name)
                 if number:
-                    limits[(action, name)] = number
+                    reported[(action, name)] = number
+        if len(reported) == len(_LIMIT_ACTIONS) * len(_LIMIT_NAMES):
+            return reported
+        limits = dict(self._known_limits())
+        limits.update(reported)
         return limits
+
+    def _known_limits(self):
+        """The limits the run knows without asking; a callable given for them is called once, on first need."""
+        if callable(self._known):
+            self._known = dict(self._known() or {})
+        return self._known
 
     def _limits(self, snapshot):
         """(ItemsPerMessage, BytesPerMessage) of GetVariables, None where not known."""
-        return tuple(snapshot.limit('GetVariables', name) or self._known.get(('GetVariables', name))
+        return tuple(snapshot.limit('GetVariables', name) or self._known_limits().get(('GetVariables', name))
                      for name in _LIMIT_NAMES)
 
     def fact(self):
@@ -470,7 +481,8 @@ class SnapshotBackend(object):
         if not snapshot.limit('GetVariables', 'ItemsPerMessage') and not snapshot.limit('GetVariables', 'BytesPerMessage'):
             raise CsmsError('station %s refused a GetVariables for its size (%s) and does not report '
                             'DeviceDataCtrlr.ItemsPerMessage/BytesPerMessage[GetVariables]: give the model\'s limits in '
-                            'its station model file (items_per_message) or check the station\'s device model'
+                            'its station model file (items_per_message, bytes_per_message) or check the station\'s '
+                            'device model'
                             % (self._station_id, (refusal.details or {}).get('code')), kind='call_error')
 
     def _cached_read(self, snapshot, action, payload, args, kwargs):
